@@ -1,0 +1,116 @@
+"""Every authorization decision lives here.
+
+Views, consumers and the admin ask these functions; nothing else decides access. Lookups by id
+return the object or raise `NotFound` – the same for "missing" and "forbidden", so ids can't be
+probed. Staff-only areas are decided by `is_console_user` (the MFA issue extends it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q, QuerySet
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from conversations.models import Conversation
+
+
+class NotFound(Exception):
+    """The object does not exist or the principal may not see it (deliberately the same)."""
+
+
+def is_console_user(user: Any) -> bool:
+    """May this principal use the agent console at all (agents and supervisors)?"""
+    from accounts.models import User
+
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and (user.is_superuser or user.role in (User.Role.AGENT, User.Role.SUPERVISOR))
+    )
+
+
+def is_supervisor(user: Any) -> bool:
+    from accounts.models import User
+
+    return is_console_user(user) and (user.is_superuser or user.role == User.Role.SUPERVISOR)
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise NotFound from exc
+
+
+def conversations_visible_to_staff(user: User) -> QuerySet[Conversation]:
+    """Conversations a console user may read: supervisors all; agents the waiting queue and
+    the conversations assigned to them."""
+    from conversations.models import Conversation
+
+    qs = Conversation.objects.all()
+    if is_supervisor(user):
+        return qs
+    if is_console_user(user):
+        return qs.filter(Q(state=Conversation.State.WAITING) | Q(assigned_agent=user))
+    return qs.none()
+
+
+def access_conversation(user: Any, conversation_id: Any, *, write: bool = False) -> Conversation:
+    """Return the conversation if this principal may read it (write=True: act on it as staff),
+    else raise NotFound.
+
+    - agent: read the waiting queue and their assigned conversations; write only assigned ones
+      (a waiting one is taken with `access_conversation_claim`);
+    - supervisor: read and write every conversation;
+    - customer: read their own conversations; never write as staff;
+    - anyone else: nothing (visitors reach their conversation through the widget only).
+    """
+    from conversations.models import Conversation
+
+    pk = _as_uuid(conversation_id)
+    if is_console_user(user):
+        qs = conversations_visible_to_staff(user)
+        if write and not is_supervisor(user):
+            qs = qs.filter(assigned_agent=user)
+    elif not write and user is not None and getattr(user, "is_customer", False):
+        qs = Conversation.objects.filter(customer=user)
+    else:
+        raise NotFound
+    try:
+        return qs.get(pk=pk)
+    except Conversation.DoesNotExist as exc:
+        raise NotFound from exc
+
+
+def access_conversation_claim(user: Any, conversation_id: Any) -> Conversation:
+    """A console user may claim a conversation that is waiting (a supervisor: any open one)."""
+    from conversations.models import Conversation
+
+    conversation = access_conversation(user, conversation_id)
+    if conversation.state == Conversation.State.WAITING:
+        return conversation
+    if is_supervisor(user) and conversation.state != Conversation.State.RESOLVED:
+        return conversation
+    raise NotFound
+
+
+def access_widget_conversation(user: Any, session: Any) -> Conversation | None:
+    """The conversation the chat widget shows: the one held in this browser session, provided
+    it still exists and, if it belongs to an account, to this one. None when there is none yet."""
+    from conversations.models import Conversation
+
+    if session is None or not session.get("conversation_id"):
+        return None
+    try:
+        conversation = Conversation.objects.get(pk=_as_uuid(session["conversation_id"]))
+    except (Conversation.DoesNotExist, NotFound):
+        return None
+    if conversation.customer_id is not None and (
+        user is None or not user.is_authenticated or conversation.customer_id != user.pk
+    ):
+        return None
+    return conversation

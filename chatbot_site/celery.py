@@ -1,0 +1,26 @@
+"""The Celery app and the beat schedule.
+
+Embedded default: a broker kept in files under var/ (no service needed), so `make run` runs a real
+worker and beat. With REDIS_URL set the broker is Redis. Tasks are thin wrappers over services and
+receive ids, never message text.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot_site.settings")
+
+app = Celery("confidant")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    "sessions-clear-expired": {
+        "task": "accounts.tasks.sessions_clear_expired",
+        "schedule": crontab(minute=17, hour="*"),
+    },
+}

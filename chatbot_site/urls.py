@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("accounts.urls")),
+    path("", include("conversations.urls")),
+    path("privacy/", include("privacy.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,214 @@
+"""WebSocket consumers: parse a frame, authorize, call one service, send.
+
+A bad frame gets an `error` frame and the connection stays usable; an unexpected failure while
+handling a frame is logged (never the frame's content) and answered with an `internal` error.
+Authorization happens in connect() (an unauthorized handshake is refused) and again for every
+frame that acts on a conversation as staff.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from accounts import policy
+from conversations import protocol, selectors, services
+from conversations.models import Conversation, Message
+
+logger = logging.getLogger(__name__)
+
+# Close codes (4000-4999 are the application's): sent after accept, or at the handshake.
+CLOSE_UNAUTHORIZED = 4403
+TYPING_MIN_INTERVAL = 1.5  # seconds between relayed typing frames per connection
+
+
+class _ChatConsumer(AsyncWebsocketConsumer):
+    allowed_frames: frozenset[str] = frozenset()
+    sender = ""
+    conversation_id: Any = None
+    groups_joined: tuple[str, ...] = ()
+
+    async def send_frame(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+
+    async def send_error(self, code: str, detail: str) -> None:
+        await self.send_frame(protocol.error_frame(code=code, detail=detail))
+
+    async def join(self, *groups: str) -> None:
+        for group in groups:
+            await self.channel_layer.group_add(group, self.channel_name)
+        self.groups_joined = (*self.groups_joined, *groups)
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        try:
+            frame = protocol.parse(text_data, bytes_data, allowed=self.allowed_frames)
+            await self.handle(frame)
+        except protocol.ProtocolError as exc:
+            await self.send_error(exc.code, exc.detail)
+        except services.ConversationError as exc:
+            await self.send_error(exc.code, exc.detail)
+        except policy.NotFound:
+            await self.send_error("not_found", "No such conversation.")
+        except Exception:
+            logger.exception("failed to handle a %s frame", self.__class__.__name__)
+            await self.send_error("internal", "Something went wrong on our side. Please try again.")
+
+    async def handle(self, frame: protocol.ClientFrame) -> None:
+        raise NotImplementedError
+
+    async def resume(self, after_seq: int) -> None:
+        messages = await database_sync_to_async(selectors.messages_after)(
+            conversation_id=self.conversation_id, after_seq=after_seq
+        )
+        for message in messages:
+            await self.send_frame(services.message_to_frame(message))
+
+    async def relay_typing(self) -> None:
+        now = time.monotonic()
+        if now - getattr(self, "_last_typing", 0.0) < TYPING_MIN_INTERVAL:
+            return
+        self._last_typing = now
+        await self.channel_layer.group_send(
+            services.conversation_group(self.conversation_id),
+            {"type": "chat.typing", "frame": protocol.typing_frame(sender=self.sender), "origin": self.channel_name},
+        )
+
+    # Group events: each carries a ready server frame.
+    async def chat_message(self, event: dict[str, Any]) -> None:
+        await self.send_frame(event["frame"])
+
+    async def chat_status(self, event: dict[str, Any]) -> None:
+        await self.send_frame(event["frame"])
+
+    async def chat_typing(self, event: dict[str, Any]) -> None:
+        if event.get("origin") != self.channel_name:
+            await self.send_frame(event["frame"])
+
+
+def _widget_conversation(user: Any, session: Any) -> Conversation:
+    conversation = policy.access_widget_conversation(user, session)
+    if conversation is None:
+        customer = user if getattr(user, "is_customer", False) else None
+        conversation = services.conversation_start(customer=customer)
+        session["conversation_id"] = str(conversation.pk)
+        session.save()
+    return conversation
+
+
+class CustomerConsumer(_ChatConsumer):
+    """/ws/chat/: the widget. The visitor's conversation is the one held in their session."""
+
+    allowed_frames = protocol.CUSTOMER_FRAMES
+    sender = Message.Sender.CUSTOMER
+
+    async def connect(self) -> None:
+        session = self.scope.get("session")
+        if session is None or not session.session_key:
+            # No session cookie: the widget page (GET /chat/) establishes one first.
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        conversation = await database_sync_to_async(_widget_conversation)(self.scope.get("user"), session)
+        self.conversation_id = conversation.pk
+        await self.join(services.conversation_group(conversation.pk))
+        await self.accept()
+        await self.send_frame(protocol.status_frame(state=conversation.state))
+
+    async def handle(self, frame: protocol.ClientFrame) -> None:
+        if isinstance(frame, protocol.MessageFrame):
+            result = await database_sync_to_async(services.message_post)(
+                conversation_id=self.conversation_id,
+                sender=self.sender,
+                body=frame.body,
+                client_id=frame.client_id,
+            )
+            await self.send_frame(protocol.ack_frame(client_id=frame.client_id, seq=result.message.seq))
+            if result.created and result.state == Conversation.State.BOT:
+                await database_sync_to_async(services.bot_respond)(
+                    conversation_id=self.conversation_id, message_id=result.message.pk
+                )
+        elif isinstance(frame, protocol.ResumeFrame):
+            await self.resume(frame.after_seq)
+        elif isinstance(frame, protocol.HandoffFrame):
+            await database_sync_to_async(services.conversation_hand_over)(conversation_id=self.conversation_id)
+        elif isinstance(frame, protocol.TypingFrame):
+            await self.relay_typing()
+
+
+class AgentConversationConsumer(_ChatConsumer):
+    """/ws/agent/conversations/<id>/: a console user working one conversation."""
+
+    allowed_frames = protocol.AGENT_FRAMES
+    sender = Message.Sender.AGENT
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        try:
+            conversation = await database_sync_to_async(policy.access_conversation)(
+                user, self.scope["url_route"]["kwargs"]["conversation_id"]
+            )
+        except policy.NotFound:
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        self.conversation_id = conversation.pk
+        await self.join(services.conversation_group(conversation.pk), services.staff_group(conversation.pk))
+        await self.accept()
+        await self.send_frame(protocol.status_frame(state=conversation.state))
+
+    async def handle(self, frame: protocol.ClientFrame) -> None:
+        user = self.scope["user"]
+        if isinstance(frame, protocol.MessageFrame):
+            await database_sync_to_async(policy.access_conversation)(user, self.conversation_id, write=True)
+            result = await database_sync_to_async(services.message_post)(
+                conversation_id=self.conversation_id,
+                sender=self.sender,
+                body=frame.body,
+                client_id=frame.client_id,
+                author=user,
+            )
+            await self.send_frame(protocol.ack_frame(client_id=frame.client_id, seq=result.message.seq))
+        elif isinstance(frame, protocol.NoteFrame):
+            await database_sync_to_async(policy.access_conversation)(user, self.conversation_id)
+            await database_sync_to_async(services.note_add)(
+                conversation_id=self.conversation_id, author=user, client_id=frame.client_id, body=frame.body
+            )
+        elif isinstance(frame, protocol.ResumeFrame):
+            await database_sync_to_async(policy.access_conversation)(user, self.conversation_id)
+            await self.resume(frame.after_seq)
+            for note in await database_sync_to_async(selectors.notes_of)(conversation_id=self.conversation_id):
+                await self.send_frame(services.note_to_frame(note))
+        elif isinstance(frame, protocol.TypingFrame):
+            await database_sync_to_async(policy.access_conversation)(user, self.conversation_id, write=True)
+            await self.relay_typing()
+
+    async def chat_note(self, event: dict[str, Any]) -> None:
+        await self.send_frame(event["frame"])
+
+
+class QueueConsumer(_ChatConsumer):
+    """/ws/agent/queue/: the console's live queue. Sends metadata snapshots, never content."""
+
+    allowed_frames = protocol.QUEUE_FRAMES
+
+    async def connect(self) -> None:
+        if not policy.is_console_user(self.scope.get("user")):
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        await self.join(services.QUEUE_GROUP)
+        await self.accept()
+        await self.send_snapshot()
+
+    async def send_snapshot(self) -> None:
+        items = await database_sync_to_async(selectors.queue_items)(user=self.scope["user"])
+        await self.send_frame(protocol.queue_frame(conversations=items))
+
+    async def queue_changed(self, event: dict[str, Any]) -> None:
+        await self.send_snapshot()

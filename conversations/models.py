@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from privacy.crypto import EncryptedTextField
+
+
+class Conversation(models.Model):
+    """A chat, and the support ticket it becomes once handed to a human.
+
+    Its content lives in Message rows (encrypted); this row holds only metadata, so lists,
+    filters and retention work on plaintext columns.
+    """
+
+    class State(models.TextChoices):
+        BOT = "bot", "With the bot"
+        WAITING = "waiting", "Waiting for an agent"
+        AGENT = "agent", "With an agent"
+        RESOLVED = "resolved", "Resolved"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="conversations"
+    )
+    state = models.CharField(max_length=10, choices=State.choices, default=State.BOT)
+    assigned_agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_conversations",
+    )
+    last_seq = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    # Which privacy notice the customer was shown, and when (consent as data).
+    notice_version = models.CharField(max_length=20, blank=True)
+    notice_shown_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["state", "waiting_since"]),
+            models.Index(fields=["assigned_agent", "state"]),
+            models.Index(fields=["last_message_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Conversation {self.short_id}"
+
+    @property
+    def short_id(self) -> str:
+        return str(self.id)[:8]
+
+
+class Message(models.Model):
+    class Sender(models.TextChoices):
+        CUSTOMER = "customer", "Customer"
+        BOT = "bot", "Bot"
+        AGENT = "agent", "Agent"
+        SYSTEM = "system", "System"
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveIntegerField()
+    # The sender's idempotency key: a resend with the same client_id is stored once.
+    client_id = models.UUIDField(null=True, blank=True)
+    sender = models.CharField(max_length=10, choices=Sender.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="message_seq_unique"),
+            models.UniqueConstraint(
+                fields=["conversation", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="message_client_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Message {self.seq} of {self.conversation_id}"
+
+
+class InternalNote(models.Model):
+    """A note staff leave on a conversation. Never sent to, or queried for, the customer."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    client_id = models.UUIDField()
+    body = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "client_id"], name="note_client_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Note {self.pk} on {self.conversation_id}"
+
+
+class KnowledgeArticle(models.Model):
+    """What the bot answers from. Edited by staff in the admin; holds no personal data."""
+
+    title = models.CharField(max_length=200)
+    questions = models.TextField(
+        blank=True, help_text="Ways a customer might ask for this, one per line. Used for matching only."
+    )
+    answer = models.TextField(help_text="What the bot replies.")
+    is_published = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,0 +1,236 @@
+"""The WebSocket frames, parsed and validated in one place. docs/protocol.md describes them.
+
+Client frames are parsed by `parse()`, which returns a typed frame or raises `ProtocolError`
+(the consumer turns it into an `error` frame and keeps the connection). Server frames are built
+by the `*_frame` functions; `validate_server_frame()` checks one against its schema (tests run
+every frame the server emits through it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+SENDERS = ("customer", "bot", "agent", "system")
+STATES = ("bot", "waiting", "agent", "resolved")
+
+
+class ProtocolError(Exception):
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class MessageFrame:
+    client_id: uuid.UUID
+    body: str
+
+
+@dataclass(frozen=True)
+class NoteFrame:
+    client_id: uuid.UUID
+    body: str
+
+
+@dataclass(frozen=True)
+class ResumeFrame:
+    after_seq: int
+
+
+@dataclass(frozen=True)
+class HandoffFrame:
+    pass
+
+
+@dataclass(frozen=True)
+class TypingFrame:
+    pass
+
+
+ClientFrame = MessageFrame | NoteFrame | ResumeFrame | HandoffFrame | TypingFrame
+
+CUSTOMER_FRAMES = frozenset({"message", "resume", "handoff", "typing"})
+AGENT_FRAMES = frozenset({"message", "resume", "typing", "note"})
+QUEUE_FRAMES: frozenset[str] = frozenset()
+
+
+def _require(obj: dict[str, Any], key: str) -> Any:
+    if key not in obj:
+        raise ProtocolError("missing_field", f"The frame needs a '{key}' field.")
+    return obj[key]
+
+
+def _client_id(obj: dict[str, Any]) -> uuid.UUID:
+    raw = _require(obj, "client_id")
+    if not isinstance(raw, str):
+        raise ProtocolError("invalid_field", "'client_id' must be a UUID string.")
+    try:
+        return uuid.UUID(raw)
+    except ValueError as exc:
+        raise ProtocolError("invalid_field", "'client_id' must be a UUID string.") from exc
+
+
+def _body(obj: dict[str, Any]) -> str:
+    body = _require(obj, "body")
+    if not isinstance(body, str):
+        raise ProtocolError("invalid_field", "'body' must be a string.")
+    if not body.strip():
+        raise ProtocolError("invalid_field", "'body' must not be empty.")
+    if len(body) > settings.CHAT_MAX_BODY_CHARS:
+        raise ProtocolError(
+            "too_long", f"'body' is {len(body)} characters; the limit is {settings.CHAT_MAX_BODY_CHARS}."
+        )
+    if "\x00" in body:
+        raise ProtocolError("invalid_field", "'body' must not contain NUL characters.")
+    return body
+
+
+def parse(text_data: str | None, bytes_data: bytes | None = None, *, allowed: frozenset[str]) -> ClientFrame:
+    """Parse one client frame. `allowed` is the set of frame types this socket accepts."""
+    if text_data is None:
+        raise ProtocolError("binary_not_supported", "Frames must be JSON text, not binary.")
+    if len(text_data.encode("utf-8", "surrogatepass")) > settings.CHAT_MAX_FRAME_BYTES:
+        raise ProtocolError("frame_too_large", f"Frames are limited to {settings.CHAT_MAX_FRAME_BYTES} bytes.")
+    try:
+        obj = json.loads(text_data)
+    except (ValueError, RecursionError) as exc:
+        raise ProtocolError("bad_json", "The frame is not valid JSON.") from exc
+    if not isinstance(obj, dict):
+        raise ProtocolError("bad_frame", "A frame must be a JSON object.")
+    kind = obj.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise ProtocolError("missing_field", "The frame needs a 'type' field.")
+    if kind not in allowed:
+        raise ProtocolError("unknown_type", f"Frame type '{kind[:40]}' is not accepted here.")
+    if kind == "message":
+        return MessageFrame(client_id=_client_id(obj), body=_body(obj))
+    if kind == "note":
+        return NoteFrame(client_id=_client_id(obj), body=_body(obj))
+    if kind == "resume":
+        after = _require(obj, "after_seq")
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise ProtocolError("invalid_field", "'after_seq' must be a non-negative integer.")
+        return ResumeFrame(after_seq=after)
+    if kind == "handoff":
+        return HandoffFrame()
+    if kind == "typing":
+        return TypingFrame()
+    raise ProtocolError("unknown_type", f"Frame type '{kind[:40]}' is not accepted here.")
+
+
+# --- server frames -------------------------------------------------------------------------
+
+
+def _iso(at: dt.datetime) -> str:
+    return at.isoformat()
+
+
+def message_frame(*, seq: int, client_id: uuid.UUID | None, sender: str, body: str, at: dt.datetime) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "seq": seq,
+        "client_id": str(client_id) if client_id else None,
+        "sender": sender,
+        "body": body,
+        "at": _iso(at),
+    }
+
+
+def ack_frame(*, client_id: uuid.UUID, seq: int) -> dict[str, Any]:
+    return {"type": "ack", "client_id": str(client_id), "seq": seq}
+
+
+def status_frame(*, state: str) -> dict[str, Any]:
+    return {"type": "status", "state": state}
+
+
+def typing_frame(*, sender: str) -> dict[str, Any]:
+    return {"type": "typing", "sender": sender}
+
+
+def error_frame(*, code: str, detail: str) -> dict[str, Any]:
+    return {"type": "error", "code": code, "detail": detail}
+
+
+def note_frame(*, note_id: int, client_id: uuid.UUID, author: str, body: str, at: dt.datetime) -> dict[str, Any]:
+    return {"type": "note", "id": note_id, "client_id": str(client_id), "author": author, "body": body, "at": _iso(at)}
+
+
+def queue_frame(*, conversations: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "queue", "conversations": conversations}
+
+
+def _is_iso(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        dt.datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(value)
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return True
+
+
+def _is_seq(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _queue_item_ok(item: Any) -> bool:
+    return (
+        isinstance(item, dict)
+        and set(item) == {"id", "state", "waiting_since", "last_message_at", "assigned_to"}
+        and _is_uuid(item["id"])
+        and item["state"] in STATES
+        and (item["waiting_since"] is None or _is_iso(item["waiting_since"]))
+        and (item["last_message_at"] is None or _is_iso(item["last_message_at"]))
+        and (item["assigned_to"] is None or isinstance(item["assigned_to"], str))
+    )
+
+
+_SERVER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "message": {
+        "seq": _is_seq,
+        "client_id": lambda v: v is None or _is_uuid(v),
+        "sender": lambda v: v in SENDERS,
+        "body": lambda v: isinstance(v, str),
+        "at": _is_iso,
+    },
+    "ack": {"client_id": _is_uuid, "seq": _is_seq},
+    "status": {"state": lambda v: v in STATES},
+    "typing": {"sender": lambda v: v in ("customer", "agent")},
+    "error": {"code": lambda v: isinstance(v, str) and bool(v), "detail": lambda v: isinstance(v, str) and bool(v)},
+    "note": {
+        "id": _is_seq,
+        "client_id": _is_uuid,
+        "author": lambda v: isinstance(v, str),
+        "body": lambda v: isinstance(v, str),
+        "at": _is_iso,
+    },
+    "queue": {"conversations": lambda v: isinstance(v, list) and all(_queue_item_ok(i) for i in v)},
+}
+
+
+def validate_server_frame(frame: Any) -> None:
+    """Raise ValueError unless `frame` matches its server-frame schema exactly."""
+    if not isinstance(frame, dict) or frame.get("type") not in _SERVER_SCHEMAS:
+        raise ValueError(f"unknown server frame: {frame!r}")
+    schema = _SERVER_SCHEMAS[frame["type"]]
+    if set(frame) != {"type", *schema}:
+        raise ValueError(f"{frame['type']} frame has fields {sorted(frame)}, expected {sorted(['type', *schema])}")
+    for key, check in schema.items():
+        if not check(frame[key]):
+            raise ValueError(f"{frame['type']} frame: bad {key!r}: {frame[key]!r}")

@@ -1,0 +1,259 @@
+"""Every state change of a conversation. Persist first; broadcast only after commit.
+
+Callers (views, consumers, the bot) authorize through accounts.policy before calling these.
+Channel groups: `conv.<id>` (customer and staff watching it), `conv.<id>.staff` (internal notes),
+`queue` (console queue pages).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from conversations import protocol
+from conversations.bot import intent, retrieval
+from conversations.models import Conversation, InternalNote, Message
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+QUEUE_GROUP = "queue"
+
+
+class ConversationError(Exception):
+    """A request that is well-formed but not possible now; `code` goes into an error frame."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def conversation_group(conversation_id: uuid.UUID | str) -> str:
+    return f"conv.{uuid.UUID(str(conversation_id)).hex}"
+
+
+def staff_group(conversation_id: uuid.UUID | str) -> str:
+    return f"{conversation_group(conversation_id)}.staff"
+
+
+def _send_on_commit(group: str, event: dict[str, Any]) -> None:
+    def send() -> None:
+        async_to_sync(get_channel_layer().group_send)(group, event)
+
+    transaction.on_commit(send)
+
+
+def message_to_frame(message: Message) -> dict[str, Any]:
+    return protocol.message_frame(
+        seq=message.seq,
+        client_id=message.client_id,
+        sender=message.sender,
+        body=message.body,
+        at=message.created_at,
+    )
+
+
+def note_to_frame(note: InternalNote) -> dict[str, Any]:
+    author = (note.author.get_full_name() or note.author.get_username()) if note.author else "(deleted user)"
+    return protocol.note_frame(
+        note_id=note.pk, client_id=note.client_id, author=author, body=note.body, at=note.created_at
+    )
+
+
+def _broadcast_message(message: Message) -> None:
+    _send_on_commit(
+        conversation_group(message.conversation_id), {"type": "chat.message", "frame": message_to_frame(message)}
+    )
+
+
+def _broadcast_state(conversation: Conversation) -> None:
+    frame = protocol.status_frame(state=conversation.state)
+    _send_on_commit(conversation_group(conversation.pk), {"type": "chat.status", "frame": frame})
+    _send_on_commit(QUEUE_GROUP, {"type": "queue.changed"})
+
+
+def _append(
+    conversation: Conversation,
+    *,
+    sender: str,
+    body: str,
+    client_id: uuid.UUID | None = None,
+    author: User | None = None,
+) -> Message:
+    """Add a message with the next seq. Call inside a transaction holding the conversation's
+    row lock (see `_locked`)."""
+    now = timezone.now()
+    conversation.last_seq += 1
+    conversation.last_message_at = now
+    conversation.save(update_fields=["last_seq", "last_message_at"])
+    message = Message.objects.create(
+        conversation=conversation,
+        seq=conversation.last_seq,
+        client_id=client_id,
+        sender=sender,
+        author=author,
+        body=body,
+    )
+    _broadcast_message(message)
+    return message
+
+
+def _locked(conversation_id: uuid.UUID | str) -> Conversation:
+    return Conversation.objects.select_for_update().get(pk=conversation_id)
+
+
+def greeting_text() -> str:
+    return (
+        f"Hi! I'm {settings.CONFIDANT_BUSINESS_NAME}'s automated assistant: a bot, not a person. "
+        'I answer from our help articles. Ask for a human at any time (type "agent" or press '
+        '"Talk to a person"). How we handle what you write here: /privacy/'
+    )
+
+
+def conversation_start(*, customer: User | None) -> Conversation:
+    """Open a conversation with the bot; its first message discloses the bot and the notice."""
+    with transaction.atomic():
+        conversation = Conversation.objects.create(
+            customer=customer,
+            notice_version=settings.PRIVACY_NOTICE_VERSION,
+            notice_shown_at=timezone.now(),
+        )
+        _append(conversation, sender=Message.Sender.BOT, body=greeting_text())
+    return conversation
+
+
+@dataclass(frozen=True)
+class PostResult:
+    message: Message
+    created: bool
+    state: str
+
+
+def message_post(
+    *, conversation_id: uuid.UUID | str, sender: str, body: str, client_id: uuid.UUID, author: User | None = None
+) -> PostResult:
+    """Store a customer's or agent's message once per client_id and broadcast it on commit.
+
+    A resend (same client_id) stores nothing and returns the original. A customer writing to a
+    resolved conversation reopens it into the waiting queue. An agent may write only while the
+    conversation is with an agent.
+    """
+    with transaction.atomic():
+        conversation = _locked(conversation_id)
+        existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
+        if existing is not None:
+            if existing.sender != sender or existing.author_id != (author.pk if author else None):
+                raise ConversationError("duplicate_client_id", "This client_id was already used for another message.")
+            return PostResult(message=existing, created=False, state=conversation.state)
+        if sender == Message.Sender.AGENT and conversation.state != Conversation.State.AGENT:
+            raise ConversationError("not_active", "Claim the conversation before replying.")
+        message = _append(conversation, sender=sender, body=body, client_id=client_id, author=author)
+        if sender == Message.Sender.CUSTOMER and conversation.state == Conversation.State.RESOLVED:
+            _to_waiting(
+                conversation, note="You wrote again, so the conversation is open again. An agent will join shortly."
+            )
+    return PostResult(message=message, created=True, state=conversation.state)
+
+
+def _to_waiting(conversation: Conversation, *, note: str) -> None:
+    conversation.state = Conversation.State.WAITING
+    conversation.waiting_since = timezone.now()
+    conversation.assigned_agent = None
+    conversation.resolved_at = None
+    conversation.save(update_fields=["state", "waiting_since", "assigned_agent", "resolved_at"])
+    _append(conversation, sender=Message.Sender.SYSTEM, body=note)
+    _broadcast_state(conversation)
+
+
+def conversation_hand_over(*, conversation_id: uuid.UUID | str) -> Conversation:
+    """Hand the conversation from the bot to the human queue. Asking twice changes nothing."""
+    with transaction.atomic():
+        conversation = _locked(conversation_id)
+        if conversation.state in (Conversation.State.BOT, Conversation.State.RESOLVED):
+            _to_waiting(conversation, note="Connecting you with a person. An agent will join shortly.")
+    return conversation
+
+
+def conversation_claim(*, conversation_id: uuid.UUID | str, agent: User) -> Conversation:
+    """Assign a waiting conversation to this agent. Exactly one of two racing agents wins."""
+    with transaction.atomic():
+        conversation = _locked(conversation_id)
+        if conversation.assigned_agent_id == agent.pk and conversation.state == Conversation.State.AGENT:
+            return conversation
+        if conversation.state == Conversation.State.RESOLVED or (
+            conversation.state == Conversation.State.AGENT
+            and not agent.role == agent.Role.SUPERVISOR
+            and not agent.is_superuser
+        ):
+            raise ConversationError("already_claimed", "Another agent has already taken this conversation.")
+        conversation.state = Conversation.State.AGENT
+        conversation.assigned_agent = agent
+        conversation.waiting_since = None
+        conversation.save(update_fields=["state", "assigned_agent", "waiting_since"])
+        name = agent.first_name or "An agent"
+        _append(conversation, sender=Message.Sender.SYSTEM, body=f"{name} joined the conversation.")
+        _broadcast_state(conversation)
+    return conversation
+
+
+def conversation_resolve(*, conversation_id: uuid.UUID | str) -> Conversation:
+    with transaction.atomic():
+        conversation = _locked(conversation_id)
+        if conversation.state == Conversation.State.RESOLVED:
+            return conversation
+        conversation.state = Conversation.State.RESOLVED
+        conversation.resolved_at = timezone.now()
+        conversation.waiting_since = None
+        conversation.save(update_fields=["state", "resolved_at", "waiting_since"])
+        _append(
+            conversation,
+            sender=Message.Sender.SYSTEM,
+            body="This conversation was marked resolved. Write again any time to reopen it.",
+        )
+        _broadcast_state(conversation)
+    return conversation
+
+
+def note_add(*, conversation_id: uuid.UUID | str, author: User, client_id: uuid.UUID, body: str) -> InternalNote:
+    """Add an internal note (staff only). A resend with the same client_id is stored once."""
+    with transaction.atomic():
+        conversation = _locked(conversation_id)
+        note, created = InternalNote.objects.get_or_create(
+            conversation=conversation, client_id=client_id, defaults={"author": author, "body": body}
+        )
+        if not created and note.author_id != author.pk:
+            raise ConversationError("duplicate_client_id", "This client_id was already used for another note.")
+        _send_on_commit(staff_group(conversation.pk), {"type": "chat.note", "frame": note_to_frame(note)})
+    return note
+
+
+def bot_respond(*, conversation_id: uuid.UUID | str, message_id: int) -> Message | None:
+    """Answer a customer's message while the conversation is with the bot: hand over when the
+    customer asks for a human, answer from the knowledge base when confident, else say so."""
+    message = Message.objects.select_related("conversation").get(pk=message_id, conversation_id=conversation_id)
+    if message.conversation.state != Conversation.State.BOT or message.sender != Message.Sender.CUSTOMER:
+        return None
+    if intent.wants_human(message.body):
+        conversation_hand_over(conversation_id=conversation_id)
+        return None
+    match = retrieval.best_match(message.body)
+    if match is not None:
+        reply = f"{match.answer}\n\n(From our help article \u201c{match.title}\u201d.)"
+    else:
+        reply = (
+            "I'm not sure I know the answer to that. I can connect you with a person: "
+            'type "agent" or press "Talk to a person".'
+        )
+    with transaction.atomic():
+        conversation = _locked(conversation_id)
+        if conversation.state != Conversation.State.BOT:
+            return None
+        return _append(conversation, sender=Message.Sender.BOT, body=reply)

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "conversations"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("chat/", views.widget, name="widget"),
+    path("console/", views.console, name="console"),
+    path("console/history/", views.console_history, name="console_history"),
+    path("console/conversations/<str:conversation_id>/", views.console_conversation, name="console_conversation"),
+    path("console/conversations/<str:conversation_id>/claim/", views.console_claim, name="console_claim"),
+    path("console/conversations/<str:conversation_id>/resolve/", views.console_resolve, name="console_resolve"),
+]

@@ -1,0 +1,119 @@
+"""The widget page and the agent console (everything under /console/ needs a console user:
+accounts.middleware.StaffAreaMiddleware)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from csp.decorators import csp_update
+from django.conf import settings
+from django.contrib import messages as flash
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts import policy
+from accounts.models import User
+from conversations import selectors, services
+from conversations.models import Conversation
+
+
+def _access_or_404(request: HttpRequest, conversation_id: str, *, write: bool = False) -> Conversation:
+    try:
+        return policy.access_conversation(request.user, conversation_id, write=write)
+    except policy.NotFound as exc:
+        raise Http404("No such conversation.") from exc
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("conversations:widget")
+
+
+@csp_update({"frame-ancestors": ["'self'", *settings.WIDGET_EMBED_ORIGINS]})
+def widget(request: HttpRequest) -> HttpResponse:
+    """The chat widget. Visiting it gives the browser a session, which the socket authenticates
+    with; the conversation itself is opened by the socket."""
+    if not request.session.session_key:
+        request.session["widget"] = True
+        request.session.save()
+    return render(request, "chat/widget.html", {"max_body": settings.CHAT_MAX_BODY_CHARS})
+
+
+def console(request: HttpRequest) -> HttpResponse:
+    queue = selectors.queue_for(user=request.user)
+    return render(request, "console/queue.html", {"queue": queue})
+
+
+def console_conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    conversation = _access_or_404(request, conversation_id)
+    transcript = list(selectors.messages_of(conversation=conversation))
+    return render(
+        request,
+        "console/conversation.html",
+        {
+            "conversation": conversation,
+            "transcript": transcript,
+            "notes": selectors.notes_of(conversation_id=conversation.pk),
+            "last_seq": transcript[-1].seq if transcript else 0,
+            "can_reply": conversation.state == Conversation.State.AGENT
+            and (conversation.assigned_agent_id == request.user.pk or policy.is_supervisor(request.user)),
+            "max_body": settings.CHAT_MAX_BODY_CHARS,
+        },
+    )
+
+
+@require_POST
+def console_claim(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    try:
+        conversation = policy.access_conversation_claim(request.user, conversation_id)
+    except policy.NotFound:
+        flash.error(request, "That conversation is no longer waiting.")
+        return redirect("conversations:console")
+    try:
+        services.conversation_claim(conversation_id=conversation.pk, agent=request.user)
+    except services.ConversationError as exc:
+        flash.error(request, exc.detail)
+        return redirect("conversations:console")
+    return redirect("conversations:console_conversation", conversation_id=conversation.pk)
+
+
+@require_POST
+def console_resolve(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    conversation = _access_or_404(request, conversation_id, write=True)
+    services.conversation_resolve(conversation_id=conversation.pk)
+    flash.success(request, "Conversation resolved.")
+    return redirect("conversations:console")
+
+
+def _parse_date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def console_history(request: HttpRequest) -> HttpResponse:
+    state = request.GET.get("state", "")
+    if state not in Conversation.State.values:
+        state = ""
+    try:
+        agent_id = int(request.GET.get("agent", "") or 0) or None
+    except ValueError:
+        agent_id = None
+    since, until = _parse_date(request.GET.get("since")), _parse_date(request.GET.get("until"))
+    conversations = selectors.history_for(user=request.user, state=state, agent_id=agent_id, since=since, until=until)
+    page = Paginator(conversations, 25).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "console/history.html",
+        {
+            "page": page,
+            "states": Conversation.State.choices,
+            "agents": User.objects.filter(role__in=[User.Role.AGENT, User.Role.SUPERVISOR]).order_by("username"),
+            "filters": {"state": state, "agent": agent_id, "since": since, "until": until},
+            "query": query.urlencode(),
+        },
+    )

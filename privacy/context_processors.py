@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def privacy(request: HttpRequest) -> dict[str, object]:
+    return {
+        "business_name": settings.CONFIDANT_BUSINESS_NAME,
+        "retention_days": settings.RETENTION_DAYS,
+    }

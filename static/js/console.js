@@ -1,0 +1,87 @@
+import { ChatLink, messageItem, submitOnEnter } from "./chatlink.js";
+
+const root = document.getElementById("console");
+const log = document.getElementById("log");
+const form = document.getElementById("composer");
+const input = document.getElementById("body");
+const typing = document.getElementById("typing");
+const errorEl = document.getElementById("chat-error");
+const badge = document.getElementById("state-badge");
+const notes = document.getElementById("notes");
+const noteForm = document.getElementById("note-form");
+const noteInput = document.getElementById("note-body");
+const LABELS = { customer: "Customer", bot: "Bot", agent: "Agent", system: "System" };
+const STATE_LABELS = { bot: "With the bot", waiting: "Waiting for an agent", agent: "With an agent", resolved: "Resolved" };
+let typingTimer;
+let lastTypingSent = 0;
+
+function showError(text) { errorEl.textContent = text; errorEl.hidden = !text; }
+
+function addNote(frame) {
+  if (notes.querySelector(`[data-note-id="${frame.id}"]`)) return;
+  const li = document.createElement("li");
+  li.className = "note";
+  li.dataset.noteId = frame.id;
+  const meta = document.createElement("span");
+  meta.className = "msg-meta";
+  meta.textContent = `${frame.author} · ${new Date(frame.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+  const body = document.createElement("span");
+  body.className = "msg-body";
+  body.textContent = frame.body;
+  li.append(meta, body);
+  notes.append(li);
+}
+
+const link = new ChatLink(root.dataset.socket, {
+  lastSeq: Number(root.dataset.lastSeq || 0),
+  onFrame(frame) {
+    switch (frame.type) {
+      case "message": {
+        const li = messageItem(frame, LABELS);
+        log.append(li);
+        li.scrollIntoView({ block: "nearest" });
+        if (frame.sender === "customer") typing.hidden = true;
+        break;
+      }
+      case "note": addNote(frame); break;
+      case "status":
+        badge.textContent = STATE_LABELS[frame.state] || frame.state;
+        badge.className = `badge badge-${frame.state}`;
+        if (frame.state !== "agent") form.hidden = true;
+        break;
+      case "typing":
+        typing.hidden = false;
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(() => { typing.hidden = true; }, 4000);
+        break;
+      case "error": showError(frame.detail); break;
+    }
+  },
+  onConnection(state) {
+    if (state === "open") showError("");
+    if (state === "closed") showError("Connection lost. Reconnecting…");
+    if (state === "denied") showError("You no longer have access to this conversation.");
+  },
+});
+
+form.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const body = input.value.trim();
+  if (!body) return;
+  link.post("message", body);
+  input.value = "";
+  input.focus();
+});
+submitOnEnter(input, form);
+input.addEventListener("input", () => {
+  const now = Date.now();
+  if (now - lastTypingSent > 2000) { lastTypingSent = now; link.raw({ type: "typing" }); }
+});
+noteForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const body = noteInput.value.trim();
+  if (!body) return;
+  link.post("note", body);
+  noteInput.value = "";
+});
+log.lastElementChild?.scrollIntoView({ block: "nearest" });

@@ -1,0 +1,78 @@
+import { ChatLink, messageItem, submitOnEnter } from "./chatlink.js";
+
+const root = document.getElementById("chat");
+const log = document.getElementById("log");
+const form = document.getElementById("composer");
+const input = document.getElementById("body");
+const stateEl = document.getElementById("chat-state");
+const handoff = document.getElementById("handoff");
+const typing = document.getElementById("typing");
+const errorEl = document.getElementById("chat-error");
+const LABELS = { customer: "You", bot: "Assistant (automated)", agent: "Agent", system: "Update" };
+const STATES = {
+  bot: "Automated assistant",
+  waiting: "Waiting for an agent…",
+  agent: "You're chatting with an agent",
+  resolved: "Resolved. Write again to reopen",
+};
+let typingTimer;
+let lastTypingSent = 0;
+
+function showError(text) { errorEl.textContent = text; errorEl.hidden = !text; }
+
+function pendingItem(clientId, body) {
+  const li = messageItem({ seq: 0, client_id: clientId, sender: "customer", body, at: new Date().toISOString() }, LABELS);
+  li.classList.add("msg-pending");
+  li.dataset.clientId = clientId;
+  return li;
+}
+
+function place(frame) {
+  const existing = frame.client_id && log.querySelector(`[data-client-id="${frame.client_id}"]`);
+  const li = messageItem(frame, LABELS);
+  if (existing) existing.replaceWith(li); else log.append(li);
+  li.scrollIntoView({ block: "end" });
+  if (frame.sender === "agent") typing.hidden = true;
+}
+
+const link = new ChatLink(root.dataset.socket, {
+  onFrame(frame) {
+    switch (frame.type) {
+      case "message": place(frame); break;
+      case "status":
+        stateEl.textContent = STATES[frame.state] || frame.state;
+        handoff.disabled = frame.state === "waiting" || frame.state === "agent";
+        break;
+      case "typing":
+        typing.hidden = false;
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(() => { typing.hidden = true; }, 4000);
+        break;
+      case "error": showError(frame.detail); break;
+    }
+  },
+  onConnection(state) {
+    if (state === "open") { showError(""); }
+    if (state === "closed") stateEl.textContent = "Reconnecting…";
+    if (state === "denied") showError("This chat session has ended. Reload the page to start again.");
+  },
+});
+
+form.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const body = input.value.trim();
+  if (!body) return;
+  if (body.length > Number(root.dataset.maxBody)) { showError(`Messages are limited to ${root.dataset.maxBody} characters.`); return; }
+  showError("");
+  const clientId = link.post("message", body);
+  log.append(pendingItem(clientId, body));
+  log.lastElementChild.scrollIntoView({ block: "end" });
+  input.value = "";
+  input.focus();
+});
+submitOnEnter(input, form);
+input.addEventListener("input", () => {
+  const now = Date.now();
+  if (now - lastTypingSent > 2000) { lastTypingSent = now; link.raw({ type: "typing" }); }
+});
+handoff.addEventListener("click", () => link.raw({ type: "handoff" }));

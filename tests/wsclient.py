@@ -1,0 +1,76 @@
+"""Helpers for driving the real ASGI application with channels' WebsocketCommunicator."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.sessions.backends.db import SessionStore
+from django.test import Client
+
+from chatbot_site.asgi import application
+from conversations import protocol
+
+ORIGIN = "http://127.0.0.1"
+
+
+def visitor_session() -> str:
+    """A session like the one GET /chat/ gives a visitor."""
+    store = SessionStore()
+    store["widget"] = True
+    store.create()
+    return store.session_key
+
+
+def login_session(user: Any) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+class Socket:
+    """A WebsocketCommunicator that checks every server frame against the protocol schema."""
+
+    def __init__(self, path: str, session_key: str | None, *, origin: str = ORIGIN) -> None:
+        headers = [(b"origin", origin.encode())]
+        if session_key:
+            headers.append((b"cookie", f"sessionid={session_key}".encode()))
+        self.comm = WebsocketCommunicator(application, path, headers=headers)
+        self.connected = False
+        self.close_code: int | None = None
+
+    async def connect(self) -> bool:
+        self.connected, self.close_code = await self.comm.connect(timeout=10)
+        return self.connected
+
+    async def send(self, frame: dict[str, Any] | str) -> None:
+        await self.comm.send_to(text_data=frame if isinstance(frame, str) else json.dumps(frame))
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.comm.send_to(bytes_data=data)
+
+    async def recv(self, timeout: float = 5) -> dict[str, Any]:
+        frame = json.loads(await self.comm.receive_from(timeout=timeout))
+        protocol.validate_server_frame(frame)
+        return frame
+
+    async def recv_until(self, kind: str, timeout: float = 5, **match: Any) -> dict[str, Any]:
+        """Receive frames until one of this type (and these field values) arrives."""
+        while True:
+            frame = await self.recv(timeout)
+            if frame["type"] == kind and all(frame.get(k) == v for k, v in match.items()):
+                return frame
+
+    async def nothing(self, timeout: float = 0.3) -> bool:
+        return await self.comm.receive_nothing(timeout=timeout)
+
+    async def close(self) -> None:
+        if self.connected:
+            await self.comm.disconnect()
+            self.connected = False
+
+
+async_visitor_session = sync_to_async(visitor_session)
+async_login_session = sync_to_async(login_session)
