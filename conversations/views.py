@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from csp.decorators import csp_update
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages as flash
 from django.core.paginator import Paginator
@@ -30,7 +30,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return redirect("conversations:widget")
 
 
-@csp_update({"frame-ancestors": ["'self'", *settings.WIDGET_EMBED_ORIGINS]})
+@csp_replace({"frame-ancestors": ["'self'", *settings.WIDGET_EMBED_ORIGINS]})
 def widget(request: HttpRequest) -> HttpResponse:
     """The chat widget. Visiting it gives the browser a session, which the socket authenticates
     with; the conversation itself is opened by the socket."""

@@ -98,6 +98,10 @@ export function renderBody(el, body, linkify) {
   el.append(body.slice(last));
 }
 
+export function shortTime(date) {
+  return date.toLocaleString([], { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+}
+
 const SENDER_LABEL = { customer: "Customer", bot: "Bot", agent: "Agent", system: "System" };
 
 export function messageItem(frame, labels = SENDER_LABEL) {
@@ -109,7 +113,7 @@ export function messageItem(frame, labels = SENDER_LABEL) {
   const at = new Date(frame.at);
   const time = document.createElement("time");
   time.dateTime = frame.at;
-  time.textContent = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  time.textContent = shortTime(at);
   meta.append(`${labels[frame.sender] || frame.sender} · `, time);
   const body = document.createElement("span");
   body.className = "msg-body";

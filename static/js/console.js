@@ -1,4 +1,4 @@
-import { ChatLink, messageItem, submitOnEnter } from "./chatlink.js";
+import { ChatLink, messageItem, shortTime, submitOnEnter } from "./chatlink.js";
 
 const root = document.getElementById("console");
 const log = document.getElementById("log");
@@ -24,7 +24,7 @@ function addNote(frame) {
   li.dataset.noteId = frame.id;
   const meta = document.createElement("span");
   meta.className = "msg-meta";
-  meta.textContent = `${frame.author} · ${new Date(frame.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+  meta.textContent = `${frame.author} · ${shortTime(new Date(frame.at))}`;
   const body = document.createElement("span");
   body.className = "msg-body";
   body.textContent = frame.body;
@@ -58,7 +58,7 @@ const link = new ChatLink(root.dataset.socket, {
     }
   },
   onConnection(state) {
-    if (state === "open") showError("");
+    if (state === "open") { showError(""); root.dataset.connected = "1"; } else delete root.dataset.connected;
     if (state === "closed") showError("Connection lost. Reconnecting…");
     if (state === "denied") showError("You no longer have access to this conversation.");
   },

@@ -1,4 +1,6 @@
 // The live queue: the server sends a metadata snapshot whenever the queue changes.
+import { shortTime } from "./chatlink.js";
+
 const table = document.getElementById("queue");
 const rows = document.getElementById("queue-rows");
 const empty = document.getElementById("queue-empty");
@@ -7,16 +9,35 @@ const csrf = document.querySelector("#claim-form-template input[name=csrfmiddlew
 const STATE_LABELS = { bot: "With the bot", waiting: "Waiting for an agent", agent: "With an agent", resolved: "Resolved" };
 let attempt = 0;
 
-function timeCell(iso) {
+function timeCell(iso, { waiting = false } = {}) {
   const td = document.createElement("td");
   if (iso) {
     const t = document.createElement("time");
     t.dateTime = iso;
-    t.textContent = new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    t.textContent = shortTime(new Date(iso));
+    if (waiting) t.dataset.waiting = "1";
     td.append(t);
+    if (waiting) td.append(" ", waitedLabel(iso));
   }
   return td;
 }
+
+function waitedLabel(iso) {
+  const span = document.createElement("span");
+  span.className = "muted waited";
+  span.dataset.since = iso;
+  span.textContent = waitedText(iso);
+  return span;
+}
+
+function waitedText(iso) {
+  const minutes = Math.max(0, Math.floor((Date.now() - new Date(iso).getTime()) / 60000));
+  return minutes < 1 ? "(just now)" : `(${minutes} min)`;
+}
+
+setInterval(() => {
+  for (const span of document.querySelectorAll(".waited")) span.textContent = waitedText(span.dataset.since);
+}, 30000);
 
 function row(item) {
   const tr = document.createElement("tr");
@@ -45,7 +66,7 @@ function row(item) {
     open.href = url; open.textContent = "Open";
     action.append(open);
   }
-  tr.append(idCell, stateCell, timeCell(item.waiting_since), timeCell(item.last_message_at), action);
+  tr.append(idCell, stateCell, timeCell(item.waiting_since, { waiting: true }), timeCell(item.last_message_at), action);
   return tr;
 }
 

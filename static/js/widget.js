@@ -52,7 +52,7 @@ const link = new ChatLink(root.dataset.socket, {
     }
   },
   onConnection(state) {
-    if (state === "open") { showError(""); }
+    if (state === "open") { showError(""); root.dataset.connected = "1"; } else delete root.dataset.connected;
     if (state === "closed") stateEl.textContent = "Reconnecting…";
     if (state === "denied") showError("This chat session has ended. Reload the page to start again.");
   },
