@@ -130,7 +130,7 @@ ARTICLES: list[dict[str, str]] = [
     },
     {
         "title": "Power of attorney and bereavement",
-        "questions": "power of attorney\nsomeone has died\nbereavement\nmanage an account for someone",
+        "questions": "power of attorney\nsomeone has died\nmy husband died\nmy wife passed away\ndeath of a relative\nbereavement\nmanage an account for someone",
         "answer": "We're sorry for your loss. Call our bereavement team on 0800 123 4580, or register a power of attorney at any branch. We'll guide you through each step and can freeze outgoing payments straight away.",
     },
     {

@@ -77,3 +77,11 @@ def supervisor(db: None) -> User:
 @pytest.fixture
 def privacy_officer(db: None) -> User:
     return UserFactory(username="privacy_officer", first_name="Pat", role=User.Role.PRIVACY_OFFICER)
+
+
+@pytest.fixture(autouse=True)
+def _plain_http(settings: object) -> None:
+    """The test client speaks plain HTTP; outside DEBUG the settings redirect it to HTTPS."""
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False

@@ -1,0 +1,55 @@
+"""Signed-in customers see their past conversations, and nobody else's."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.test import Client
+
+from conversations import services
+
+pytestmark = pytest.mark.django_db
+
+
+def test_customer_sees_their_conversations_and_transcripts(customer: object, other_customer: object) -> None:
+    mine = services.conversation_start(customer=customer)
+    services.message_post(conversation_id=mine.pk, sender="customer", body="my question", client_id=uuid.uuid4())
+    theirs = services.conversation_start(customer=other_customer)
+    client = Client()
+    client.force_login(customer)
+    listing = client.get("/me/conversations/")
+    assert [c.pk for c in listing.context["conversations"]] == [mine.pk]
+    assert "my question" in client.get(f"/me/conversations/{mine.pk}/").content.decode()
+    forged = client.get(f"/me/conversations/{theirs.pk}/")
+    missing = client.get(f"/me/conversations/{uuid.uuid4()}/")
+    assert forged.status_code == missing.status_code == 404
+
+
+def test_staff_and_anonymous_users_have_no_customer_pages(agent: object) -> None:
+    assert Client().get("/me/conversations/").status_code == 302
+    client = Client()
+    client.force_login(agent)
+    assert client.get("/me/conversations/").status_code == 404
+
+
+def test_sign_in_sends_each_role_to_its_home(customer: object, agent: object) -> None:
+    from tests.factories import PASSWORD
+
+    client = Client()
+    response = client.post("/accounts/login/", {"username": "customer", "password": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == "/me/conversations/"
+    client = Client()
+    response = client.post("/accounts/login/", {"username": "agent", "password": PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == "/console/"
+
+
+def test_signed_in_customers_conversation_is_tied_to_their_account(customer: object) -> None:
+    from accounts import policy
+
+    conversation = services.conversation_start(customer=customer)
+    session = {"conversation_id": str(conversation.pk)}
+    assert policy.access_widget_conversation(customer, session) == conversation
+    from django.contrib.auth.models import AnonymousUser
+
+    assert policy.access_widget_conversation(AnonymousUser(), session) is None

@@ -1,0 +1,146 @@
+"""The widget page and the console: who may see what, and what the pages do."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from conversations import services
+from conversations.models import Conversation
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(user: object = None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+def _without_csrf(html: bytes) -> bytes:
+    return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", html)
+
+
+def _assigned_to(agent: object) -> Conversation:
+    conversation = services.conversation_start(customer=None)
+    services.conversation_hand_over(conversation_id=conversation.pk)
+    return services.conversation_claim(conversation_id=conversation.pk, agent=agent)
+
+
+def test_widget_page_gives_a_session_and_may_be_framed_only_by_configured_sites(settings: object) -> None:
+    response = Client().get("/chat/")
+    assert response.status_code == 200
+    assert "sessionid" in response.cookies and response.cookies["sessionid"]["httponly"]
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self'" in csp and "script-src 'self'" in csp
+    assert "frame-ancestors 'none'" in Client().get("/privacy/").headers["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("url", ["/console/", "/console/history/", "/console/conversations/x/"])
+def test_console_needs_sign_in(url: str) -> None:
+    response = Client().get(url)
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("persona", ["customer", "privacy_officer"])
+def test_console_is_forbidden_to_non_console_roles(request: pytest.FixtureRequest, persona: str) -> None:
+    client = _client(request.getfixturevalue(persona))
+    assert client.get("/console/").status_code == 403
+    assert client.get("/console/history/").status_code == 403
+
+
+def test_agent_sees_the_queue_and_their_own_conversations_only(agent: object, other_agent: object) -> None:
+    mine = _assigned_to(agent)
+    theirs = _assigned_to(other_agent)
+    waiting = services.conversation_start(customer=None)
+    services.conversation_hand_over(conversation_id=waiting.pk)
+    client = _client(agent)
+    response = client.get("/console/")
+    assert response.status_code == 200
+    assert [c.pk for c in response.context["queue"]] == [waiting.pk, mine.pk]
+    assert client.get(f"/console/conversations/{mine.pk}/").status_code == 200
+    assert client.get(f"/console/conversations/{waiting.pk}/").status_code == 200
+    forged = client.get(f"/console/conversations/{theirs.pk}/")
+    missing = client.get("/console/conversations/00000000-0000-0000-0000-000000000000/")
+    assert forged.status_code == missing.status_code == 404
+    assert _without_csrf(forged.content) == _without_csrf(missing.content)
+
+
+def test_supervisor_sees_every_conversation(agent: object, supervisor: object) -> None:
+    conversation = _assigned_to(agent)
+    assert _client(supervisor).get(f"/console/conversations/{conversation.pk}/").status_code == 200
+
+
+def test_claim_and_resolve_through_the_console(agent: object, other_agent: object) -> None:
+    conversation = services.conversation_start(customer=None)
+    services.conversation_hand_over(conversation_id=conversation.pk)
+    client = _client(agent)
+    assert client.get(reverse("conversations:console_claim", args=[conversation.pk])).status_code == 405
+    response = client.post(reverse("conversations:console_claim", args=[conversation.pk]))
+    assert response.status_code == 302 and response.url == f"/console/conversations/{conversation.pk}/"
+    # Too late for the other agent, and they cannot resolve it either.
+    other = _client(other_agent)
+    response = other.post(reverse("conversations:console_claim", args=[conversation.pk]), follow=True)
+    assert "no longer waiting" in response.content.decode()
+    assert other.post(reverse("conversations:console_resolve", args=[conversation.pk])).status_code == 404
+    assert client.post(reverse("conversations:console_resolve", args=[conversation.pk])).status_code == 302
+    conversation.refresh_from_db()
+    assert conversation.state == Conversation.State.RESOLVED and conversation.assigned_agent == agent
+
+
+def test_posts_need_a_csrf_token(agent: object) -> None:
+    conversation = services.conversation_start(customer=None)
+    services.conversation_hand_over(conversation_id=conversation.pk)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(agent)
+    assert client.post(reverse("conversations:console_claim", args=[conversation.pk])).status_code == 403
+
+
+def test_transcript_shows_messages_and_notes_to_staff(agent: object) -> None:
+    import uuid
+
+    conversation = _assigned_to(agent)
+    services.message_post(conversation_id=conversation.pk, sender="customer", body="<b>hi</b>", client_id=uuid.uuid4())
+    services.note_add(conversation_id=conversation.pk, author=agent, client_id=uuid.uuid4(), body="staff only")
+    html = _client(agent).get(f"/console/conversations/{conversation.pk}/").content.decode()
+    assert "&lt;b&gt;hi&lt;/b&gt;" in html and "<b>hi</b>" not in html
+    assert "staff only" in html
+
+
+def test_history_filters_and_a_bounded_number_of_queries(
+    agent: object, supervisor: object, django_assert_max_num_queries: object
+) -> None:
+    for _ in range(5):
+        conversation = _assigned_to(agent)
+        services.conversation_resolve(conversation_id=conversation.pk)
+    _assigned_to(agent)
+    services.conversation_start(customer=None)  # greeting only: not listed
+    client = _client(supervisor)
+    with django_assert_max_num_queries(6):
+        response = client.get("/console/history/")
+    assert response.status_code == 200 and len(response.context["page"]) == 6
+    assert len(client.get("/console/history/?state=resolved").context["page"]) == 5
+    assert len(client.get(f"/console/history/?agent={agent.pk}&state=agent").context["page"]) == 1
+    assert len(client.get("/console/history/?since=2999-01-01").context["page"]) == 0
+    assert client.get("/console/history/?state=bogus&agent=x&since=notadate&page=99").status_code == 200
+
+
+def test_queue_page_uses_a_bounded_number_of_queries(agent: object, django_assert_max_num_queries: object) -> None:
+    for _ in range(5):
+        conversation = services.conversation_start(customer=None)
+        services.conversation_hand_over(conversation_id=conversation.pk)
+    _assigned_to(agent)
+    client = _client(agent)
+    with django_assert_max_num_queries(5):
+        response = client.get("/console/")
+    assert len(response.context["queue"]) == 6
+
+
+def test_privacy_notice_shows_the_configured_retention(settings: object) -> None:
+    settings.RETENTION_DAYS = 45
+    html = Client().get("/privacy/").content.decode()
+    assert "45 days" in html and "no outside AI provider" in html
