@@ -234,6 +234,8 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Confidant -----------------------------------------------------------------------------
 CONFIDANT_BUSINESS_NAME = env.str("BUSINESS_NAME", default="Harbor Bank")
+# /demo/: a stand-in business website with the chat embedded, for trying Confidant out.
+DEMO_SITE = env.bool("DEMO_SITE", default=DEBUG)
 # Retrieval similarity (cosine, 0..1) under which the bot says it does not know.
 BOT_CONFIDENCE_THRESHOLD = env.float("BOT_CONFIDENCE_THRESHOLD", default=0.2)
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)

@@ -8,6 +8,7 @@ app_name = "conversations"
 urlpatterns = [
     path("", views.home, name="home"),
     path("chat/", views.widget, name="widget"),
+    path("demo/", views.demo_site, name="demo_site"),
     path("console/", views.console, name="console"),
     path("console/history/", views.console_history, name="console_history"),
     path("console/conversations/<str:conversation_id>/", views.console_conversation, name="console_conversation"),

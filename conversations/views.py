@@ -27,7 +27,7 @@ def _access_or_404(request: HttpRequest, conversation_id: str, *, write: bool = 
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("conversations:widget")
+    return redirect("conversations:demo_site" if settings.DEMO_SITE else "conversations:widget")
 
 
 @csp_replace({"frame-ancestors": ["'self'", *settings.WIDGET_EMBED_ORIGINS]})
@@ -38,6 +38,13 @@ def widget(request: HttpRequest) -> HttpResponse:
         request.session["widget"] = True
         request.session.save()
     return render(request, "chat/widget.html", {"max_body": settings.CHAT_MAX_BODY_CHARS})
+
+
+def demo_site(request: HttpRequest) -> HttpResponse:
+    """A stand-in for the business's website with the chat embedded (DEMO_SITE, on in DEBUG)."""
+    if not settings.DEMO_SITE:
+        raise Http404
+    return render(request, "chat/demo_site.html")
 
 
 def console(request: HttpRequest) -> HttpResponse:

@@ -8,6 +8,7 @@ const stateEl = document.getElementById("chat-state");
 const handoff = document.getElementById("handoff");
 const typing = document.getElementById("typing");
 const errorEl = document.getElementById("chat-error");
+const who = document.getElementById("disclosure-who");
 const LABELS = { customer: "You", bot: "Assistant (automated)", agent: "Agent", system: "Update" };
 const STATES = {
   bot: "Automated assistant",
@@ -42,6 +43,9 @@ const link = new ChatLink(root.dataset.socket, {
       case "status":
         stateEl.textContent = STATES[frame.state] || frame.state;
         handoff.disabled = frame.state === "waiting" || frame.state === "agent";
+        who.textContent = frame.state === "agent"
+          ? "You are chatting with a member of our team."
+          : "You are chatting with an automated assistant.";
         break;
       case "typing":
         typing.hidden = false;
@@ -76,3 +80,9 @@ input.addEventListener("input", () => {
   if (now - lastTypingSent > 2000) { lastTypingSent = now; link.raw({ type: "typing" }); }
 });
 handoff.addEventListener("click", () => link.raw({ type: "handoff" }));
+// Inside the embed's panel, Escape closes the panel (the embedding page listens for this).
+if (window.parent !== window) {
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") window.parent.postMessage({ confidant: "close" }, "*");
+  });
+}

@@ -76,3 +76,22 @@ def test_visitor_gets_an_answer_asks_for_a_human_and_talks_live_with_an_agent(ch
     assert conversation.state == Conversation.State.AGENT
     assert list(conversation.messages.values_list("seq", flat=True)) == list(range(1, conversation.last_seq + 1))
     assert Message.objects.filter(sender="agent").count() == 1
+
+
+def test_widget_embedded_in_the_business_site_answers(chromium_path: str) -> None:
+    for article in ARTICLES:
+        KnowledgeArticle.objects.create(**article)
+    with asgi_server(extra_env={"DEMO_SITE": "1"}) as base, chromium(chromium_path) as browser:
+        page = browser.new_context(viewport={"width": 390, "height": 800}).new_page()
+        page.goto(f"{base}/demo/")
+        launcher = page.get_by_role("button", name="Chat with us")
+        launcher.focus()
+        page.keyboard.press("Enter")
+        expect(page.locator("#confidant-launcher")).to_have_attribute("aria-expanded", "true")
+        chat = page.frame_locator("#confidant-panel iframe")
+        expect(chat.locator(".msg-bot").first).to_contain_text("automated assistant")
+        chat.locator("#body").fill("How do I pay in a cheque?")
+        chat.locator("#body").press("Enter")
+        expect(chat.locator(".msg-bot").nth(1)).to_contain_text("photographing it in the app")
+        page.keyboard.press("Escape")
+        expect(page.locator("#confidant-panel")).to_be_hidden()
