@@ -25,6 +25,9 @@ logger = logging.getLogger(__name__)
 # Close codes (4000-4999 are the application's): sent after accept, or at the handshake.
 CLOSE_UNAUTHORIZED = 4403
 TYPING_MIN_INTERVAL = 1.5  # seconds between relayed typing frames per connection
+# Messages and notes one connection may post per window; more get a `rate_limited` error and
+# are not stored (the client may resend them later with the same client_id).
+POST_LIMIT, POST_WINDOW = 20, 10.0
 
 
 class _ChatConsumer(AsyncWebsocketConsumer):
@@ -48,9 +51,18 @@ class _ChatConsumer(AsyncWebsocketConsumer):
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 
+    def check_post_rate(self) -> None:
+        now = time.monotonic()
+        recent = [t for t in getattr(self, "_posts", []) if now - t < POST_WINDOW]
+        if len(recent) >= POST_LIMIT:
+            raise protocol.ProtocolError("rate_limited", "You are sending messages too fast. Please wait a moment.")
+        self._posts = [*recent, now]
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
             frame = protocol.parse(text_data, bytes_data, allowed=self.allowed_frames)
+            if isinstance(frame, protocol.MessageFrame | protocol.NoteFrame):
+                self.check_post_rate()
             await self.handle(frame)
         except protocol.ProtocolError as exc:
             await self.send_error(exc.code, exc.detail)

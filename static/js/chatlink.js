@@ -49,6 +49,10 @@ export class ChatLink {
 
   accept(frame) {
     if (frame.type === "ack") { this.pending.delete(frame.client_id); this.onFrame(frame); return; }
+    if (frame.type === "error" && frame.code === "rate_limited") {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => { for (const f of this.pending.values()) this.raw(f); }, 5000);
+    }
     if (frame.type !== "message") { this.onFrame(frame); return; }
     if (frame.seq <= this.lastSeq) return;             // already shown
     if (frame.client_id) this.pending.delete(frame.client_id);
