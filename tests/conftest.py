@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -49,34 +50,20 @@ def chromium_path() -> str:
 
 
 # --- personas ------------------------------------------------------------------------------
-@pytest.fixture
-def customer(db: None) -> User:
-    return UserFactory(username="customer", role=User.Role.CUSTOMER)
+def _persona(username: str, role: str, first_name: str = "") -> Any:
+    @pytest.fixture
+    def fixture(db: None) -> User:
+        return UserFactory(username=username, role=role, first_name=first_name or username.title())
+
+    return fixture
 
 
-@pytest.fixture
-def other_customer(db: None) -> User:
-    return UserFactory(username="other_customer", role=User.Role.CUSTOMER)
-
-
-@pytest.fixture
-def agent(db: None) -> User:
-    return UserFactory(username="agent", first_name="Alex", role=User.Role.AGENT)
-
-
-@pytest.fixture
-def other_agent(db: None) -> User:
-    return UserFactory(username="other_agent", first_name="Sam", role=User.Role.AGENT)
-
-
-@pytest.fixture
-def supervisor(db: None) -> User:
-    return UserFactory(username="supervisor", first_name="Morgan", role=User.Role.SUPERVISOR)
-
-
-@pytest.fixture
-def privacy_officer(db: None) -> User:
-    return UserFactory(username="privacy_officer", first_name="Pat", role=User.Role.PRIVACY_OFFICER)
+customer = _persona("customer", User.Role.CUSTOMER)
+other_customer = _persona("other_customer", User.Role.CUSTOMER)
+agent = _persona("agent", User.Role.AGENT, "Alex")
+other_agent = _persona("other_agent", User.Role.AGENT, "Sam")
+supervisor = _persona("supervisor", User.Role.SUPERVISOR, "Morgan")
+privacy_officer = _persona("privacy_officer", User.Role.PRIVACY_OFFICER, "Pat")
 
 
 @pytest.fixture(autouse=True)

@@ -126,6 +126,25 @@ export function messageItem(frame, labels = SENDER_LABEL) {
   return li;
 }
 
+// Show a typing indicator element for a few seconds after each typing frame; returns show().
+export function typingIndicator(el) {
+  let timer;
+  return () => {
+    el.hidden = false;
+    clearTimeout(timer);
+    timer = setTimeout(() => { el.hidden = true; }, 4000);
+  };
+}
+
+// Tell the other side we're typing, at most every 2 seconds.
+export function sendTypingOnInput(input, link) {
+  let last = 0;
+  input.addEventListener("input", () => {
+    const now = Date.now();
+    if (now - last > 2000) { last = now; link.raw({ type: "typing" }); }
+  });
+}
+
 // Send Enter to submit, Shift+Enter for a new line.
 export function submitOnEnter(textarea, form) {
   textarea.addEventListener("keydown", (e) => {

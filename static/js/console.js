@@ -1,4 +1,4 @@
-import { ChatLink, messageItem, shortTime, submitOnEnter } from "./chatlink.js";
+import { ChatLink, messageItem, sendTypingOnInput, shortTime, submitOnEnter, typingIndicator } from "./chatlink.js";
 
 const root = document.getElementById("console");
 const log = document.getElementById("log");
@@ -12,8 +12,7 @@ const noteForm = document.getElementById("note-form");
 const noteInput = document.getElementById("note-body");
 const LABELS = { customer: "Customer", bot: "Bot", agent: "Agent", system: "System" };
 const STATE_LABELS = { bot: "With the bot", waiting: "Waiting for an agent", agent: "With an agent", resolved: "Resolved" };
-let typingTimer;
-let lastTypingSent = 0;
+const showTyping = typingIndicator(typing);
 
 function showError(text) { errorEl.textContent = text; errorEl.hidden = !text; }
 
@@ -49,11 +48,7 @@ const link = new ChatLink(root.dataset.socket, {
         badge.className = `badge badge-${frame.state}`;
         if (frame.state !== "agent") form.hidden = true;
         break;
-      case "typing":
-        typing.hidden = false;
-        clearTimeout(typingTimer);
-        typingTimer = setTimeout(() => { typing.hidden = true; }, 4000);
-        break;
+      case "typing": showTyping(); break;
       case "error": showError(frame.detail); break;
     }
   },
@@ -73,10 +68,7 @@ form.addEventListener("submit", (e) => {
   input.focus();
 });
 submitOnEnter(input, form);
-input.addEventListener("input", () => {
-  const now = Date.now();
-  if (now - lastTypingSent > 2000) { lastTypingSent = now; link.raw({ type: "typing" }); }
-});
+sendTypingOnInput(input, link);
 noteForm.addEventListener("submit", (e) => {
   e.preventDefault();
   const body = noteInput.value.trim();

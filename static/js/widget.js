@@ -1,4 +1,4 @@
-import { ChatLink, messageItem, submitOnEnter } from "./chatlink.js";
+import { ChatLink, messageItem, sendTypingOnInput, submitOnEnter, typingIndicator } from "./chatlink.js";
 
 const root = document.getElementById("chat");
 const log = document.getElementById("log");
@@ -16,8 +16,7 @@ const STATES = {
   agent: "You're chatting with an agent",
   resolved: "Resolved. Write again to reopen",
 };
-let typingTimer;
-let lastTypingSent = 0;
+const showTyping = typingIndicator(typing);
 
 function showError(text) { errorEl.textContent = text; errorEl.hidden = !text; }
 
@@ -47,11 +46,7 @@ const link = new ChatLink(root.dataset.socket, {
           ? "You are chatting with a member of our team."
           : "You are chatting with an automated assistant.";
         break;
-      case "typing":
-        typing.hidden = false;
-        clearTimeout(typingTimer);
-        typingTimer = setTimeout(() => { typing.hidden = true; }, 4000);
-        break;
+      case "typing": showTyping(); break;
       case "error": showError(frame.detail); break;
     }
   },
@@ -75,10 +70,7 @@ form.addEventListener("submit", (e) => {
   input.focus();
 });
 submitOnEnter(input, form);
-input.addEventListener("input", () => {
-  const now = Date.now();
-  if (now - lastTypingSent > 2000) { lastTypingSent = now; link.raw({ type: "typing" }); }
-});
+sendTypingOnInput(input, link);
 handoff.addEventListener("click", () => link.raw({ type: "handoff" }));
 // Inside the embed's panel, Escape closes the panel (the embedding page listens for this).
 if (window.parent !== window) {
