@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run serve test lint setup clean
+.PHONY: run serve test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,31 +18,29 @@ $(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.run-deps
 
-.env:
-	$(BIN)/python scripts/write_dev_env.py .env
-
-setup: $(VENV)/.run-deps .env
+.env.dev:
+	$(BIN)/python scripts/write_dev_env.py .env.dev
 
 ## Try Confidant on this machine: SQLite, in-memory channel layer, file-based Celery broker,
 ## one ASGI process, a Celery worker with beat, demo data. http://127.0.0.1:8000
-run: setup
+run: $(VENV)/.run-deps .env.dev
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	@echo "Confidant: chat at http://127.0.0.1:$(PORT)/chat/ , console at http://127.0.0.1:$(PORT)/console/"
 	DEBUG=1 CONFIDANT_PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start
 
 ## Production mode: PostgreSQL and Redis, several ASGI processes, a Celery worker and beat.
-serve: setup
+serve: $(VENV)/.run-deps
 	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "make serve needs DATABASE_URL and REDIS_URL (see docs/operations.md)"; exit 1; }
 	COLLECTSTATIC=1 $(BIN)/python manage.py collectstatic --noinput
 	$(BIN)/python manage.py migrate --noinput
 	COLLECTSTATIC=1 CONFIDANT_PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start
 
 ## The whole suite: on PostgreSQL and Redis when DATABASE_URL/REDIS_URL are set, else embedded.
-test: $(VENV)/.test-deps .env
+test: $(VENV)/.test-deps .env.dev
 	$(BIN)/ruff check .
-	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest
+	CONFIDANT_DEV_ENV=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	CONFIDANT_DEV_ENV=1 $(BIN)/pytest
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

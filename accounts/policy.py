@@ -86,6 +86,24 @@ def access_conversation(user: Any, conversation_id: Any, *, write: bool = False)
         raise NotFound from exc
 
 
+def reloaded(user: Any) -> User | None:
+    """The user as the database has them now (a socket's user is fixed at the handshake), or
+    None if they are gone or disabled."""
+    from accounts.models import User
+
+    if user is None or not user.is_authenticated:
+        return None
+    return User.objects.filter(pk=user.pk, is_active=True).first()
+
+
+def access_staff_conversation(user: Any, conversation_id: Any, *, write: bool = False) -> Conversation:
+    """`access_conversation` for the console and the agent sockets: console users only, so a
+    customer can never reach staff-only data (internal notes) through them."""
+    if not is_console_user(user):
+        raise NotFound
+    return access_conversation(user, conversation_id, write=write)
+
+
 def access_conversation_claim(user: Any, conversation_id: Any) -> Conversation:
     """A console user may claim a conversation that is waiting (a supervisor: any open one)."""
     from conversations.models import Conversation

@@ -12,9 +12,10 @@ from conversations import selectors
 def home(request: HttpRequest) -> HttpResponse:
     if policy.is_console_user(request.user):
         return redirect("conversations:console")
-    if request.user.is_superuser:
-        return redirect("admin:index")
-    return redirect("accounts:my_conversations")
+    if request.user.is_customer:
+        return redirect("accounts:my_conversations")
+    # Roles without tools of their own yet (the privacy officer's queue comes with the portal).
+    return render(request, "accounts/home.html")
 
 
 @login_required
@@ -33,5 +34,5 @@ def my_conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
         conversation = policy.access_conversation(request.user, conversation_id)
     except policy.NotFound as exc:
         raise Http404 from exc
-    messages = selectors.messages_of(conversation=conversation)
-    return render(request, "accounts/my_conversation.html", {"conversation": conversation, "messages": messages})
+    transcript = selectors.messages_of(conversation=conversation)
+    return render(request, "accounts/my_conversation.html", {"conversation": conversation, "transcript": transcript})

@@ -22,7 +22,8 @@ from conversations.models import Conversation, Message
 
 logger = logging.getLogger(__name__)
 
-# Close codes (4000-4999 are the application's): sent after accept, or at the handshake.
+# An application close code (4000-4999), sent after accepting so that browsers see it (a refused
+# handshake reaches them only as 1006) and stop reconnecting.
 CLOSE_UNAUTHORIZED = 4403
 TYPING_MIN_INTERVAL = 1.5  # seconds between relayed typing frames per connection
 # Messages and notes one connection may post per window; more get a `rate_limited` error and
@@ -41,6 +42,10 @@ class _ChatConsumer(AsyncWebsocketConsumer):
 
     async def send_error(self, code: str, detail: str) -> None:
         await self.send_frame(protocol.error_frame(code=code, detail=detail))
+
+    async def deny(self) -> None:
+        await self.accept()
+        await self.close(code=CLOSE_UNAUTHORIZED)
 
     async def join(self, *groups: str) -> None:
         for group in groups:
@@ -106,14 +111,20 @@ class _ChatConsumer(AsyncWebsocketConsumer):
             await self.send_frame(event["frame"])
 
 
-def _widget_conversation(user: Any, session: Any) -> Conversation:
+def _widget_conversation(user: Any, session: Any) -> Conversation | None:
     conversation = policy.access_widget_conversation(user, session)
     if conversation is None:
-        customer = user if getattr(user, "is_customer", False) else None
-        conversation = services.conversation_start(customer=customer)
-        session["conversation_id"] = str(conversation.pk)
-        session.save()
+        services.widget_conversation_start(
+            session=session, customer=user if getattr(user, "is_customer", False) else None
+        )
+        conversation = policy.access_widget_conversation(user, session)
     return conversation
+
+
+def _staff_access(user: Any, conversation_id: Any, write: bool) -> tuple[Any, Conversation]:
+    """Authorize a console user for this conversation as they are now, not at the handshake."""
+    fresh = policy.reloaded(user)
+    return fresh, policy.access_staff_conversation(fresh, conversation_id, write=write)
 
 
 class CustomerConsumer(_ChatConsumer):
@@ -126,9 +137,12 @@ class CustomerConsumer(_ChatConsumer):
         session = self.scope.get("session")
         if session is None or not session.session_key:
             # No session cookie: the widget page (GET /chat/) establishes one first.
-            await self.close(code=CLOSE_UNAUTHORIZED)
+            await self.deny()
             return
         conversation = await database_sync_to_async(_widget_conversation)(self.scope.get("user"), session)
+        if conversation is None:
+            await self.deny()
+            return
         self.conversation_id = conversation.pk
         await self.join(services.conversation_group(conversation.pk))
         await self.accept()
@@ -144,15 +158,26 @@ class CustomerConsumer(_ChatConsumer):
             )
             await self.send_frame(protocol.ack_frame(client_id=frame.client_id, seq=result.message.seq))
             if result.created and result.state == Conversation.State.BOT:
-                await database_sync_to_async(services.bot_respond)(
-                    conversation_id=self.conversation_id, message_id=result.message.pk
-                )
+                await self.bot_reply(result.message.pk)
         elif isinstance(frame, protocol.ResumeFrame):
             await self.resume(frame.after_seq)
         elif isinstance(frame, protocol.HandoffFrame):
             await database_sync_to_async(services.conversation_hand_over)(conversation_id=self.conversation_id)
         elif isinstance(frame, protocol.TypingFrame):
             await self.relay_typing()
+
+    async def bot_reply(self, message_id: int) -> None:
+        # The customer's message is stored and acknowledged; a failing bot must not look like a
+        # failed send. Say so in the conversation's terms instead.
+        try:
+            await database_sync_to_async(services.bot_respond)(
+                conversation_id=self.conversation_id, message_id=message_id
+            )
+        except Exception:
+            logger.exception("the bot failed to answer")
+            await self.send_error(
+                "bot_unavailable", "The assistant could not answer just now. Ask for a person, or try again."
+            )
 
 
 class AgentConversationConsumer(_ChatConsumer):
@@ -162,23 +187,25 @@ class AgentConversationConsumer(_ChatConsumer):
     sender = Message.Sender.AGENT
 
     async def connect(self) -> None:
-        user = self.scope.get("user")
         try:
-            conversation = await database_sync_to_async(policy.access_conversation)(
-                user, self.scope["url_route"]["kwargs"]["conversation_id"]
+            _, conversation = await database_sync_to_async(_staff_access)(
+                self.scope.get("user"), self.scope["url_route"]["kwargs"]["conversation_id"], False
             )
         except policy.NotFound:
-            await self.close(code=CLOSE_UNAUTHORIZED)
+            await self.deny()
             return
         self.conversation_id = conversation.pk
         await self.join(services.conversation_group(conversation.pk), services.staff_group(conversation.pk))
         await self.accept()
         await self.send_frame(protocol.status_frame(state=conversation.state))
 
+    async def access(self, *, write: bool = False) -> Any:
+        user, _ = await database_sync_to_async(_staff_access)(self.scope.get("user"), self.conversation_id, write)
+        return user
+
     async def handle(self, frame: protocol.ClientFrame) -> None:
-        user = self.scope["user"]
         if isinstance(frame, protocol.MessageFrame):
-            await database_sync_to_async(policy.access_conversation)(user, self.conversation_id, write=True)
+            user = await self.access(write=True)
             result = await database_sync_to_async(services.message_post)(
                 conversation_id=self.conversation_id,
                 sender=self.sender,
@@ -188,21 +215,35 @@ class AgentConversationConsumer(_ChatConsumer):
             )
             await self.send_frame(protocol.ack_frame(client_id=frame.client_id, seq=result.message.seq))
         elif isinstance(frame, protocol.NoteFrame):
-            await database_sync_to_async(policy.access_conversation)(user, self.conversation_id)
+            user = await self.access()
             await database_sync_to_async(services.note_add)(
                 conversation_id=self.conversation_id, author=user, client_id=frame.client_id, body=frame.body
             )
         elif isinstance(frame, protocol.ResumeFrame):
-            await database_sync_to_async(policy.access_conversation)(user, self.conversation_id)
+            await self.access()
             await self.resume(frame.after_seq)
             for note in await database_sync_to_async(selectors.notes_of)(conversation_id=self.conversation_id):
                 await self.send_frame(services.note_to_frame(note))
         elif isinstance(frame, protocol.TypingFrame):
-            await database_sync_to_async(policy.access_conversation)(user, self.conversation_id, write=True)
+            await self.access(write=True)
             await self.relay_typing()
+
+    async def chat_status(self, event: dict[str, Any]) -> None:
+        # Access follows the conversation's state (claimed by someone else, reopened): re-check
+        # it whenever that changes, and stop listening when it is gone.
+        await self.send_frame(event["frame"])
+        try:
+            await self.access()
+        except policy.NotFound:
+            await self.close(code=CLOSE_UNAUTHORIZED)
 
     async def chat_note(self, event: dict[str, Any]) -> None:
         await self.send_frame(event["frame"])
+
+
+def _queue_items(user: Any) -> list[dict[str, Any]] | None:
+    fresh = policy.reloaded(user)
+    return selectors.queue_items(user=fresh) if policy.is_console_user(fresh) else None
 
 
 class QueueConsumer(_ChatConsumer):
@@ -212,14 +253,17 @@ class QueueConsumer(_ChatConsumer):
 
     async def connect(self) -> None:
         if not policy.is_console_user(self.scope.get("user")):
-            await self.close(code=CLOSE_UNAUTHORIZED)
+            await self.deny()
             return
         await self.join(services.QUEUE_GROUP)
         await self.accept()
         await self.send_snapshot()
 
     async def send_snapshot(self) -> None:
-        items = await database_sync_to_async(selectors.queue_items)(user=self.scope["user"])
+        items = await database_sync_to_async(_queue_items)(self.scope["user"])
+        if items is None:
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
         await self.send_frame(protocol.queue_frame(conversations=items))
 
     async def queue_changed(self, event: dict[str, Any]) -> None:

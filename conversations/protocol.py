@@ -89,6 +89,10 @@ def _body(obj: dict[str, Any]) -> str:
         )
     if "\x00" in body:
         raise ProtocolError("invalid_field", "'body' must not contain NUL characters.")
+    try:
+        body.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate, e.g. "\ud800"
+        raise ProtocolError("invalid_field", "'body' must be valid Unicode text.") from exc
     return body
 
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 
@@ -48,7 +50,9 @@ def _send_on_commit(group: str, event: dict[str, Any]) -> None:
     def send() -> None:
         async_to_sync(get_channel_layer().group_send)(group, event)
 
-    transaction.on_commit(send)
+    # robust: the data is committed whatever happens to the broadcast; a failed send is logged
+    # and clients catch up through `resume`.
+    transaction.on_commit(send, robust=True)
 
 
 def message_to_frame(message: Message) -> dict[str, Any]:
@@ -128,6 +132,21 @@ def conversation_start(*, customer: User | None) -> Conversation:
         )
         _append(conversation, sender=Message.Sender.BOT, body=greeting_text())
     return conversation
+
+
+def widget_conversation_start(*, session: SessionBase, customer: User | None) -> None:
+    """Give a widget session its conversation, once: two tabs connecting at the same moment must
+    not each open one. Holds the session's row lock while it checks and creates."""
+    with transaction.atomic():
+        list(Session.objects.select_for_update().filter(session_key=session.session_key))
+        stored = session.__class__(session_key=session.session_key).load()
+        existing = stored.get("conversation_id")
+        if existing and Conversation.objects.filter(pk=existing).exists():
+            session["conversation_id"] = existing
+            return
+        conversation = conversation_start(customer=customer)
+        session["conversation_id"] = str(conversation.pk)
+        session.save()
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from conversations.models import Conversation
 
 def _access_or_404(request: HttpRequest, conversation_id: str, *, write: bool = False) -> Conversation:
     try:
-        return policy.access_conversation(request.user, conversation_id, write=write)
+        return policy.access_staff_conversation(request.user, conversation_id, write=write)
     except policy.NotFound as exc:
         raise Http404("No such conversation.") from exc
 

@@ -7,11 +7,11 @@ import secrets
 import sys
 from pathlib import Path
 
-path = Path(sys.argv[1] if len(sys.argv) > 1 else ".env")
+path = Path(sys.argv[1] if len(sys.argv) > 1 else ".env.dev")
 if path.exists():
     sys.exit(0)
 path.write_text(
-    "# Development secrets written by `make`. Not for production: see docs/operations.md.\n"
+    "# Development secrets written by `make`, read only with DEBUG=1 or CONFIDANT_DEV_ENV=1.\n"
     f"SECRET_KEY={secrets.token_urlsafe(50)}\n"
     f"FIELD_ENCRYPTION_KEYS={base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()}\n"
 )

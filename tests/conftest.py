@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from accounts.models import User
 from tests.factories import UserFactory
@@ -72,3 +74,21 @@ def _plain_http(settings: object) -> None:
     settings.SECURE_SSL_REDIRECT = False
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_connection_pools(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Let the test database be dropped at the end. Threads of database_sync_to_async keep
+    connections checked out of psycopg's pool, so closing the pool is not enough: end every other
+    session on the test database."""
+    yield
+    with django_db_blocker.unblock():
+        for conn in connections.all(initialized_only=True):
+            if conn.vendor != "postgresql":
+                continue
+            with conn.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            conn.close_pool()

@@ -40,10 +40,20 @@ class Socket:
         self.comm = WebsocketCommunicator(application, path, headers=headers)
         self.connected = False
         self.close_code: int | None = None
+        self._first: str | None = None
 
     async def connect(self) -> bool:
+        """True if the server accepted and kept the socket. A refusal is either a rejected
+        handshake (bad Origin) or an accept followed at once by close code 4403."""
         self.connected, self.close_code = await self.comm.connect(timeout=10)
-        return self.connected
+        if not self.connected:
+            return False
+        first = await self.comm.receive_output(timeout=5)
+        if first["type"] == "websocket.close":
+            self.connected, self.close_code = False, first.get("code")
+            return False
+        self._first = first["text"]
+        return True
 
     async def send(self, frame: dict[str, Any] | str) -> None:
         await self.comm.send_to(text_data=frame if isinstance(frame, str) else json.dumps(frame))
@@ -52,7 +62,8 @@ class Socket:
         await self.comm.send_to(bytes_data=data)
 
     async def recv(self, timeout: float = 5) -> dict[str, Any]:
-        frame = json.loads(await self.comm.receive_from(timeout=timeout))
+        text, self._first = self._first, None
+        frame = json.loads(text if text is not None else await self.comm.receive_from(timeout=timeout))
         protocol.validate_server_frame(frame)
         return frame
 
@@ -64,7 +75,15 @@ class Socket:
                 return frame
 
     async def nothing(self, timeout: float = 0.3) -> bool:
-        return await self.comm.receive_nothing(timeout=timeout)
+        return self._first is None and await self.comm.receive_nothing(timeout=timeout)
+
+    async def closed_with(self, timeout: float = 5) -> int | None:
+        """Wait for the server to close the socket; return its close code."""
+        while True:
+            output = await self.comm.receive_output(timeout=timeout)
+            if output["type"] == "websocket.close":
+                self.connected = False
+                return output.get("code")
 
     async def close(self) -> None:
         if self.connected:

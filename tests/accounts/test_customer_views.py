@@ -20,7 +20,8 @@ def test_customer_sees_their_conversations_and_transcripts(customer: object, oth
     client.force_login(customer)
     listing = client.get("/me/conversations/")
     assert [c.pk for c in listing.context["conversations"]] == [mine.pk]
-    assert "my question" in client.get(f"/me/conversations/{mine.pk}/").content.decode()
+    html = client.get(f"/me/conversations/{mine.pk}/").content.decode()
+    assert "my question" in html and 'class="flash"' not in html
     forged = client.get(f"/me/conversations/{theirs.pk}/")
     missing = client.get(f"/me/conversations/{uuid.uuid4()}/")
     assert forged.status_code == missing.status_code == 404
@@ -53,3 +54,10 @@ def test_signed_in_customers_conversation_is_tied_to_their_account(customer: obj
     from django.contrib.auth.models import AnonymousUser
 
     assert policy.access_widget_conversation(AnonymousUser(), session) is None
+
+
+def test_roles_without_a_home_get_a_plain_account_page(privacy_officer: object) -> None:
+    client = Client()
+    client.force_login(privacy_officer)
+    response = client.get("/accounts/", follow=True)
+    assert response.status_code == 200 and "privacy officer" in response.content.decode()

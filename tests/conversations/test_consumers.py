@@ -149,6 +149,7 @@ BAD_FRAMES = [
     ('{"type": "resume"}', "missing_field"),
     ('{"type": "resume", "after_seq": -1}', "invalid_field"),
     ('{"type": "resume", "after_seq": "3"}', "invalid_field"),
+    ('{"type": "message", "client_id": "%s", "body": "hi \\ud800"}' % uuid.uuid4(), "invalid_field"),
     ("[" * 100000, "frame_too_large"),
 ]
 
@@ -290,6 +291,7 @@ async def test_forged_conversation_ids_look_the_same_as_missing_ones() -> None:
     for target in (conversation_id, uuid.uuid4(), "not-a-uuid"):
         forged = Socket(f"/ws/agent/conversations/{target}/", intruder_session)
         assert not await forged.connect()
+        assert forged.close_code == 4403
     # Visitors and anonymous users cannot open the staff sockets at all.
     for path in (f"/ws/agent/conversations/{conversation_id}/", "/ws/agent/queue/"):
         assert not await Socket(path, await async_visitor_session()).connect()
@@ -321,3 +323,58 @@ async def test_flooding_is_rate_limited_without_losing_the_connection() -> None:
     assert codes.count("ack") == 20 and codes.count("rate_limited") == 5
     assert await sync_to_async(Message.objects.filter(sender="customer").count)() == 20
     await sock.close()
+
+
+async def test_a_customer_cannot_use_the_agent_socket_even_for_their_own_conversation() -> None:
+    from tests.factories import UserFactory
+
+    customer = await sync_to_async(UserFactory)(role="customer")
+    session = await async_login_session(customer)
+    sock = await _widget(session)
+    conversation_id = await _conversation_id(sock)
+    assert await sync_to_async(lambda: Conversation.objects.get(pk=conversation_id).customer_id)() == customer.pk
+    staff_socket = Socket(f"/ws/agent/conversations/{conversation_id}/", session)
+    assert not await staff_socket.connect() and staff_socket.close_code == 4403
+    assert not await Socket("/ws/agent/queue/", session).connect()
+    await sock.close()
+
+
+async def test_an_agent_who_loses_access_stops_receiving_and_is_closed() -> None:
+    first, second = await sync_to_async(lambda: (_make_agent(), _make_agent()))()
+    customer_sock = await _widget()
+    conversation_id = await _conversation_id(customer_sock)
+    await sync_to_async(services.conversation_hand_over)(conversation_id=conversation_id)
+    watcher = Socket(f"/ws/agent/conversations/{conversation_id}/", await async_login_session(first))
+    assert await watcher.connect()  # may read it while it waits in the queue
+    await watcher.recv()
+    await sync_to_async(services.conversation_claim)(conversation_id=conversation_id, agent=second)
+    assert await watcher.closed_with() == 4403
+    await customer_sock.close()
+
+
+async def test_a_disabled_agent_is_refused_on_the_next_frame() -> None:
+    agent_user = await sync_to_async(_make_agent)()
+    customer_sock = await _widget()
+    conversation_id = await _conversation_id(customer_sock)
+    await sync_to_async(services.conversation_hand_over)(conversation_id=conversation_id)
+    await sync_to_async(services.conversation_claim)(conversation_id=conversation_id, agent=agent_user)
+    agent_sock = Socket(f"/ws/agent/conversations/{conversation_id}/", await async_login_session(agent_user))
+    assert await agent_sock.connect()
+    await agent_sock.recv()
+    agent_user.is_active = False
+    await sync_to_async(agent_user.save)(update_fields=["is_active"])
+    await agent_sock.send(_msg("after I was disabled"))
+    assert (await agent_sock.recv_until("error"))["code"] == "not_found"
+    assert not await sync_to_async(Message.objects.filter(sender="agent").exists)()
+    await customer_sock.close()
+
+
+async def test_two_tabs_opening_at_once_share_one_conversation() -> None:
+    import asyncio
+
+    session = await async_visitor_session()
+    tabs = [Socket("/ws/chat/", session) for _ in range(3)]
+    assert all(await asyncio.gather(*(tab.connect() for tab in tabs)))
+    assert await sync_to_async(Conversation.objects.count)() == 1
+    for tab in tabs:
+        await tab.close()
