@@ -4,7 +4,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 
 from accounts.policy import is_console_user
 
@@ -25,5 +26,5 @@ class StaffAreaMiddleware:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
             if not is_console_user(request.user):
-                return HttpResponseForbidden("This area is for agents and supervisors.")
+                raise PermissionDenied("This area is for agents and supervisors.")
         return self.get_response(request)

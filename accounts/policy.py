@@ -117,8 +117,11 @@ def access_conversation_claim(user: Any, conversation_id: Any) -> Conversation:
 
 
 def access_widget_conversation(user: Any, session: Any) -> Conversation | None:
-    """The conversation the chat widget shows: the one held in this browser session, provided
-    it still exists and, if it belongs to an account, to this one. None when there is none yet."""
+    """The conversation the chat widget shows: the one held in this browser session, provided it
+    still exists and belongs to this principal: a signed-in customer's own, or for anyone else one
+    with no account. A customer who signs in mid-chat starts a new conversation in their account
+    rather than absorbing an anonymous one (on a shared computer it may be someone else's).
+    None when there is none yet."""
     from conversations.models import Conversation
 
     if session is None or not session.get("conversation_id"):
@@ -127,8 +130,5 @@ def access_widget_conversation(user: Any, session: Any) -> Conversation | None:
         conversation = Conversation.objects.get(pk=_as_uuid(session["conversation_id"]))
     except (Conversation.DoesNotExist, NotFound):
         return None
-    if conversation.customer_id is not None and (
-        user is None or not user.is_authenticated or conversation.customer_id != user.pk
-    ):
-        return None
-    return conversation
+    owner = user.pk if getattr(user, "is_customer", False) else None
+    return conversation if conversation.customer_id == owner else None

@@ -35,4 +35,8 @@ def my_conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
     except policy.NotFound as exc:
         raise Http404 from exc
     transcript = selectors.messages_of(conversation=conversation)
-    return render(request, "accounts/my_conversation.html", {"conversation": conversation, "transcript": transcript})
+    return render(
+        request,
+        "accounts/my_conversation.html",
+        {"conversation": conversation, "transcript": transcript, "customer_view": True},
+    )

@@ -7,8 +7,13 @@ then the session and user are read from the cookie; each consumer still authoriz
 from __future__ import annotations
 
 import os
+import warnings
 
 from django.core.asgi import get_asgi_application
+
+# WhiteNoise serves static files through synchronous iterators, which Django's ASGI handler warns
+# about on every file; the files are small and served from memory-mapped disk, so it is harmless.
+warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume synchronous iterators")
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot_site.settings")
 django_asgi_app = get_asgi_application()

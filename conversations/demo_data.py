@@ -10,7 +10,7 @@ ARTICLES: list[dict[str, str]] = [
     },
     {
         "title": "Order a replacement card",
-        "questions": "my card is damaged\nnew card\nreplacement card\ncard expired",
+        "questions": "my card is damaged\nnew card\nreplacement card\ncard expired\ncash machine kept my card\ncard stuck in the cash machine\natm swallowed my card",
         "answer": "In the app, go to Cards > Replace card and choose the reason. A replacement arrives in 3 to 5 working days and your PIN stays the same. Your old card stops working once you activate the new one.",
     },
     {
@@ -40,8 +40,8 @@ ARTICLES: list[dict[str, str]] = [
     },
     {
         "title": "Payment limits",
-        "questions": "transfer limit\nhow much can I send\ndaily limit\nincrease my limit",
-        "answer": "You can send up to 10,000 a day in the app and 25,000 a day in online banking. Card payments are limited to 5,000 a day. To raise a limit temporarily, go to Settings > Limits; larger changes need a call with our team.",
+        "questions": "transfer limit\nhow much can I send\ndaily limit\nincrease my limit\nhow much cash can I take out per day\ncash withdrawal limit\natm limit",
+        "answer": "You can send up to 10,000 a day in the app and 25,000 a day in online banking. Card payments are limited to 5,000 a day and cash withdrawals to 500 a day. To raise a limit temporarily, go to Settings > Limits; larger changes need a call with our team.",
     },
     {
         "title": "Report a suspicious transaction or fraud",
@@ -50,7 +50,7 @@ ARTICLES: list[dict[str, str]] = [
     },
     {
         "title": "Dispute a card payment",
-        "questions": "chargeback\nrefund not received\nmerchant won't refund\ndispute a charge",
+        "questions": "chargeback\nrefund not received\nmerchant won't refund\ndispute a charge\ncharged twice for the same purchase\ndouble charged\nwrong amount taken",
         "answer": "First ask the merchant for a refund. If they don't help within 14 days, open the payment in the app and choose Dispute. We'll ask for any receipts or messages and usually decide within 30 days.",
     },
     {

@@ -141,7 +141,11 @@ def widget_conversation_start(*, session: SessionBase, customer: User | None) ->
         list(Session.objects.select_for_update().filter(session_key=session.session_key))
         stored = session.__class__(session_key=session.session_key).load()
         existing = stored.get("conversation_id")
-        if existing and Conversation.objects.filter(pk=existing).exists():
+        if (
+            existing
+            and existing != session.get("conversation_id")
+            and Conversation.objects.filter(pk=existing, customer=customer).exists()
+        ):
             session["conversation_id"] = existing
             return
         conversation = conversation_start(customer=customer)
@@ -254,6 +258,16 @@ def note_add(*, conversation_id: uuid.UUID | str, author: User, client_id: uuid.
     return note
 
 
+def _answer_from_knowledge_base(text: str) -> str:
+    match = retrieval.best_match(text)
+    if match is None:
+        return (
+            "I'm not sure I know the answer to that. I can connect you with a person: "
+            'type "agent" or press "Talk to a person".'
+        )
+    return f"{match.answer}\n\n(From our help article \u201c{match.title}\u201d.)"
+
+
 def bot_respond(*, conversation_id: uuid.UUID | str, message_id: int) -> Message | None:
     """Answer a customer's message while the conversation is with the bot: hand over when the
     customer asks for a human, answer from the knowledge base when confident, else say so."""
@@ -263,14 +277,7 @@ def bot_respond(*, conversation_id: uuid.UUID | str, message_id: int) -> Message
     if intent.wants_human(message.body):
         conversation_hand_over(conversation_id=conversation_id)
         return None
-    match = retrieval.best_match(message.body)
-    if match is not None:
-        reply = f"{match.answer}\n\n(From our help article \u201c{match.title}\u201d.)"
-    else:
-        reply = (
-            "I'm not sure I know the answer to that. I can connect you with a person: "
-            'type "agent" or press "Talk to a person".'
-        )
+    reply = intent.small_talk(message.body) or _answer_from_knowledge_base(message.body)
     with transaction.atomic():
         conversation = _locked(conversation_id)
         if conversation.state != Conversation.State.BOT:

@@ -103,7 +103,8 @@ export function renderBody(el, body, linkify) {
 }
 
 export function shortTime(date) {
-  return date.toLocaleString([], { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  // The same shape as the server-rendered times ("23 Nov, 10:27").
+  return date.toLocaleString("en-GB", { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
 }
 
 const SENDER_LABEL = { customer: "Customer", bot: "Bot", agent: "Agent", system: "System" };

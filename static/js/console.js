@@ -47,6 +47,7 @@ const link = new ChatLink(root.dataset.socket, {
         badge.textContent = STATE_LABELS[frame.state] || frame.state;
         badge.className = `badge badge-${frame.state}`;
         if (frame.state !== "agent") form.hidden = true;
+        if (frame.state !== "waiting") document.querySelector("#claim-form")?.remove();
         break;
       case "typing": showTyping(); break;
       case "error": showError(frame.detail); break;

@@ -9,6 +9,8 @@ const handoff = document.getElementById("handoff");
 const typing = document.getElementById("typing");
 const errorEl = document.getElementById("chat-error");
 const who = document.getElementById("disclosure-who");
+const counter = document.getElementById("counter");
+const MAX = Number(root.dataset.maxBody);
 const LABELS = { customer: "You", bot: "Assistant (automated)", agent: "Agent", system: "Update" };
 const STATES = {
   bot: "Automated assistant",
@@ -23,6 +25,7 @@ function showError(text) { errorEl.textContent = text; errorEl.hidden = !text; }
 function pendingItem(clientId, body) {
   const li = messageItem({ seq: 0, client_id: clientId, sender: "customer", body, at: new Date().toISOString() }, LABELS);
   li.classList.add("msg-pending");
+  li.querySelector(".msg-meta").append(" · Sending…");
   li.dataset.clientId = clientId;
   return li;
 }
@@ -41,7 +44,11 @@ const link = new ChatLink(root.dataset.socket, {
       case "message": place(frame); break;
       case "status":
         stateEl.textContent = STATES[frame.state] || frame.state;
-        handoff.disabled = frame.state === "waiting" || frame.state === "agent";
+        // Once a person is on the way (or here), the button has nothing left to do.
+        if (frame.state === "waiting" || frame.state === "agent") {
+          if (document.activeElement === handoff) input.focus();
+          handoff.hidden = true;
+        } else handoff.hidden = false;
         who.textContent = frame.state === "agent"
           ? "You are chatting with a member of our team."
           : "You are chatting with an automated assistant.";
@@ -61,7 +68,7 @@ form.addEventListener("submit", (e) => {
   e.preventDefault();
   const body = input.value.trim();
   if (!body) return;
-  if (body.length > Number(root.dataset.maxBody)) { showError(`Messages are limited to ${root.dataset.maxBody} characters.`); return; }
+  if (body.length > MAX) { showError(`Messages are limited to ${MAX} characters; this one has ${body.length}.`); return; }
   showError("");
   const clientId = link.post("message", body);
   log.append(pendingItem(clientId, body));
@@ -71,6 +78,13 @@ form.addEventListener("submit", (e) => {
 });
 submitOnEnter(input, form);
 sendTypingOnInput(input, link);
+// Past 90% of the limit, say how much is left (or how much too long it is) instead of cutting.
+input.addEventListener("input", () => {
+  const n = input.value.length;
+  counter.hidden = n < MAX * 0.9;
+  counter.textContent = n > MAX ? `${n - MAX} characters over the ${MAX} limit` : `${MAX - n} characters left`;
+  counter.classList.toggle("over", n > MAX);
+});
 handoff.addEventListener("click", () => link.raw({ type: "handoff" }));
 // Inside the embed's panel, Escape closes the panel (the embedding page listens for this).
 if (window.parent !== window) {

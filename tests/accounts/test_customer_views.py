@@ -56,6 +56,19 @@ def test_signed_in_customers_conversation_is_tied_to_their_account(customer: obj
     assert policy.access_widget_conversation(AnonymousUser(), session) is None
 
 
+def test_signing_in_mid_chat_starts_a_conversation_in_the_account(customer: object) -> None:
+    """An anonymous chat in this browser may be someone else's (a shared computer): it is not
+    absorbed into the account that signs in."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts import policy
+
+    anonymous = services.conversation_start(customer=None)
+    session = {"conversation_id": str(anonymous.pk)}
+    assert policy.access_widget_conversation(AnonymousUser(), session) == anonymous
+    assert policy.access_widget_conversation(customer, session) is None
+
+
 def test_roles_without_a_home_get_a_plain_account_page(privacy_officer: object) -> None:
     client = Client()
     client.force_login(privacy_officer)

@@ -33,6 +33,9 @@ def demo_articles() -> None:
         ("I don't recognise a payment on my statement", "Report a suspicious transaction or fraud"),
         ("my husband died", "Power of attorney and bereavement"),
         ("Whats the intrest on savings?", "Savings accounts and interest rates"),
+        ("I was charged twice for the same purchase", "Dispute a card payment"),
+        ("How much cash can I take out per day?", "Payment limits"),
+        ("My card is stuck in the cash machine", "Order a replacement card"),
     ],
 )
 def test_knowledge_base_questions_get_the_right_article(demo_articles: None, question: str, title: str) -> None:
@@ -40,7 +43,7 @@ def test_knowledge_base_questions_get_the_right_article(demo_articles: None, que
     assert match is not None and match.title == title
 
 
-@pytest.mark.parametrize("question", ["what is the meaning of life", "tell me a joke", "do you sell pizza", "thanks"])
+@pytest.mark.parametrize("question", ["what is the meaning of life", "tell me a joke", "do you sell pizza", "asdfgh"])
 def test_off_topic_questions_fall_below_the_threshold(demo_articles: None, question: str) -> None:
     assert retrieval.best_match(question) is None
 
@@ -98,3 +101,19 @@ def test_bot_hands_over_when_asked_and_stays_quiet_afterwards(demo_articles: Non
     count = conversation.messages.count()
     _customer_says(conversation, "I lost my card")
     assert conversation.messages.count() == count + 1  # the customer's message only; no bot reply
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hello", "Hello!"),
+        ("Hi there!", "Hello!"),
+        ("thanks!", "welcome"),
+        ("Thank you so much", "welcome"),
+        ("hello, I lost my card", None),
+        ("thanks but my card is still blocked and nobody helps", None),
+    ],
+)
+def test_greetings_and_thanks_get_a_friendly_reply(text: str, expected: str | None) -> None:
+    reply = intent.small_talk(text)
+    assert (reply is None) if expected is None else (expected in reply)
