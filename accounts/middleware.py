@@ -6,25 +6,46 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 
+from accounts import mfa
 from accounts.policy import is_console_user
 
 STAFF_PREFIXES = ("/console/",)
+# What a staff member may reach before passing the second factor.
+MFA_EXEMPT_PREFIXES = (
+    "/accounts/login/",
+    "/accounts/logout/",
+    "/accounts/mfa/setup/",
+    "/accounts/mfa/verify/",
+    "/static/",
+    "/privacy/",
+)
 
 
-class StaffAreaMiddleware:
-    """Deny by default for the staff area: every URL under STAFF_PREFIXES needs a console user.
+class AccessMiddleware:
+    """Deny by default, in one place for every HTTP request (django-otp's OTPMiddleware runs first
+    and sets `request.user.is_verified()`):
 
-    One place, so the MFA requirement extends it rather than being remembered per view.
+    - a staff account (any staff role, superuser or admin user) reaches nothing but sign-in,
+      sign-out and the second-factor pages until its session has passed a second factor;
+    - everything under STAFF_PREFIXES (the console) needs an agent or supervisor.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and user.needs_mfa and not user.is_verified():
+            if not request.path.startswith(MFA_EXEMPT_PREFIXES):
+                target = "accounts:mfa_verify" if mfa.has_confirmed_device(user) else "accounts:mfa_setup"
+                return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         if request.path.startswith(STAFF_PREFIXES):
-            if not request.user.is_authenticated:
+            if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-            if not is_console_user(request.user):
+            if not is_console_user(user):
                 raise PermissionDenied("This area is for agents and supervisors.")
         return self.get_response(request)

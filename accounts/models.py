@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
+from django_otp.models import Device, ThrottlingMixin
 
 
 class User(AbstractUser):
@@ -23,5 +25,53 @@ class User(AbstractUser):
         return self.is_active and (self.role in self.STAFF_ROLES or self.is_superuser)
 
     @property
+    def needs_mfa(self) -> bool:
+        """Every staff account must pass a second factor before reaching anything."""
+        return self.is_active and (self.role in self.STAFF_ROLES or self.is_superuser or self.is_staff)
+
+    @property
     def is_customer(self) -> bool:
         return self.is_active and self.role == self.Role.CUSTOMER and not self.is_superuser
+
+
+class BackupCodeDevice(ThrottlingMixin, Device):
+    """Single-use backup codes as a django-otp device. The codes are stored hashed (scrypt),
+    unlike django-otp's static tokens, and shown to the user once, when generated."""
+
+    def verify_token(self, token: str) -> bool:
+        from accounts import mfa
+
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        code = mfa.normalize_backup_code(token)
+        for backup in self.codes.select_for_update().filter(used_at__isnull=True):
+            if mfa.backup_code_matches(code, backup.code_hash):
+                backup.used_at = timezone.now()
+                backup.save(update_fields=["used_at"])
+                self.throttle_reset()
+                return True
+        self.throttle_increment()
+        return False
+
+    def get_throttle_factor(self) -> int:
+        return 1
+
+
+class BackupCode(models.Model):
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=200)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Backup code {self.pk} of device {self.device_id}"
+
+
+class MfaFailure(models.Model):
+    """A failed second-factor attempt: counted for the daily cap (django-otp only backs off)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"MFA failure of {self.user_id} at {self.at:%Y-%m-%d %H:%M}"

@@ -96,6 +96,18 @@ def reloaded(user: Any) -> User | None:
     return User.objects.filter(pk=user.pk, is_active=True).first()
 
 
+def socket_staff_user(user: Any, session: Any) -> User:
+    """The console user behind a staff socket, as the database has them now, provided their
+    session passed a second factor (django-otp's middleware never runs for sockets). Raises
+    NotFound otherwise."""
+    from accounts import mfa
+
+    fresh = reloaded(user)
+    if not is_console_user(fresh) or not mfa.session_is_verified(fresh, session):
+        raise NotFound
+    return fresh
+
+
 def access_staff_conversation(user: Any, conversation_id: Any, *, write: bool = False) -> Conversation:
     """`access_conversation` for the console and the agent sockets: console users only, so a
     customer can never reach staff-only data (internal notes) through them."""

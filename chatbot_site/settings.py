@@ -92,6 +92,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "accounts",
     "conversations",
     "privacy",
@@ -105,7 +107,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "accounts.middleware.StaffAreaMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 
@@ -244,6 +247,11 @@ DEMO_SITE = env.bool("DEMO_SITE", default=DEBUG)
 # Retrieval similarity (cosine, 0..1) under which the bot says it does not know.
 BOT_CONFIDENCE_THRESHOLD = env.float("BOT_CONFIDENCE_THRESHOLD", default=0.2)
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
+
+# Second factor (django-otp) for every staff account.
+OTP_TOTP_ISSUER = CONFIDANT_BUSINESS_NAME
+MFA_DAILY_FAILURE_CAP = env.int("MFA_DAILY_FAILURE_CAP", default=20)  # wrong codes per user per 24 h
+REAUTH_MAX_AGE = env.int("REAUTH_MAX_AGE", default=5 * 60)  # seconds a re-authentication counts as recent
 PRIVACY_NOTICE_VERSION = "2026-11-23"
 CHAT_MAX_BODY_CHARS = 4000
 CHAT_MAX_FRAME_BYTES = 64 * 1024

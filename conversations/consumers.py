@@ -121,10 +121,10 @@ def _widget_conversation(user: Any, session: Any) -> Conversation | None:
     return conversation
 
 
-def _staff_access(user: Any, conversation_id: Any, write: bool) -> tuple[Any, Conversation]:
+def _staff_access(scope: dict[str, Any], conversation_id: Any, write: bool) -> tuple[Any, Conversation]:
     """Authorize a console user for this conversation as they are now, not at the handshake."""
-    fresh = policy.reloaded(user)
-    return fresh, policy.access_staff_conversation(fresh, conversation_id, write=write)
+    user = policy.socket_staff_user(scope.get("user"), scope.get("session"))
+    return user, policy.access_staff_conversation(user, conversation_id, write=write)
 
 
 class CustomerConsumer(_ChatConsumer):
@@ -189,7 +189,7 @@ class AgentConversationConsumer(_ChatConsumer):
     async def connect(self) -> None:
         try:
             _, conversation = await database_sync_to_async(_staff_access)(
-                self.scope.get("user"), self.scope["url_route"]["kwargs"]["conversation_id"], False
+                self.scope, self.scope["url_route"]["kwargs"]["conversation_id"], False
             )
         except policy.NotFound:
             await self.deny()
@@ -200,7 +200,7 @@ class AgentConversationConsumer(_ChatConsumer):
         await self.send_frame(protocol.status_frame(state=conversation.state))
 
     async def access(self, *, write: bool = False) -> Any:
-        user, _ = await database_sync_to_async(_staff_access)(self.scope.get("user"), self.conversation_id, write)
+        user, _ = await database_sync_to_async(_staff_access)(self.scope, self.conversation_id, write)
         return user
 
     async def handle(self, frame: protocol.ClientFrame) -> None:
@@ -241,9 +241,12 @@ class AgentConversationConsumer(_ChatConsumer):
         await self.send_frame(event["frame"])
 
 
-def _queue_items(user: Any) -> list[dict[str, Any]] | None:
-    fresh = policy.reloaded(user)
-    return selectors.queue_items(user=fresh) if policy.is_console_user(fresh) else None
+def _queue_items(scope: dict[str, Any]) -> list[dict[str, Any]] | None:
+    try:
+        user = policy.socket_staff_user(scope.get("user"), scope.get("session"))
+    except policy.NotFound:
+        return None
+    return selectors.queue_items(user=user)
 
 
 class QueueConsumer(_ChatConsumer):
@@ -252,15 +255,16 @@ class QueueConsumer(_ChatConsumer):
     allowed_frames = protocol.QUEUE_FRAMES
 
     async def connect(self) -> None:
-        if not policy.is_console_user(self.scope.get("user")):
+        items = await database_sync_to_async(_queue_items)(self.scope)
+        if items is None:
             await self.deny()
             return
         await self.join(services.QUEUE_GROUP)
         await self.accept()
-        await self.send_snapshot()
+        await self.send_frame(protocol.queue_frame(conversations=items))
 
     async def send_snapshot(self) -> None:
-        items = await database_sync_to_async(_queue_items)(self.scope["user"])
+        items = await database_sync_to_async(_queue_items)(self.scope)
         if items is None:
             await self.close(code=CLOSE_UNAUTHORIZED)
             return

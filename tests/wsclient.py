@@ -8,10 +8,10 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.sessions.backends.db import SessionStore
-from django.test import Client
 
 from chatbot_site.asgi import application
 from conversations import protocol
+from tests.auth import signed_in_client
 
 ORIGIN = "http://127.0.0.1"
 
@@ -24,10 +24,9 @@ def visitor_session() -> str:
     return store.session_key
 
 
-def login_session(user: Any) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
+def login_session(user: Any, *, verified: bool = True) -> str:
+    """A signed-in session; staff sessions have passed the second factor unless verified=False."""
+    return signed_in_client(user, verified=verified).cookies["sessionid"].value
 
 
 class Socket:

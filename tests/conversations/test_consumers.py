@@ -12,7 +12,7 @@ from django.conf import settings
 
 from conversations import services
 from conversations.models import Conversation, InternalNote, Message
-from tests.wsclient import Socket, async_login_session, async_visitor_session
+from tests.wsclient import Socket, async_login_session, async_visitor_session, login_session
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -378,3 +378,15 @@ async def test_two_tabs_opening_at_once_share_one_conversation() -> None:
     assert await sync_to_async(Conversation.objects.count)() == 1
     for tab in tabs:
         await tab.close()
+
+
+async def test_staff_sockets_need_a_session_that_passed_the_second_factor() -> None:
+    agent_user = await sync_to_async(_make_agent)()
+    unverified = await sync_to_async(lambda: login_session(agent_user, verified=False))()
+    sock = await _widget()
+    conversation_id = await _conversation_id(sock)
+    await sync_to_async(services.conversation_hand_over)(conversation_id=conversation_id)
+    for path in ("/ws/agent/queue/", f"/ws/agent/conversations/{conversation_id}/"):
+        refused = Socket(path, unverified)
+        assert not await refused.connect() and refused.close_code == 4403
+    await sock.close()

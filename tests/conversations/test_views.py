@@ -10,15 +10,13 @@ from django.urls import reverse
 
 from conversations import services
 from conversations.models import Conversation
+from tests.auth import signed_in_client
 
 pytestmark = pytest.mark.django_db
 
 
 def _client(user: object = None) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
+    return Client() if user is None else signed_in_client(user)
 
 
 def _without_csrf(html: bytes) -> bytes:
@@ -95,8 +93,8 @@ def test_claim_and_resolve_through_the_console(agent: object, other_agent: objec
 def test_posts_need_a_csrf_token(agent: object) -> None:
     conversation = services.conversation_start(customer=None)
     services.conversation_hand_over(conversation_id=conversation.pk)
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(agent)
+    client = signed_in_client(agent)
+    client.handler.enforce_csrf_checks = True
     assert client.post(reverse("conversations:console_claim", args=[conversation.pk])).status_code == 403
 
 

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from accounts.models import User
 from conversations.demo_data import ARTICLES
 from conversations.models import Conversation, KnowledgeArticle, Message
+from tests.auth import current_code, totp_device
 from tests.e2e.conftest import chromium
 from tests.factories import PASSWORD, UserFactory
 from tests.servers import asgi_server
@@ -18,7 +19,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_visitor_gets_an_answer_asks_for_a_human_and_talks_live_with_an_agent(chromium_path: str) -> None:
     for article in ARTICLES:
         KnowledgeArticle.objects.create(**article)
-    UserFactory(username="alex", first_name="Alex", role=User.Role.AGENT)
+    agent_key = totp_device(UserFactory(username="alex", first_name="Alex", role=User.Role.AGENT)).bin_key
 
     with asgi_server() as base, chromium(chromium_path) as browser:
         visitor = browser.new_context(viewport={"width": 420, "height": 760}).new_page()
@@ -42,6 +43,8 @@ def test_visitor_gets_an_answer_asks_for_a_human_and_talks_live_with_an_agent(ch
         agent.fill("#id_username", "alex")
         agent.fill("#id_password", PASSWORD)
         agent.click("button[type=submit]")
+        agent.fill("#id_code", current_code(agent_key))
+        agent.click("main button[type=submit]")
         expect(agent.locator("#queue-rows tr")).to_have_count(1)
         agent.click("#queue-rows tr button:has-text('Claim')")
         expect(agent.locator("#composer")).to_be_visible()

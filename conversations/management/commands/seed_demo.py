@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import base64
+import hashlib
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
 from conversations.demo_data import ARTICLES
@@ -20,6 +23,16 @@ DEMO_USERS = [
     ("morgan", "Morgan", "Supervisor", User.Role.SUPERVISOR),
     ("pat", "Pat", "Privacy officer", User.Role.PRIVACY_OFFICER),
 ]
+
+
+def demo_totp_key(username: str) -> str:
+    """A fixed, well-known TOTP key (hex) per demo account: demo accounts are not secret."""
+    return hashlib.sha256(f"confidant-demo-totp-{username}".encode()).hexdigest()[:40]
+
+
+def _spaced(hex_key: str) -> str:
+    secret = base64.b32encode(bytes.fromhex(hex_key)).decode().rstrip("=")
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
 class Command(BaseCommand):
@@ -40,6 +53,12 @@ class Command(BaseCommand):
                 user, created = User.objects.get_or_create(
                     username=username, defaults={"first_name": first, "last_name": last, "role": role}
                 )
+                if role != User.Role.CUSTOMER:
+                    TOTPDevice.objects.get_or_create(
+                        user=user,
+                        name="Demo authenticator",
+                        defaults={"key": demo_totp_key(username), "confirmed": True},
+                    )
                 if created:
                     user.set_password(DEMO_PASSWORD)
                     # The supervisor edits the knowledge base in the admin.
@@ -53,6 +72,11 @@ class Command(BaseCommand):
                         )
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(ARTICLES)} help articles."))
         self.stdout.write(f'Sign in at /accounts/login/ with password "{DEMO_PASSWORD}" as:')
-        for username, _, last, _ in DEMO_USERS:
-            self.stdout.write(f"  {username:8} ({last.lower()})")
+        for username, _, last, role in DEMO_USERS:
+            extra = "" if role == User.Role.CUSTOMER else f"  two-step key: {_spaced(demo_totp_key(username))}"
+            self.stdout.write(f"  {username:8} ({last.lower()}){extra}")
+        self.stdout.write(
+            "Staff need a second step: add their key to an authenticator app, or print the current code with\n"
+            "  DEBUG=1 .venv/bin/python manage.py demo_code <username>"
+        )
         self.stdout.write("Chat as a visitor at /chat/ (no sign-in); agents work at /console/.")

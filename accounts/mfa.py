@@ -1,0 +1,154 @@
+"""Second factor (django-otp): TOTP enrollment, hashed backup codes, verification with a daily cap.
+
+Enforcement is not here: accounts.middleware.AccessMiddleware sends staff without a verified
+session to enrollment or verification, and the staff sockets ask `session_is_verified()`.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import io
+import secrets
+from typing import TYPE_CHECKING, Any
+
+import qrcode
+import qrcode.image.svg
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import BackupCode, BackupCodeDevice, MfaFailure
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+BACKUP_CODE_COUNT = 10
+_BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
+
+
+class MfaLocked(Exception):
+    """Too many failed codes today; verification is refused until tomorrow (or an admin resets)."""
+
+
+# --- backup codes --------------------------------------------------------------------------
+def normalize_backup_code(token: str) -> str:
+    return "".join(ch for ch in str(token).lower() if ch.isalnum())
+
+
+def _hash_backup_code(code: str, salt: bytes) -> str:
+    digest = hashlib.scrypt(code.encode(), salt=salt, **_SCRYPT)
+    return f"scrypt${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def backup_code_matches(code: str, stored: str) -> bool:
+    try:
+        _, salt, _ = stored.split("$")
+        expected = _hash_backup_code(code, base64.b64decode(salt))
+    except ValueError:
+        return False
+    return hmac.compare_digest(expected, stored)
+
+
+def backup_codes_regenerate(*, user: User) -> list[str]:
+    """Replace the user's backup codes with ten new ones (the old set stops working) and return
+    them for showing once. Never stored or logged in plaintext."""
+    codes = [
+        "-".join("".join(secrets.choice(_BACKUP_ALPHABET) for _ in range(5)) for _ in range(2))
+        for _ in range(BACKUP_CODE_COUNT)
+    ]
+    with transaction.atomic():
+        device, _ = BackupCodeDevice.objects.get_or_create(
+            user=user, defaults={"name": "Backup codes", "confirmed": True}
+        )
+        device.codes.all().delete()
+        BackupCode.objects.bulk_create(
+            BackupCode(device=device, code_hash=_hash_backup_code(normalize_backup_code(c), secrets.token_bytes(16)))
+            for c in codes
+        )
+    return codes
+
+
+def backup_codes_left(*, user: User) -> int:
+    return BackupCode.objects.filter(device__user=user, used_at__isnull=True).count()
+
+
+# --- TOTP enrollment -----------------------------------------------------------------------
+def totp_pending_device(*, user: User) -> TOTPDevice:
+    """The unconfirmed authenticator being enrolled (created on first visit)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+def totp_secret_text(device: TOTPDevice) -> str:
+    """The key as people type it into an authenticator app: base32 in groups of four."""
+    secret = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+
+
+def totp_qr_svg(device: TOTPDevice) -> str:
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    return buffer.getvalue().decode()
+
+
+def has_confirmed_device(user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+# --- verification --------------------------------------------------------------------------
+def _failures_today(user: User) -> int:
+    since = timezone.now() - dt.timedelta(days=1)
+    return MfaFailure.objects.filter(user=user, at__gte=since).count()
+
+
+def verify(*, user: User, token: str, devices: list[Device] | None = None) -> Device | None:
+    """Check a TOTP or backup code against the user's confirmed devices (or the given ones, for
+    enrollment). A TOTP code is accepted once only (django-otp keeps the last time step), and a
+    backup code once only. Raises MfaLocked after MFA_DAILY_FAILURE_CAP failures in 24 hours."""
+    if _failures_today(user) >= settings.MFA_DAILY_FAILURE_CAP:
+        raise MfaLocked
+    token = str(token).strip().replace(" ", "")
+    with transaction.atomic():
+        candidates = (
+            devices
+            if devices is not None
+            else [
+                *TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True),
+                *BackupCodeDevice.objects.select_for_update().filter(user=user, confirmed=True),
+            ]
+        )
+        for device in candidates:
+            is_totp = isinstance(device, TOTPDevice)
+            if is_totp != token.isdigit():
+                continue
+            if device.verify_token(token):
+                return device
+    MfaFailure.objects.create(user=user)
+    return None
+
+
+def totp_confirm(*, device: TOTPDevice) -> None:
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    # Any other half-finished enrollment is abandoned.
+    TOTPDevice.objects.filter(user=device.user, confirmed=False).delete()
+
+
+def session_is_verified(user: Any, session: Any) -> bool:
+    """For sockets, where django-otp's middleware never runs: has this session passed a second
+    factor with a device the user still has? Users who need no MFA pass."""
+    if user is None or not getattr(user, "needs_mfa", False):
+        return True
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
+    if not persistent_id:
+        return False
+    device = Device.from_persistent_id(persistent_id)
+    return device is not None and device.user_id == user.pk and device.confirmed

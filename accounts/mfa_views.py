@@ -1,0 +1,138 @@
+"""Enrollment, verification and management of the second factor, and recent re-authentication."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.safestring import mark_safe
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+from django_otp import login as otp_login
+
+from accounts import mfa
+from accounts.forms import CodeForm, ReauthForm
+
+REAUTH_KEY = "reauth_at"
+
+
+def _next_url(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse("accounts:home")
+
+
+def _passed_second_factor(request: HttpRequest, device: Any) -> None:
+    otp_login(request, device)
+    # django-otp does not cycle the session key; a verified session gets a new one.
+    request.session.cycle_key()
+    request.session[REAUTH_KEY] = time.time()
+
+
+def _verify_or_error(form: CodeForm, request: HttpRequest, **kwargs: Any) -> Any:
+    try:
+        device = mfa.verify(user=request.user, token=form.cleaned_data["code"], **kwargs)
+    except mfa.MfaLocked:
+        form.add_error("code", "Too many wrong codes today. Ask an administrator to unlock your account.")
+        return None
+    if device is None:
+        form.add_error("code", "That code is not valid (or was already used). Try the current one.")
+    return device
+
+
+@never_cache
+@login_required
+def mfa_setup(request: HttpRequest) -> HttpResponse:
+    """Enroll an authenticator app (QR code, with the key as text), then show backup codes once."""
+    if mfa.has_confirmed_device(request.user):
+        return redirect("accounts:mfa_manage" if request.user.is_verified() else "accounts:mfa_verify")
+    device = mfa.totp_pending_device(user=request.user)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and _verify_or_error(form, request, devices=[device]):
+        mfa.totp_confirm(device=device)
+        _passed_second_factor(request, device)
+        codes = mfa.backup_codes_regenerate(user=request.user)
+        return render(request, "accounts/mfa_backup_codes.html", {"codes": codes, "next": _next_url(request)})
+    return render(
+        request,
+        "accounts/mfa_setup.html",
+        {
+            "form": form,
+            "qr_svg": mark_safe(mfa.totp_qr_svg(device)),  # noqa: S308 - SVG geometry we generated
+            "secret": mfa.totp_secret_text(device),
+            "next": request.GET.get("next", ""),
+        },
+    )
+
+
+@never_cache
+@login_required
+def mfa_verify(request: HttpRequest) -> HttpResponse:
+    if not request.user.needs_mfa or request.user.is_verified():
+        return redirect(_next_url(request))
+    if not mfa.has_confirmed_device(request.user):
+        return redirect(f"{reverse('accounts:mfa_setup')}?{urlencode({'next': _next_url(request)})}")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid() and (device := _verify_or_error(form, request)):
+        _passed_second_factor(request, device)
+        return redirect(_next_url(request))
+    return render(request, "accounts/mfa_verify.html", {"form": form, "next": request.GET.get("next", "")})
+
+
+def recent_auth_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Sensitive actions need the password (and a code, with MFA) within REAUTH_MAX_AGE."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        at = request.session.get(REAUTH_KEY, 0)
+        if time.time() - at > settings.REAUTH_MAX_AGE:
+            # After re-authenticating, come back to the page the form was on (a POST can't be replayed).
+            back = request.get_full_path() if request.method == "GET" else _next_url(request)
+            return redirect(f"{reverse('accounts:reauth')}?{urlencode({'next': back})}")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@never_cache
+@login_required
+def reauth(request: HttpRequest) -> HttpResponse:
+    form = ReauthForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if not request.user.check_password(form.cleaned_data["password"]):
+            form.add_error("password", "That password is not right.")
+        elif request.user.needs_mfa:
+            try:
+                device = mfa.verify(user=request.user, token=form.cleaned_data["code"])
+            except mfa.MfaLocked:
+                device = None
+            if device is None:
+                form.add_error("code", "That code is not valid (or was already used).")
+        if not form.errors:
+            request.session[REAUTH_KEY] = time.time()
+            return redirect(_next_url(request))
+    return render(request, "accounts/reauth.html", {"form": form, "next": request.GET.get("next", "")})
+
+
+@never_cache
+@login_required
+def mfa_manage(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/mfa_manage.html", {"codes_left": mfa.backup_codes_left(user=request.user)})
+
+
+@never_cache
+@require_POST
+@login_required
+@recent_auth_required
+def mfa_backup_codes_regenerate(request: HttpRequest) -> HttpResponse:
+    codes = mfa.backup_codes_regenerate(user=request.user)
+    return render(request, "accounts/mfa_backup_codes.html", {"codes": codes, "next": reverse("accounts:mfa_manage")})
