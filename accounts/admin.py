@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
+from . import services
 from .models import User
+
+SELF_LOCKED_FIELDS = ("role", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")
 
 
 @admin.register(User)
@@ -12,3 +18,13 @@ class UserAdmin(BaseUserAdmin):
     list_filter = ("role", "is_active", "is_superuser")
     fieldsets = (*BaseUserAdmin.fieldsets, ("Role", {"fields": ("role",)}))
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("Role", {"fields": ("role",)}))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
+        # Nobody gives themselves a role or rights, not even an administrator.
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        return (*readonly, *SELF_LOCKED_FIELDS) if obj is not None and obj.pk == request.user.pk else readonly
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            services.user_access_change(user=obj, fields=set(form.changed_data))

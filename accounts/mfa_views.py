@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
-from accounts import mfa
+from accounts import mfa, services
 from accounts.forms import CodeForm, ReauthForm
 
 REAUTH_KEY = "reauth_at"
@@ -34,7 +34,7 @@ def _next_url(request: HttpRequest) -> str:
 def _passed_second_factor(request: HttpRequest, device: Any) -> None:
     otp_login(request, device)
     # django-otp does not cycle the session key; a verified session gets a new one.
-    request.session.cycle_key()
+    services.session_rotate(request=request)
     request.session[REAUTH_KEY] = time.time()
 
 

@@ -75,3 +75,15 @@ class MfaFailure(models.Model):
 
     def __str__(self) -> str:
         return f"MFA failure of {self.user_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class UserSession(models.Model):
+    """Which sessions belong to whom, so that all of a user's sessions can be ended at once
+    (sign-out, password or role change, disabling). Holds no session data."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Session of {self.user_id}"

@@ -7,8 +7,14 @@ from . import mfa_views, views
 
 app_name = "accounts"
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", views.SignInView.as_view(), name="login"),
+    path("accounts/logout/", views.SignOutView.as_view(), name="logout"),
+    path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_done.html"),
+        name="password_change_done",
+    ),
     path("accounts/", views.home, name="home"),
     path("accounts/mfa/setup/", mfa_views.mfa_setup, name="mfa_setup"),
     path("accounts/mfa/verify/", mfa_views.mfa_verify, name="mfa_verify"),

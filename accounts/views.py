@@ -1,11 +1,54 @@
 from __future__ import annotations
 
+import time
+from typing import Any
+
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
 
-from accounts import policy
+from accounts import policy, services
+from accounts.mfa_views import REAUTH_KEY, recent_auth_required
 from conversations import selectors
+
+
+class SignInView(auth_views.LoginView):
+    redirect_authenticated_user = True
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        services.session_record(user=self.request.user, session_key=self.request.session.session_key)
+        if not self.request.user.needs_mfa:
+            # The password was just given: that is a recent re-authentication. (Staff get theirs
+            # when they pass the second factor.)
+            self.request.session[REAUTH_KEY] = time.time()
+        return response
+
+
+class SignOutView(auth_views.LogoutView):
+    """Signing out ends every session of the user, and closes their sockets everywhere."""
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user if request.user.is_authenticated else None
+        response = super().post(request, *args, **kwargs)
+        if user is not None:
+            services.sessions_end(user=user)
+        return response
+
+
+@method_decorator(recent_auth_required, name="dispatch")
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Needs a recent re-authentication; ends every other session of the user."""
+
+    success_url = "/accounts/password/done/"
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)  # keeps this session, under a new key
+        services.session_record(user=self.request.user, session_key=self.request.session.session_key)
+        services.sessions_end(user=self.request.user, keep_session_key=self.request.session.session_key)
+        return response
 
 
 @login_required

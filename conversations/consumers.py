@@ -17,6 +17,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts import policy
+from accounts import services as account_services
 from conversations import protocol, selectors, services
 from conversations.models import Conversation, Message
 
@@ -45,6 +46,17 @@ class _ChatConsumer(AsyncWebsocketConsumer):
 
     async def deny(self) -> None:
         await self.accept()
+        await self.close(code=CLOSE_UNAUTHORIZED)
+
+    async def join_identity(self) -> None:
+        """Listen for the end of this user's or this session's sign-in (accounts.services)."""
+        user, session = self.scope.get("user"), self.scope.get("session")
+        if user is not None and user.is_authenticated:
+            await self.join(account_services.user_group(user.pk))
+        if session is not None and session.session_key:
+            await self.join(account_services.session_group(session.session_key))
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
         await self.close(code=CLOSE_UNAUTHORIZED)
 
     async def join(self, *groups: str) -> None:
@@ -145,6 +157,7 @@ class CustomerConsumer(_ChatConsumer):
             return
         self.conversation_id = conversation.pk
         await self.join(services.conversation_group(conversation.pk))
+        await self.join_identity()
         await self.accept()
         await self.send_frame(protocol.status_frame(state=conversation.state))
 
@@ -196,6 +209,7 @@ class AgentConversationConsumer(_ChatConsumer):
             return
         self.conversation_id = conversation.pk
         await self.join(services.conversation_group(conversation.pk), services.staff_group(conversation.pk))
+        await self.join_identity()
         await self.accept()
         await self.send_frame(protocol.status_frame(state=conversation.state))
 
@@ -260,6 +274,7 @@ class QueueConsumer(_ChatConsumer):
             await self.deny()
             return
         await self.join(services.QUEUE_GROUP)
+        await self.join_identity()
         await self.accept()
         await self.send_frame(protocol.queue_frame(conversations=items))
 

@@ -10,6 +10,8 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import services
+
 
 def totp_device(user: Any) -> TOTPDevice:
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
@@ -28,6 +30,7 @@ def current_code(key: bytes, *, offset_steps: int = 0) -> str:
 def signed_in_client(user: Any, *, verified: bool = True) -> Client:
     client = Client()
     client.force_login(user)
+    services.session_record(user=user, session_key=client.session.session_key)
     if verified and user.needs_mfa:
         session = client.session
         session[DEVICE_ID_SESSION_KEY] = totp_device(user).persistent_id

@@ -3,7 +3,11 @@ agent to the other, and messages flow both ways."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from contextlib import ExitStack
@@ -11,6 +15,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from accounts.models import User
@@ -35,6 +40,28 @@ def _ws(base: str, path: str, session_key: str) -> Any:
         additional_headers={"Origin": base, "Cookie": f"sessionid={session_key}"},
         open_timeout=10,
     )
+
+
+def _sign_out(base: str, session_key: str) -> None:
+    """POST /accounts/logout/ as a browser would: CSRF cookie and form token from a page."""
+    request = urllib.request.Request(f"{base}/accounts/mfa/", headers={"Cookie": f"sessionid={session_key}"})
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        page = response.read().decode()
+        csrf_cookie = SimpleCookie(response.headers["Set-Cookie"])["csrftoken"].value
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    request = urllib.request.Request(
+        f"{base}/accounts/logout/",
+        data=urllib.parse.urlencode({"csrfmiddlewaretoken": token}).encode(),
+        headers={"Cookie": f"sessionid={session_key}; csrftoken={csrf_cookie}"},
+    )
+    opener = urllib.request.build_opener(_NoRedirect)
+    with contextlib.suppress(urllib.error.HTTPError):
+        opener.open(request, timeout=10)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 def _recv_until(ws: Any, kind: str, **match: Any) -> dict[str, Any]:
@@ -81,6 +108,14 @@ def test_customer_on_one_process_and_agent_on_another_talk_both_ways(
 
         customer_ws.send(json.dumps({"type": "typing"}))
         assert _recv_until(agent_ws, "typing") == {"type": "typing", "sender": "customer"}
+
+        # The agent signs out through process A: their sockets on process B close.
+        _sign_out(server_a, agent_session)
+        for ws in (agent_ws, queue_ws):
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    ws.recv(timeout=10)
+            assert closed.value.rcvd.code == 4403
 
     bodies = list(Message.objects.filter(conversation_id=conversation_id).values_list("sender", "body"))
     assert ("agent", "Hello from process B") in bodies and ("customer", "Hello from process A") in bodies
