@@ -92,3 +92,14 @@ def _close_connection_pools(django_db_setup: None, django_db_blocker: Any) -> It
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
             conn.close_pool()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> Iterator[None]:
+    """A new channel layer object per test: each async test runs on its own event loop, and a
+    layer that was mid-receive when a previous loop ended stays bound to that loop."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
