@@ -3,6 +3,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -10,7 +12,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from accounts import mfa
+from accounts import mfa, services
 from accounts.policy import is_console_user
 
 STAFF_PREFIXES = ("/console/",)
@@ -29,6 +31,7 @@ class AccessMiddleware:
     """Deny by default, in one place for every HTTP request (django-otp's OTPMiddleware runs first
     and sets `request.user.is_verified()`):
 
+    - a staff session past its idle timeout or lifetime is ended;
     - a staff account (any staff role, superuser or admin user) reaches nothing but sign-in,
       sign-out and the second-factor pages until its session has passed a second factor;
     - everything under STAFF_PREFIXES (the console) needs an agent or supervisor.
@@ -39,6 +42,14 @@ class AccessMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
+        if (
+            user.is_authenticated
+            and user.needs_mfa
+            and not services.staff_session_active(user=user, session_key=request.session.session_key)
+        ):
+            logout(request)
+            messages.info(request, "You were signed out after a period of inactivity. Please sign in again.")
+            return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         if user.is_authenticated and user.needs_mfa and not user.is_verified():
             if not request.path.startswith(MFA_EXEMPT_PREFIXES):
                 target = "accounts:mfa_verify" if mfa.has_confirmed_device(user) else "accounts:mfa_setup"

@@ -84,6 +84,9 @@ class UserSession(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
     session_key = models.CharField(max_length=40, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Last activity (an HTTP request or a socket frame), kept to within a minute: staff sessions
+    # idle for longer than STAFF_IDLE_TIMEOUT end.
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
 
     def __str__(self) -> str:
         return f"Session of {self.user_id}"

@@ -100,10 +100,16 @@ def socket_staff_user(user: Any, session: Any) -> User:
     """The console user behind a staff socket, as the database has them now, provided their
     session passed a second factor (django-otp's middleware never runs for sockets). Raises
     NotFound otherwise."""
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
     from accounts import mfa
 
     fresh = reloaded(user)
     if not is_console_user(fresh) or not mfa.session_is_verified(fresh, session):
+        raise NotFound
+    # The session must still exist: ended sessions (sign-out elsewhere, idle timeout) end access.
+    if not Session.objects.filter(session_key=session.session_key, expire_date__gt=timezone.now()).exists():
         raise NotFound
     return fresh
 

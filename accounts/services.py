@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import TYPE_CHECKING
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models import UserSession
+from accounts.models import User, UserSession
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
-
-    from accounts.models import User
 
 
 def user_group(user_id: int) -> str:
@@ -48,6 +49,51 @@ def session_record(*, user: User, session_key: str) -> None:
     UserSession.objects.update_or_create(session_key=session_key, defaults={"user": user})
 
 
+TOUCH_EVERY = dt.timedelta(seconds=60)
+
+
+def staff_session_active(*, user: User, session_key: str | None) -> bool:
+    """Is this staff session within its idle timeout and absolute lifetime? Marks it as seen
+    (at most once a minute). A session that is not is ended, its sockets closed."""
+    if not session_key:
+        return False
+    now = timezone.now()
+    row = UserSession.objects.filter(session_key=session_key, user=user).first()
+    if row is None:
+        session_record(user=user, session_key=session_key)
+        return True
+    idle = now - row.last_seen > dt.timedelta(seconds=settings.STAFF_IDLE_TIMEOUT)
+    too_old = now - row.created_at > dt.timedelta(seconds=settings.STAFF_SESSION_LIFETIME)
+    if idle or too_old:
+        _sessions_end_keys([session_key])
+        return False
+    if now - row.last_seen > TOUCH_EVERY:
+        UserSession.objects.filter(pk=row.pk).update(last_seen=now)
+    return True
+
+
+def sessions_end_inactive_staff(*, now: dt.datetime | None = None) -> int:
+    """End staff sessions past their idle timeout or lifetime (so their open sockets close too,
+    not only their next page load). Run every minute by beat."""
+    now = now or timezone.now()
+    stale = UserSession.objects.filter(
+        Q(last_seen__lt=now - dt.timedelta(seconds=settings.STAFF_IDLE_TIMEOUT))
+        | Q(created_at__lt=now - dt.timedelta(seconds=settings.STAFF_SESSION_LIFETIME)),
+        Q(user__role__in=User.STAFF_ROLES) | Q(user__is_superuser=True) | Q(user__is_staff=True),
+    )
+    keys = list(stale.values_list("session_key", flat=True))
+    _sessions_end_keys(keys)
+    return len(keys)
+
+
+def _sessions_end_keys(keys: list[str]) -> None:
+    with transaction.atomic():
+        Session.objects.filter(session_key__in=keys).delete()
+        UserSession.objects.filter(session_key__in=keys).delete()
+        for key in keys:
+            _close_sockets_on_commit(session_group(key))
+
+
 def session_rotate(*, request: HttpRequest) -> None:
     """Give the request's session a new key (fixation defence), keeping the user's index true."""
     old = request.session.session_key
@@ -68,13 +114,10 @@ def sessions_end(*, user: User, keep_session_key: str | None = None) -> int:
             .exclude(session_key=keep_session_key or "")
             .values_list("session_key", flat=True)
         )
-        Session.objects.filter(session_key__in=keys).delete()
-        UserSession.objects.filter(session_key__in=keys).delete()
+        _sessions_end_keys(keys)
         if keep_session_key is None:
+            # Also sockets whose session was never indexed (or has already gone).
             _close_sockets_on_commit(user_group(user.pk))
-        else:
-            for key in keys:
-                _close_sockets_on_commit(session_group(key))
     return len(keys)
 
 

@@ -8,3 +8,8 @@ from accounts import services
 @shared_task
 def sessions_clear_expired() -> int:
     return services.sessions_clear_expired()
+
+
+@shared_task
+def sessions_end_inactive_staff() -> int:
+    return services.sessions_end_inactive_staff()

@@ -23,4 +23,8 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.sessions_clear_expired",
         "schedule": crontab(minute=17, hour="*"),
     },
+    "sessions-end-inactive-staff": {
+        "task": "accounts.tasks.sessions_end_inactive_staff",
+        "schedule": 60.0,
+    },
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -94,6 +95,7 @@ INSTALLED_APPS = [
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "axes",
     "accounts",
     "conversations",
     "privacy",
@@ -108,8 +110,16 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "accounts.middleware.AccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Deny by default: second factor for staff, staff idle timeout, the console's roles.
+    "accounts.middleware.AccessMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "chatbot_site.urls"
@@ -252,6 +262,24 @@ RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
 OTP_TOTP_ISSUER = CONFIDANT_BUSINESS_NAME
 MFA_DAILY_FAILURE_CAP = env.int("MFA_DAILY_FAILURE_CAP", default=20)  # wrong codes per user per 24 h
 REAUTH_MAX_AGE = env.int("REAUTH_MAX_AGE", default=5 * 60)  # seconds a re-authentication counts as recent
+# Staff sessions end after this long without activity (HTTP or socket frames), and after this long
+# whatever happens (customers' sessions last SESSION_COOKIE_AGE).
+STAFF_IDLE_TIMEOUT = env.int("STAFF_IDLE_TIMEOUT", default=15 * 60)
+STAFF_SESSION_LIFETIME = env.int("STAFF_SESSION_LIFETIME", default=12 * 60 * 60)
+
+# Password lockout (django-axes): lock the username *from that address* for a while, so a stranger
+# elsewhere cannot lock a victim out, and nobody is locked out for ever.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_SENSITIVE_PARAMETERS = ["password", "code"]
+# Behind a proxy, the client address is the one the proxy saw (X-Forwarded-For, last N hops).
+AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=1) if env.bool("BEHIND_PROXY", default=False) else None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if env.bool("BEHIND_PROXY", default=False) else ["REMOTE_ADDR"]
+)
 PRIVACY_NOTICE_VERSION = "2026-11-23"
 CHAT_MAX_BODY_CHARS = 4000
 CHAT_MAX_FRAME_BYTES = 64 * 1024

@@ -217,6 +217,16 @@ class AgentConversationConsumer(_ChatConsumer):
         user, _ = await database_sync_to_async(_staff_access)(self.scope, self.conversation_id, write)
         return user
 
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # A frame from the agent is activity: it keeps the staff session from idling out.
+        active = await database_sync_to_async(account_services.staff_session_active)(
+            user=self.scope["user"], session_key=self.scope["session"].session_key
+        )
+        if not active:
+            await self.close(code=CLOSE_UNAUTHORIZED)
+            return
+        await super().receive(text_data, bytes_data)
+
     async def handle(self, frame: protocol.ClientFrame) -> None:
         if isinstance(frame, protocol.MessageFrame):
             user = await self.access(write=True)

@@ -118,7 +118,7 @@ def test_history_filters_and_a_bounded_number_of_queries(
     _assigned_to(agent)
     services.conversation_start(customer=None)  # greeting only: not listed
     client = _client(supervisor)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         response = client.get("/console/history/")
     assert response.status_code == 200 and len(response.context["page"]) == 6
     assert len(client.get("/console/history/?state=resolved").context["page"]) == 5
@@ -133,7 +133,7 @@ def test_queue_page_uses_a_bounded_number_of_queries(agent: object, django_asser
         services.conversation_hand_over(conversation_id=conversation.pk)
     _assigned_to(agent)
     client = _client(agent)
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):
         response = client.get("/console/")
     assert len(response.context["queue"]) == 6
 

@@ -1,0 +1,75 @@
+"""Password lockout (django-axes), staff idle timeout and session lifetime."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.utils import timezone
+
+from accounts import services
+from accounts.models import UserSession
+from tests.auth import signed_in_client
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def _attempt(client: Client, username: str, password: str, ip: str) -> object:
+    return client.post("/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=ip)
+
+
+def test_repeated_wrong_passwords_lock_that_username_from_that_address_only(customer: object, settings: object) -> None:
+    attacker = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        response = _attempt(attacker, "customer", "wrong-password", "203.0.113.9")
+    assert response.status_code == 429 and "Sign-in paused" in response.content.decode()
+    # Even the right password is refused from there now...
+    assert _attempt(attacker, "customer", PASSWORD, "203.0.113.9").status_code == 429
+    # ...but the customer, elsewhere, still signs in: a stranger cannot lock them out.
+    assert _attempt(Client(), "customer", PASSWORD, "198.51.100.7").status_code == 302
+
+
+def test_a_lockout_ends_after_the_cool_off(customer: object, settings: object) -> None:
+    from axes.models import AccessAttempt
+
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _attempt(client, "customer", "wrong-password", "203.0.113.9")
+    assert settings.AXES_COOLOFF_TIME == dt.timedelta(minutes=15)
+    AccessAttempt.objects.update(attempt_time=timezone.now() - dt.timedelta(minutes=16))
+    assert _attempt(client, "customer", PASSWORD, "203.0.113.9").status_code == 302
+
+
+def test_idle_staff_sessions_end_on_the_next_request(agent: object, settings: object) -> None:
+    client = signed_in_client(agent)
+    assert client.get("/console/").status_code == 200
+    UserSession.objects.update(last_seen=timezone.now() - dt.timedelta(seconds=settings.STAFF_IDLE_TIMEOUT + 1))
+    response = client.get("/console/")
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+    assert not Session.objects.exists()
+
+
+def test_active_staff_sessions_still_end_after_their_lifetime(agent: object, settings: object) -> None:
+    client = signed_in_client(agent)
+    UserSession.objects.update(created_at=timezone.now() - dt.timedelta(seconds=settings.STAFF_SESSION_LIFETIME + 1))
+    assert client.get("/console/").status_code == 302
+
+
+def test_customers_have_no_staff_idle_timeout(customer: object, settings: object) -> None:
+    client = signed_in_client(customer)
+    UserSession.objects.update(last_seen=timezone.now() - dt.timedelta(seconds=settings.STAFF_IDLE_TIMEOUT + 1))
+    assert client.get("/me/conversations/").status_code == 200
+
+
+def test_the_beat_job_ends_idle_staff_sessions_only(agent: object, customer: object, settings: object) -> None:
+    idle_agent, busy_agent, idle_customer = signed_in_client(agent), signed_in_client(agent), signed_in_client(customer)
+    long_ago = timezone.now() - dt.timedelta(seconds=settings.STAFF_IDLE_TIMEOUT + 5)
+    for client in (idle_agent, idle_customer):
+        UserSession.objects.filter(session_key=client.cookies["sessionid"].value).update(last_seen=long_ago)
+    assert services.sessions_end_inactive_staff() == 1
+    alive = set(Session.objects.values_list("session_key", flat=True))
+    assert idle_agent.cookies["sessionid"].value not in alive
+    assert {busy_agent.cookies["sessionid"].value, idle_customer.cookies["sessionid"].value} <= alive
