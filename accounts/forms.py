@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.forms import UserCreationForm
+
+from accounts.models import User
 
 
 class CodeForm(forms.Form):
@@ -20,3 +23,11 @@ class ReauthForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
     )
+
+
+class SignUpForm(UserCreationForm):
+    """Customers sign themselves up; the role is always customer (staff are made by an admin)."""
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username",)

@@ -142,6 +142,17 @@ def totp_confirm(*, device: TOTPDevice) -> None:
     TOTPDevice.objects.filter(user=device.user, confirmed=False).delete()
 
 
+def required_for(user: User) -> bool:
+    """Staff always; customers once they have turned it on."""
+    return user.needs_mfa or (user.is_active and has_confirmed_device(user))
+
+
+def devices_remove(*, user: User) -> None:
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        BackupCodeDevice.objects.filter(user=user).delete()
+
+
 def session_is_verified(user: Any, session: Any) -> bool:
     """For sockets, where django-otp's middleware never runs: has this session passed a second
     factor with a device the user still has? Users who need no MFA pass."""

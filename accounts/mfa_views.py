@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -77,7 +78,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def mfa_verify(request: HttpRequest) -> HttpResponse:
-    if not request.user.needs_mfa or request.user.is_verified():
+    if request.user.is_verified() or not mfa.required_for(request.user):
         return redirect(_next_url(request))
     if not mfa.has_confirmed_device(request.user):
         return redirect(f"{reverse('accounts:mfa_setup')}?{urlencode({'next': _next_url(request)})}")
@@ -110,7 +111,7 @@ def reauth(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         if not request.user.check_password(form.cleaned_data["password"]):
             form.add_error("password", "That password is not right.")
-        elif request.user.needs_mfa:
+        elif mfa.required_for(request.user):
             try:
                 device = mfa.verify(user=request.user, token=form.cleaned_data["code"])
             except mfa.MfaLocked:
@@ -126,7 +127,23 @@ def reauth(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def mfa_manage(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/mfa_manage.html", {"codes_left": mfa.backup_codes_left(user=request.user)})
+    return render(
+        request,
+        "accounts/mfa_manage.html",
+        {"enrolled": mfa.has_confirmed_device(request.user), "codes_left": mfa.backup_codes_left(user=request.user)},
+    )
+
+
+@never_cache
+@require_POST
+@login_required
+@recent_auth_required
+def mfa_disable(request: HttpRequest) -> HttpResponse:
+    """Customers may turn their optional second factor off again; staff may not."""
+    if request.user.needs_mfa:
+        raise PermissionDenied("Staff accounts must keep two-step sign-in.")
+    mfa.devices_remove(user=request.user)
+    return redirect("accounts:mfa_manage")
 
 
 @never_cache

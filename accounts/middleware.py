@@ -32,8 +32,9 @@ class AccessMiddleware:
     and sets `request.user.is_verified()`):
 
     - a staff session past its idle timeout or lifetime is ended;
-    - a staff account (any staff role, superuser or admin user) reaches nothing but sign-in,
-      sign-out and the second-factor pages until its session has passed a second factor;
+    - a staff account (any staff role, superuser or admin user), or a customer who turned two-step
+      sign-in on, reaches nothing but sign-in, sign-out and the second-factor pages until the
+      session has passed a second factor;
     - everything under STAFF_PREFIXES (the console) needs an agent or supervisor.
     """
 
@@ -50,10 +51,14 @@ class AccessMiddleware:
             logout(request)
             messages.info(request, "You were signed out after a period of inactivity. Please sign in again.")
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        if user.is_authenticated and user.needs_mfa and not user.is_verified():
-            if not request.path.startswith(MFA_EXEMPT_PREFIXES):
-                target = "accounts:mfa_verify" if mfa.has_confirmed_device(user) else "accounts:mfa_setup"
-                return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
+        if (
+            user.is_authenticated
+            and not user.is_verified()
+            and not request.path.startswith(MFA_EXEMPT_PREFIXES)
+            and mfa.required_for(user)
+        ):
+            target = "accounts:mfa_verify" if mfa.has_confirmed_device(user) else "accounts:mfa_setup"
+            return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         if request.path.startswith(STAFF_PREFIXES):
             if not user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)

@@ -44,6 +44,11 @@ def sessions_clear_expired() -> int:
     return deleted
 
 
+def customer_sign_up(*, username: str, password: str) -> User:
+    """A new customer account. The role is fixed: nobody signs up as staff."""
+    return User.objects.create_user(username=username, password=password, role=User.Role.CUSTOMER)
+
+
 def session_record(*, user: User, session_key: str) -> None:
     """Remember that this session is the user's (call after sign-in and after a key rotation)."""
     UserSession.objects.update_or_create(session_key=session_key, defaults={"user": user})

@@ -9,6 +9,8 @@ app_name = "accounts"
 urlpatterns = [
     path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", views.SignOutView.as_view(), name="logout"),
+    path("accounts/signup/", views.sign_up, name="sign_up"),
+    path("accounts/mfa/disable/", mfa_views.mfa_disable, name="mfa_disable"),
     path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "accounts/password/done/",

@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -10,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 
 from accounts import policy, services
+from accounts.forms import SignUpForm
 from accounts.mfa_views import REAUTH_KEY, recent_auth_required
 from conversations import selectors
 
@@ -49,6 +51,21 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         services.session_record(user=self.request.user, session_key=self.request.session.session_key)
         services.sessions_end(user=self.request.user, keep_session_key=self.request.session.session_key)
         return response
+
+
+def sign_up(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("accounts:home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = services.customer_sign_up(
+            username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        services.session_record(user=user, session_key=request.session.session_key)
+        request.session[REAUTH_KEY] = time.time()
+        return redirect("accounts:my_conversations")
+    return render(request, "accounts/sign_up.html", {"form": form})
 
 
 @login_required

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import getpass
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.models import User
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a staff account (agent, supervisor or privacy officer). They set up two-step sign-in at first sign-in."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("username")
+        parser.add_argument("--role", required=True, choices=sorted(User.STAFF_ROLES))
+        parser.add_argument("--first-name", default="")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if User.objects.filter(username=options["username"]).exists():
+            raise CommandError(f"{options['username']!r} already exists; change roles in the admin.")
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Password (again): "):
+            raise CommandError("The passwords differ.")
+        user = User(username=options["username"], role=options["role"], first_name=options["first_name"])
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
+        user.set_password(password)
+        user.is_staff = options["role"] == User.Role.SUPERVISOR  # supervisors edit the knowledge base
+        user.save()
+        self.stdout.write(self.style.SUCCESS(f"Created {user.username} ({user.get_role_display()})."))
+        self.stdout.write("At first sign-in they will be asked to set up two-step sign-in.")
