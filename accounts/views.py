@@ -40,7 +40,7 @@ class SignOutView(auth_views.LogoutView):
         return response
 
 
-@method_decorator(recent_auth_required, name="dispatch")
+@method_decorator([login_required, recent_auth_required], name="dispatch")
 class PasswordChangeView(auth_views.PasswordChangeView):
     """Needs a recent re-authentication; ends every other session of the user."""
 

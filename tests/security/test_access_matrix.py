@@ -1,0 +1,235 @@
+"""Every URL pattern and every WebSocket route, for every kind of principal.
+
+The routes are read from the URL conf and the ASGI router: a route added without an entry here
+fails `test_every_route_has_a_matrix_entry`. Outcomes: ok (200), login (sent to sign in), mfa
+(sent to two-step sign-in), redirect (another 302), forbidden (403), missing (404), method (405);
+for sockets, open or refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from accounts.models import User
+from conversations import routing, services
+from tests.auth import signed_in_client
+from tests.factories import UserFactory
+from tests.wsclient import Socket, login_session, visitor_session
+
+PRINCIPALS = [
+    "anonymous",
+    "visitor",
+    "customer",
+    "other_customer",
+    "agent",
+    "other_agent",
+    "supervisor",
+    "privacy_officer",
+    "staff_without_mfa",
+]
+CUSTOMERS = {"customer", "other_customer"}
+CONSOLE = {"agent", "other_agent", "supervisor"}
+STAFF = CONSOLE | {"privacy_officer"}
+PUBLIC = {"anonymous", "visitor"}
+
+
+def outcomes(default: str, **by: str) -> dict[str, str]:
+    """Expected outcome per principal: `default`, overridden by name or by group (customers,
+    console, staff, public). A staff member without a second factor is sent to enroll unless the
+    route is one of the exempt ones (say so with staff_without_mfa=...)."""
+    result = dict.fromkeys(PRINCIPALS, default)
+    groups = {"customers": CUSTOMERS, "console": CONSOLE, "staff": STAFF, "public": PUBLIC}
+    for key, value in by.items():
+        for principal in groups.get(key, {key}):
+            result[principal] = value
+    result.setdefault("staff_without_mfa", "mfa")
+    if "staff_without_mfa" not in by:
+        result["staff_without_mfa"] = "mfa"
+    return result
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # with {agent_conv}, {customer_conv} placeholders
+    expected: dict[str, str]
+
+
+HTTP_MATRIX: dict[str, Route] = {
+    "conversations:home": Route("GET", "/", outcomes("redirect")),
+    "conversations:widget": Route("GET", "/chat/", outcomes("ok")),
+    "conversations:demo_site": Route("GET", "/demo/", outcomes("missing")),  # DEMO_SITE is off outside DEBUG
+    "conversations:console": Route("GET", "/console/", outcomes("forbidden", public="login", console="ok")),
+    "conversations:console_history": Route(
+        "GET", "/console/history/", outcomes("forbidden", public="login", console="ok")
+    ),
+    "conversations:console_conversation": Route(
+        "GET",
+        "/console/conversations/{agent_conv}/",
+        outcomes("forbidden", public="login", agent="ok", supervisor="ok", other_agent="missing"),
+    ),
+    "conversations:console_claim": Route(
+        "POST", "/console/conversations/{agent_conv}/claim/", outcomes("forbidden", public="login", console="redirect")
+    ),
+    "conversations:console_resolve": Route(
+        "POST",
+        "/console/conversations/{agent_conv}/resolve/",
+        outcomes("forbidden", public="login", agent="redirect", supervisor="redirect", other_agent="missing"),
+    ),
+    "accounts:login": Route("GET", "/accounts/login/", outcomes("redirect", public="ok", staff_without_mfa="redirect")),
+    "accounts:logout": Route("POST", "/accounts/logout/", outcomes("login", staff_without_mfa="login")),
+    "accounts:sign_up": Route("GET", "/accounts/signup/", outcomes("redirect", public="ok")),
+    "accounts:home": Route("GET", "/accounts/", outcomes("redirect", public="login", privacy_officer="ok")),
+    "accounts:mfa_setup": Route(
+        "GET", "/accounts/mfa/setup/", outcomes("ok", public="login", staff="redirect", staff_without_mfa="ok")
+    ),
+    "accounts:mfa_verify": Route(
+        "GET", "/accounts/mfa/verify/", outcomes("redirect", public="login", staff_without_mfa="mfa")
+    ),
+    "accounts:mfa_manage": Route("GET", "/accounts/mfa/", outcomes("ok", public="login")),
+    "accounts:mfa_backup_codes": Route("POST", "/accounts/mfa/backup-codes/", outcomes("redirect", public="login")),
+    "accounts:mfa_disable": Route("POST", "/accounts/mfa/disable/", outcomes("redirect", public="login")),
+    "accounts:reauth": Route("GET", "/accounts/reauth/", outcomes("ok", public="login")),
+    "accounts:password_change": Route("GET", "/accounts/password/", outcomes("redirect", public="login")),
+    "accounts:password_change_done": Route("GET", "/accounts/password/done/", outcomes("ok", public="login")),
+    "accounts:my_conversations": Route(
+        "GET", "/me/conversations/", outcomes("missing", public="login", customers="ok")
+    ),
+    "accounts:my_conversation": Route(
+        "GET",
+        "/me/conversations/{customer_conv}/",
+        outcomes("missing", public="login", customer="ok", other_customer="missing"),
+    ),
+    "privacy:notice": Route("GET", "/privacy/", outcomes("ok", staff_without_mfa="ok")),
+    # Every admin page: only verified staff with the admin flag get in (none of these personas).
+    "admin:*": Route("GET", "/admin/", outcomes("login")),
+}
+
+WS_MATRIX: dict[str, tuple[str, set[str]]] = {
+    "ws/chat/": ("/ws/chat/", set(PRINCIPALS) - {"anonymous"}),
+    "ws/agent/queue/": ("/ws/agent/queue/", CONSOLE),
+    "ws/agent/conversations/<str:conversation_id>/": ("/ws/agent/conversations/{agent_conv}/", {"agent", "supervisor"}),
+}
+
+
+def _url_names(resolver: URLResolver, namespace: str = "") -> set[str]:
+    names = set()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            if entry.namespace == "admin":
+                names.add("admin:*")
+                continue
+            names |= _url_names(entry, inner)
+        elif isinstance(entry, URLPattern):
+            names.add(f"{namespace}{entry.name}")
+    return names
+
+
+def test_every_route_has_a_matrix_entry() -> None:
+    assert _url_names(get_resolver()) == set(HTTP_MATRIX)
+    assert {str(p.pattern) for p in routing.websocket_urlpatterns} == set(WS_MATRIX)
+
+
+def _people() -> dict[str, Any]:
+    people = {
+        "customer": UserFactory(username="customer"),
+        "other_customer": UserFactory(username="other_customer"),
+        "agent": UserFactory(username="agent", role=User.Role.AGENT),
+        "other_agent": UserFactory(username="other_agent", role=User.Role.AGENT),
+        "supervisor": UserFactory(username="supervisor", role=User.Role.SUPERVISOR),
+        "privacy_officer": UserFactory(username="privacy_officer", role=User.Role.PRIVACY_OFFICER),
+        "staff_without_mfa": UserFactory(username="staff_without_mfa", role=User.Role.AGENT),
+    }
+    agent_conv = services.conversation_start(customer=None)
+    services.conversation_hand_over(conversation_id=agent_conv.pk)
+    services.conversation_claim(conversation_id=agent_conv.pk, agent=people["agent"])
+    customer_conv = services.conversation_start(customer=people["customer"])
+    return {"users": people, "agent_conv": agent_conv.pk, "customer_conv": customer_conv.pk}
+
+
+def _client(principal: str, people: dict[str, Any]) -> Client:
+    if principal == "anonymous":
+        return Client()
+    if principal == "visitor":
+        client = Client()
+        client.get("/chat/")
+        return client
+    user = people["users"][principal]
+    return signed_in_client(user, verified=principal != "staff_without_mfa")
+
+
+def _label(response: Any) -> str:
+    code = response.status_code
+    if code == 302:
+        if "/login/" in response.url:
+            return "login"
+        if response.url.startswith("/accounts/mfa/setup/") or response.url.startswith("/accounts/mfa/verify/"):
+            return "mfa"
+        return "redirect"
+    return {200: "ok", 403: "forbidden", 404: "missing", 405: "method"}.get(code, str(code))
+
+
+HTTP_CASES = [(name, principal) for name in HTTP_MATRIX for principal in PRINCIPALS]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "principal"), HTTP_CASES, ids=[f"{n}-{p}" for n, p in HTTP_CASES])
+def test_http_access(name: str, principal: str) -> None:
+    route = HTTP_MATRIX[name]
+    people = _people()
+    client = _client(principal, people)
+    path = route.path.format(agent_conv=people["agent_conv"], customer_conv=people["customer_conv"])
+    response = client.post(path) if route.method == "POST" else client.get(path)
+    assert _label(response) == route.expected[principal], (
+        name,
+        principal,
+        response.status_code,
+        response.get("Location"),
+    )
+
+
+def test_login_and_logout_reject_the_other_method() -> None:
+    assert Client().get("/accounts/logout/").status_code == 405
+
+
+WS_CASES = [(route, principal) for route in WS_MATRIX for principal in PRINCIPALS]
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("route", "principal"), WS_CASES, ids=[f"{r}-{p}" for r, p in WS_CASES])
+async def test_socket_access(route: str, principal: str) -> None:
+    template, allowed = WS_MATRIX[route]
+    people = await sync_to_async(_people)()
+    if principal == "anonymous":
+        session = None
+    elif principal == "visitor":
+        session = await sync_to_async(visitor_session)()
+    else:
+        user = people["users"][principal]
+        session = await sync_to_async(login_session)(user, verified=principal != "staff_without_mfa")
+    sock = Socket(template.format(agent_conv=people["agent_conv"]), session)
+    opened = await sock.connect()
+    await sock.close()
+    assert opened == (principal in allowed), (route, principal, sock.close_code)
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_forged_ids_over_the_socket_look_missing() -> None:
+    people = await sync_to_async(_people)()
+    session = await sync_to_async(login_session)(people["users"]["other_agent"])
+    codes = []
+    for target in (people["agent_conv"], uuid.uuid4()):
+        sock = Socket(f"/ws/agent/conversations/{target}/", session)
+        assert not await sock.connect()
+        codes.append(sock.close_code)
+    assert codes == [4403, 4403]
