@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest
 
 from . import services
+from .mfa_views import reauth_redirect
 from .models import User
 
 SELF_LOCKED_FIELDS = ("role", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")
@@ -23,6 +24,10 @@ class UserAdmin(BaseUserAdmin):
         # Nobody gives themselves a role or rights, not even an administrator.
         readonly = tuple(super().get_readonly_fields(request, obj))
         return (*readonly, *SELF_LOCKED_FIELDS) if obj is not None and obj.pk == request.user.pk else readonly
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, *args: Any, **kwargs: Any) -> Any:
+        # Changing who may do what (roles, rights, passwords) needs a recent re-authentication.
+        return reauth_redirect(request) or super().changeform_view(request, object_id, *args, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

@@ -89,17 +89,21 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/mfa_verify.html", {"form": form, "next": request.GET.get("next", "")})
 
 
+def reauth_redirect(request: HttpRequest) -> HttpResponse | None:
+    """None if the user re-authenticated (password, and a code with MFA) within REAUTH_MAX_AGE;
+    else a redirect to do so, coming back to the page the form was on (a POST can't be replayed)."""
+    if time.time() - request.session.get(REAUTH_KEY, 0) <= settings.REAUTH_MAX_AGE:
+        return None
+    back = request.get_full_path() if request.method == "GET" else _next_url(request)
+    return redirect(f"{reverse('accounts:reauth')}?{urlencode({'next': back})}")
+
+
 def recent_auth_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Sensitive actions need the password (and a code, with MFA) within REAUTH_MAX_AGE."""
+    """Sensitive actions (password, second factor, roles) need a recent re-authentication."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        at = request.session.get(REAUTH_KEY, 0)
-        if time.time() - at > settings.REAUTH_MAX_AGE:
-            # After re-authenticating, come back to the page the form was on (a POST can't be replayed).
-            back = request.get_full_path() if request.method == "GET" else _next_url(request)
-            return redirect(f"{reverse('accounts:reauth')}?{urlencode({'next': back})}")
-        return view(request, *args, **kwargs)
+        return reauth_redirect(request) or view(request, *args, **kwargs)
 
     return wrapper
 

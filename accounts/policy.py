@@ -86,6 +86,15 @@ def access_conversation(user: Any, conversation_id: Any, *, write: bool = False)
         raise NotFound from exc
 
 
+def assignable_agents(user: Any) -> QuerySet[User]:
+    """Whom this user may hand a conversation to: supervisors, to any active console user."""
+    from accounts.models import User
+
+    if not is_supervisor(user):
+        return User.objects.none()
+    return User.objects.filter(is_active=True, role__in=[User.Role.AGENT, User.Role.SUPERVISOR]).order_by("username")
+
+
 def reloaded(user: Any) -> User | None:
     """The user as the database has them now (a socket's user is fixed at the handshake), or
     None if they are gone or disabled."""

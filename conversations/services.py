@@ -19,6 +19,7 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.policy import is_supervisor
 from conversations import protocol
 from conversations.bot import intent, retrieval
 from conversations.models import Conversation, InternalNote, Message
@@ -206,15 +207,20 @@ def conversation_hand_over(*, conversation_id: uuid.UUID | str) -> Conversation:
 
 
 def conversation_claim(*, conversation_id: uuid.UUID | str, agent: User) -> Conversation:
-    """Assign a waiting conversation to this agent. Exactly one of two racing agents wins."""
+    """Assign a waiting conversation to this agent (a supervisor may also take over one that
+    another agent has). Exactly one of two racing agents wins."""
+    return conversation_assign(conversation_id=conversation_id, agent=agent, allow_reassign=is_supervisor(agent))
+
+
+def conversation_assign(*, conversation_id: uuid.UUID | str, agent: User, allow_reassign: bool = False) -> Conversation:
+    """Give the conversation to `agent`: a waiting one, or with allow_reassign (a supervisor's
+    decision, checked by the caller) one that is with another agent."""
     with transaction.atomic():
         conversation = _locked(conversation_id)
         if conversation.assigned_agent_id == agent.pk and conversation.state == Conversation.State.AGENT:
             return conversation
         if conversation.state == Conversation.State.RESOLVED or (
-            conversation.state == Conversation.State.AGENT
-            and not agent.role == agent.Role.SUPERVISOR
-            and not agent.is_superuser
+            conversation.state == Conversation.State.AGENT and not allow_reassign
         ):
             raise ConversationError("already_claimed", "Another agent has already taken this conversation.")
         conversation.state = Conversation.State.AGENT

@@ -14,4 +14,5 @@ urlpatterns = [
     path("console/conversations/<str:conversation_id>/", views.console_conversation, name="console_conversation"),
     path("console/conversations/<str:conversation_id>/claim/", views.console_claim, name="console_claim"),
     path("console/conversations/<str:conversation_id>/resolve/", views.console_resolve, name="console_resolve"),
+    path("console/conversations/<str:conversation_id>/assign/", views.console_assign, name="console_assign"),
 ]

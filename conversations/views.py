@@ -66,6 +66,9 @@ def console_conversation(request: HttpRequest, conversation_id: str) -> HttpResp
             "can_reply": conversation.state == Conversation.State.AGENT
             and (conversation.assigned_agent_id == request.user.pk or policy.is_supervisor(request.user)),
             "max_body": settings.CHAT_MAX_BODY_CHARS,
+            "assignable": policy.assignable_agents(request.user)
+            if conversation.state != Conversation.State.RESOLVED
+            else [],
         },
     )
 
@@ -82,6 +85,23 @@ def console_claim(request: HttpRequest, conversation_id: str) -> HttpResponse:
     except services.ConversationError as exc:
         flash.error(request, exc.detail)
         return redirect("conversations:console")
+    return redirect("conversations:console_conversation", conversation_id=conversation.pk)
+
+
+@require_POST
+def console_assign(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    """A supervisor hands an open conversation to an agent."""
+    conversation = _access_or_404(request, conversation_id, write=True)
+    agent_id = request.POST.get("agent", "")
+    target = policy.assignable_agents(request.user).filter(pk=int(agent_id)).first() if agent_id.isdigit() else None
+    if target is None:
+        raise Http404("No such agent.")
+    try:
+        services.conversation_assign(conversation_id=conversation.pk, agent=target, allow_reassign=True)
+    except services.ConversationError as exc:
+        flash.error(request, exc.detail)
+    else:
+        flash.success(request, f"Assigned to {target.get_username()}.")
     return redirect("conversations:console_conversation", conversation_id=conversation.pk)
 
 

@@ -3,6 +3,8 @@ closes their sockets."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.sessions.models import Session
@@ -56,6 +58,10 @@ def test_staff_password_change_asks_for_password_and_code_first(agent: User, set
 def test_an_admin_changing_a_role_ends_that_users_sessions_and_cannot_change_their_own(agent: User) -> None:
     root = UserFactory(username="root", is_superuser=True, is_staff=True)
     admin_client, agent_client = signed_in_client(root), signed_in_client(agent)
+    assert admin_client.get(f"/admin/accounts/user/{agent.pk}/change/").url.startswith("/accounts/reauth/")
+    session = admin_client.session
+    session["reauth_at"] = time.time()
+    session.save()
     page = admin_client.get(f"/admin/accounts/user/{agent.pk}/change/")
     form = page.context["adminform"].form
     data = {

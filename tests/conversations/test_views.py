@@ -142,3 +142,19 @@ def test_privacy_notice_shows_the_configured_retention(settings: object) -> None
     settings.RETENTION_DAYS = 45
     html = Client().get("/privacy/").content.decode()
     assert "45 days" in html and "no outside AI provider" in html
+
+
+def test_supervisor_reassigns_and_agents_cannot(agent: object, other_agent: object, supervisor: object) -> None:
+    conversation = _assigned_to(agent)
+    url = reverse("conversations:console_assign", args=[conversation.pk])
+    assert _client(agent).post(url, {"agent": other_agent.pk}).status_code == 404
+    response = _client(supervisor).post(url, {"agent": other_agent.pk})
+    assert response.status_code == 302
+    conversation.refresh_from_db()
+    assert conversation.assigned_agent == other_agent
+    # Only to console users.
+    from tests.factories import UserFactory
+
+    outsider = UserFactory(username="outsider")
+    assert _client(supervisor).post(url, {"agent": outsider.pk}).status_code == 404
+    assert _client(supervisor).post(url, {"agent": "x"}).status_code == 404

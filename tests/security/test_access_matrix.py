@@ -78,6 +78,11 @@ HTTP_MATRIX: dict[str, Route] = {
     "conversations:console_claim": Route(
         "POST", "/console/conversations/{agent_conv}/claim/", outcomes("forbidden", public="login", console="redirect")
     ),
+    "conversations:console_assign": Route(
+        "POST",
+        "/console/conversations/{agent_conv}/assign/",
+        outcomes("forbidden", public="login", agent="missing", other_agent="missing", supervisor="missing"),
+    ),
     "conversations:console_resolve": Route(
         "POST",
         "/console/conversations/{agent_conv}/resolve/",
