@@ -119,3 +119,21 @@ def test_customer_on_one_process_and_agent_on_another_talk_both_ways(
 
     bodies = list(Message.objects.filter(conversation_id=conversation_id).values_list("sender", "body"))
     assert ("agent", "Hello from process B") in bodies and ("customer", "Hello from process A") in bodies
+
+
+def test_a_role_change_closes_the_users_socket_on_another_process(
+    requires_redis: None, requires_postgres: None
+) -> None:
+    from accounts import services as account_services
+
+    agent = UserFactory(username="sam", role=User.Role.AGENT)
+    session = login_session(agent)
+    with asgi_server() as server, _ws(server, "/ws/agent/queue/", session) as queue_ws:
+        _recv_until(queue_ws, "queue")
+        agent.role = User.Role.CUSTOMER
+        agent.save(update_fields=["role"])
+        account_services.user_access_change(user=agent, fields={"role"})  # what the admin calls
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                queue_ws.recv(timeout=10)
+        assert closed.value.rcvd.code == 4403
