@@ -4,11 +4,32 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.http import HttpRequest
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django_otp.admin import OTPAdminSite
 
 from . import services
 from .mfa_views import reauth_redirect
-from .models import User
+from .models import MfaFailure, User
+from .views import SignOutView
+
+
+class ConfidantAdminSite(OTPAdminSite):
+    """django-otp's admin site (verified sessions only), with sign-in, sign-out and password
+    change sent to the site's own views so that their protections apply here too (lockout, the
+    daily code cap, re-authentication, ending sessions everywhere)."""
+
+    def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        return redirect_to_login(request.GET.get("next", reverse("admin:index")), reverse("accounts:login"))
+
+    def logout(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        return SignOutView.as_view()(request) if request.method == "POST" else redirect("admin:index")
+
+    def password_change(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        return redirect("accounts:password_change")
+
 
 SELF_LOCKED_FIELDS = ("role", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")
 
@@ -26,10 +47,36 @@ class UserAdmin(BaseUserAdmin):
         return (*readonly, *SELF_LOCKED_FIELDS) if obj is not None and obj.pk == request.user.pk else readonly
 
     def changeform_view(self, request: HttpRequest, object_id: str | None = None, *args: Any, **kwargs: Any) -> Any:
-        # Changing who may do what (roles, rights, passwords) needs a recent re-authentication.
+        # Changing who may do what (roles, rights) needs a recent re-authentication.
         return reauth_redirect(request) or super().changeform_view(request, object_id, *args, **kwargs)
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        # Setting someone's password needs a recent re-authentication and signs them out everywhere.
+        if response := reauth_redirect(request):
+            return response
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = User.objects.get(pk=id)
+            keep = request.session.session_key if user.pk == request.user.pk else None
+            services.sessions_end(user=user, keep_session_key=keep)
+        return response
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if change:
             services.user_access_change(user=obj, fields=set(form.changed_data))
+
+
+@admin.register(MfaFailure)
+class MfaFailureAdmin(admin.ModelAdmin):
+    """Wrong second-factor codes, counted for the daily cap: delete a user's rows to unlock them."""
+
+    list_display = ("user", "at")
+    list_filter = ("at",)
+    search_fields = ("user__username",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

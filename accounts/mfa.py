@@ -156,7 +156,7 @@ def devices_remove(*, user: User) -> None:
 def session_is_verified(user: Any, session: Any) -> bool:
     """For sockets, where django-otp's middleware never runs: has this session passed a second
     factor with a device the user still has? Users who need no MFA pass."""
-    if user is None or not getattr(user, "needs_mfa", False):
+    if user is None or not user.is_authenticated or not required_for(user):
         return True
     persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
     if not persistent_id:

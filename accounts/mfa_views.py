@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -43,7 +44,9 @@ def _verify_or_error(form: CodeForm, request: HttpRequest, **kwargs: Any) -> Any
     try:
         device = mfa.verify(user=request.user, token=form.cleaned_data["code"], **kwargs)
     except mfa.MfaLocked:
-        form.add_error("code", "Too many wrong codes today. Ask an administrator to unlock your account.")
+        form.add_error(
+            "code", "Too many wrong codes in the last 24 hours. Try again later, or ask an administrator to unlock it."
+        )
         return None
     if device is None:
         form.add_error("code", "That code is not valid (or was already used). Try the current one.")
@@ -56,6 +59,10 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     """Enroll an authenticator app (QR code, with the key as text), then show backup codes once."""
     if mfa.has_confirmed_device(request.user):
         return redirect("accounts:mfa_manage" if request.user.is_verified() else "accounts:mfa_verify")
+    if not request.user.needs_mfa and (redirect_to_reauth := reauth_redirect(request)):
+        # Adding a second factor to an existing account is sensitive: someone holding a stolen
+        # session could lock the owner out. (Staff enroll right after signing in.)
+        return redirect_to_reauth
     device = mfa.totp_pending_device(user=request.user)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and _verify_or_error(form, request, devices=[device]):
@@ -113,7 +120,8 @@ def recent_auth_required(view: Callable[..., HttpResponse]) -> Callable[..., Htt
 def reauth(request: HttpRequest) -> HttpResponse:
     form = ReauthForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if not request.user.check_password(form.cleaned_data["password"]):
+        # Through authenticate(), so django-axes counts and locks out wrong passwords here too.
+        if authenticate(request, username=request.user.get_username(), password=form.cleaned_data["password"]) is None:
             form.add_error("password", "That password is not right.")
         elif mfa.required_for(request.user):
             try:

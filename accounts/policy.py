@@ -10,7 +10,9 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import HASH_SESSION_KEY
 from django.db.models import Q, QuerySet
+from django.utils.crypto import constant_time_compare
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -119,6 +121,9 @@ def socket_staff_user(user: Any, session: Any) -> User:
         raise NotFound
     # The session must still exist: ended sessions (sign-out elsewhere, idle timeout) end access.
     if not Session.objects.filter(session_key=session.session_key, expire_date__gt=timezone.now()).exists():
+        raise NotFound
+    # ...and belong to the current password (as Django checks on every HTTP request).
+    if not constant_time_compare(session.get(HASH_SESSION_KEY, ""), fresh.get_session_auth_hash()):
         raise NotFound
     return fresh
 

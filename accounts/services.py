@@ -65,6 +65,9 @@ def staff_session_active(*, user: User, session_key: str | None) -> bool:
     now = timezone.now()
     row = UserSession.objects.filter(session_key=session_key, user=user).first()
     if row is None:
+        # Index a live session we did not see begin; never revive one that has ended.
+        if not Session.objects.filter(session_key=session_key, expire_date__gt=now).exists():
+            return False
         session_record(user=user, session_key=session_key)
         return True
     idle = now - row.last_seen > dt.timedelta(seconds=settings.STAFF_IDLE_TIMEOUT)
@@ -103,11 +106,19 @@ def session_rotate(*, request: HttpRequest) -> None:
     """Give the request's session a new key (fixation defence), keeping the user's index true."""
     old = request.session.session_key
     request.session.cycle_key()
+    session_moved(request=request, old_key=old)
+
+
+def session_moved(*, request: HttpRequest, old_key: str | None) -> None:
+    """The request's session got a new key (ours, or Django's after a password change): move its
+    index row, keeping when it began, so the absolute lifetime still counts from sign-in."""
+    new_key = request.session.session_key
+    if not request.user.is_authenticated or not new_key or new_key == old_key:
+        return
     with transaction.atomic():
-        if old:
-            UserSession.objects.filter(session_key=old).delete()
-        if request.user.is_authenticated:
-            session_record(user=request.user, session_key=request.session.session_key)
+        moved = UserSession.objects.filter(session_key=old_key or "", user=request.user).update(session_key=new_key)
+        if not moved:
+            session_record(user=request.user, session_key=new_key)
 
 
 def sessions_end(*, user: User, keep_session_key: str | None = None) -> int:
@@ -129,5 +140,23 @@ def sessions_end(*, user: User, keep_session_key: str | None = None) -> int:
 def user_access_change(*, user: User, fields: set[str]) -> None:
     """After a change to what a user may do (role, active, superuser, staff): their sessions end,
     so nothing granted under the old rights outlives the change."""
-    if fields & {"role", "is_active", "is_superuser", "is_staff"}:
+    if fields & {"role", "is_active", "is_superuser", "is_staff", "groups", "user_permissions", "password"}:
         sessions_end(user=user)
+
+
+def staff_create(*, username: str, role: str, password: str, first_name: str = "") -> User:
+    """A staff account. Supervisors also get the admin, to edit the knowledge base. They set up
+    two-step sign-in at their first sign-in."""
+    from django.contrib.auth.models import Permission
+
+    with transaction.atomic():
+        user = User(username=username, role=role, first_name=first_name, is_staff=role == User.Role.SUPERVISOR)
+        user.set_password(password)
+        user.save()
+        if user.is_staff:
+            user.user_permissions.set(
+                Permission.objects.filter(
+                    content_type__app_label="conversations", codename__endswith="knowledgearticle"
+                )
+            )
+    return user

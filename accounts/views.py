@@ -47,8 +47,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = "/accounts/password/done/"
 
     def form_valid(self, form: Any) -> HttpResponse:
+        old_key = self.request.session.session_key
         response = super().form_valid(form)  # keeps this session, under a new key
-        services.session_record(user=self.request.user, session_key=self.request.session.session_key)
+        services.session_moved(request=self.request, old_key=old_key)
         services.sessions_end(user=self.request.user, keep_session_key=self.request.session.session_key)
         return response
 

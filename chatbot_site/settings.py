@@ -275,11 +275,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 AXES_SENSITIVE_PARAMETERS = ["password", "code"]
-# Behind a proxy, the client address is the one the proxy saw (X-Forwarded-For, last N hops).
-AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=1) if env.bool("BEHIND_PROXY", default=False) else None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if env.bool("BEHIND_PROXY", default=False) else ["REMOTE_ADDR"]
-)
+# Behind PROXY_COUNT trusted proxies, the client is the address the outermost one appended to
+# X-Forwarded-For (accounts.network.client_ip); without BEHIND_PROXY, REMOTE_ADDR.
+PROXY_COUNT = env.int("PROXY_COUNT", default=1) if env.bool("BEHIND_PROXY", default=False) else 0
+AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"
 PRIVACY_NOTICE_VERSION = "2026-11-23"
 CHAT_MAX_BODY_CHARS = 4000
 CHAT_MAX_FRAME_BYTES = 64 * 1024

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
-from django_otp.admin import OTPAdminSite
 
-# The admin demands a verified second factor too, not only the login page in front of it.
-admin.site.__class__ = OTPAdminSite
+from accounts.admin import ConfidantAdminSite
+
+# The admin demands a verified second factor too, and signs in, out and changes passwords through
+# the site's own pages (lockout, daily code cap, re-authentication, ending sessions everywhere).
+admin.site.__class__ = ConfidantAdminSite
 
 urlpatterns = [
     path("", include("accounts.urls")),

@@ -16,7 +16,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from accounts import policy
+from accounts import mfa, policy
 from accounts import services as account_services
 from conversations import protocol, selectors, services
 from conversations.models import Conversation, Message
@@ -30,6 +30,7 @@ TYPING_MIN_INTERVAL = 1.5  # seconds between relayed typing frames per connectio
 # Messages and notes one connection may post per window; more get a `rate_limited` error and
 # are not stored (the client may resend them later with the same client_id).
 POST_LIMIT, POST_WINDOW = 20, 10.0
+RECHECK = 30.0  # seconds between access re-checks of a staff socket on broadcasts
 
 
 class _ChatConsumer(AsyncWebsocketConsumer):
@@ -87,12 +88,16 @@ class _ChatConsumer(AsyncWebsocketConsumer):
             await self.send_error(exc.code, exc.detail)
         except policy.NotFound:
             await self.send_error("not_found", "No such conversation.")
+            await self.handle_denied()
         except Exception:
             logger.exception("failed to handle a %s frame", self.__class__.__name__)
             await self.send_error("internal", "Something went wrong on our side. Please try again.")
 
     async def handle(self, frame: protocol.ClientFrame) -> None:
         raise NotImplementedError
+
+    async def handle_denied(self) -> None:
+        """What a refused frame does to the socket: customers' sockets stay open."""
 
     async def resume(self, after_seq: int) -> None:
         messages = await database_sync_to_async(selectors.messages_after)(
@@ -149,6 +154,10 @@ class CustomerConsumer(_ChatConsumer):
         session = self.scope.get("session")
         if session is None or not session.session_key:
             # No session cookie: the widget page (GET /chat/) establishes one first.
+            await self.deny()
+            return
+        if not await database_sync_to_async(mfa.session_is_verified)(self.scope.get("user"), session):
+            # Signed in with a password only, while the account has two-step sign-in on.
             await self.deny()
             return
         conversation = await database_sync_to_async(_widget_conversation)(self.scope.get("user"), session)
@@ -252,17 +261,37 @@ class AgentConversationConsumer(_ChatConsumer):
             await self.access(write=True)
             await self.relay_typing()
 
-    async def chat_status(self, event: dict[str, Any]) -> None:
-        # Access follows the conversation's state (claimed by someone else, reopened): re-check
-        # it whenever that changes, and stop listening when it is gone.
-        await self.send_frame(event["frame"])
+    async def still_allowed(self, *, every: float = 0.0) -> bool:
+        """Re-check access (at most every `every` seconds); close the socket when it is gone."""
+        now = time.monotonic()
+        if every and now - getattr(self, "_checked_at", 0.0) < every:
+            return True
+        self._checked_at = now
         try:
             await self.access()
         except policy.NotFound:
             await self.close(code=CLOSE_UNAUTHORIZED)
+            return False
+        return True
+
+    async def handle_denied(self) -> None:
+        await self.close(code=CLOSE_UNAUTHORIZED)
+
+    async def chat_status(self, event: dict[str, Any]) -> None:
+        # Access follows the conversation's state (claimed by someone else, reopened): re-check
+        # it whenever that changes, and stop listening when it is gone.
+        await self.send_frame(event["frame"])
+        await self.still_allowed()
+
+    # Broadcasts are re-checked too (at most every RECHECK seconds), so a socket whose session
+    # ended stops receiving even if the close event was lost (channel layers deliver at most once).
+    async def chat_message(self, event: dict[str, Any]) -> None:
+        if await self.still_allowed(every=RECHECK):
+            await self.send_frame(event["frame"])
 
     async def chat_note(self, event: dict[str, Any]) -> None:
-        await self.send_frame(event["frame"])
+        if await self.still_allowed(every=RECHECK):
+            await self.send_frame(event["frame"])
 
 
 def _queue_items(scope: dict[str, Any]) -> list[dict[str, Any]] | None:

@@ -92,8 +92,11 @@ def console_claim(request: HttpRequest, conversation_id: str) -> HttpResponse:
 def console_assign(request: HttpRequest, conversation_id: str) -> HttpResponse:
     """A supervisor hands an open conversation to an agent."""
     conversation = _access_or_404(request, conversation_id, write=True)
-    agent_id = request.POST.get("agent", "")
-    target = policy.assignable_agents(request.user).filter(pk=int(agent_id)).first() if agent_id.isdigit() else None
+    try:
+        agent_id = int(request.POST.get("agent", ""))
+    except ValueError:
+        agent_id = None
+    target = policy.assignable_agents(request.user).filter(pk=agent_id).first() if agent_id else None
     if target is None:
         raise Http404("No such agent.")
     try:

@@ -114,7 +114,7 @@ def test_wrong_codes_are_capped_per_day(agent: object, settings: object) -> None
     for _ in range(3):
         _verify(client, "123456")
     locked = _verify(client, current_code(key))
-    assert "Too many wrong codes today" in locked.content.decode()
+    assert "Too many wrong codes in the last 24 hours" in locked.content.decode()
     assert client.get("/console/").status_code == 302
 
 

@@ -93,7 +93,10 @@ HTTP_MATRIX: dict[str, Route] = {
     "accounts:sign_up": Route("GET", "/accounts/signup/", outcomes("redirect", public="ok")),
     "accounts:home": Route("GET", "/accounts/", outcomes("redirect", public="login", privacy_officer="ok")),
     "accounts:mfa_setup": Route(
-        "GET", "/accounts/mfa/setup/", outcomes("ok", public="login", staff="redirect", staff_without_mfa="ok")
+        # Customers turning it on re-authenticate first; enrolled staff are sent to manage it.
+        "GET",
+        "/accounts/mfa/setup/",
+        outcomes("redirect", public="login", staff_without_mfa="ok"),
     ),
     "accounts:mfa_verify": Route(
         "GET", "/accounts/mfa/verify/", outcomes("redirect", public="login", staff_without_mfa="mfa")
@@ -118,7 +121,8 @@ HTTP_MATRIX: dict[str, Route] = {
 }
 
 WS_MATRIX: dict[str, tuple[str, set[str]]] = {
-    "ws/chat/": ("/ws/chat/", set(PRINCIPALS) - {"anonymous"}),
+    # Staff without a second factor get no socket at all, not even the widget's.
+    "ws/chat/": ("/ws/chat/", set(PRINCIPALS) - {"anonymous", "staff_without_mfa"}),
     "ws/agent/queue/": ("/ws/agent/queue/", CONSOLE),
     "ws/agent/conversations/<str:conversation_id>/": ("/ws/agent/conversations/{agent_conv}/", {"agent", "supervisor"}),
 }

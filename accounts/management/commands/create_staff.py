@@ -7,6 +7,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts import services
 from accounts.models import User
 
 
@@ -26,13 +27,12 @@ class Command(BaseCommand):
         password = getpass.getpass("Password: ")
         if password != getpass.getpass("Password (again): "):
             raise CommandError("The passwords differ.")
-        user = User(username=options["username"], role=options["role"], first_name=options["first_name"])
         try:
-            validate_password(password, user)
+            validate_password(password, User(username=options["username"], first_name=options["first_name"]))
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
-        user.set_password(password)
-        user.is_staff = options["role"] == User.Role.SUPERVISOR  # supervisors edit the knowledge base
-        user.save()
+        user = services.staff_create(
+            username=options["username"], role=options["role"], password=password, first_name=options["first_name"]
+        )
         self.stdout.write(self.style.SUCCESS(f"Created {user.username} ({user.get_role_display()})."))
         self.stdout.write("At first sign-in they will be asked to set up two-step sign-in.")

@@ -5,11 +5,11 @@ import hashlib
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import services as account_services
 from accounts.models import User
 from conversations.demo_data import ARTICLES
 from conversations.models import KnowledgeArticle
@@ -49,27 +49,23 @@ class Command(BaseCommand):
         with transaction.atomic():
             for article in ARTICLES:
                 KnowledgeArticle.objects.update_or_create(title=article["title"], defaults=article)
-            for username, first, last, role in DEMO_USERS:
-                user, created = User.objects.get_or_create(
-                    username=username, defaults={"first_name": first, "last_name": last, "role": role}
-                )
+            for username, first, _last, role in DEMO_USERS:
+                user = User.objects.filter(username=username).first()
+                created = user is None
+                if created and role in User.STAFF_ROLES:
+                    user = account_services.staff_create(
+                        username=username, role=role, password=DEMO_PASSWORD, first_name=first
+                    )
+                elif created:
+                    user = User.objects.create_user(
+                        username=username, password=DEMO_PASSWORD, first_name=first, role=role
+                    )
                 if role != User.Role.CUSTOMER:
                     TOTPDevice.objects.get_or_create(
                         user=user,
                         name="Demo authenticator",
                         defaults={"key": demo_totp_key(username), "confirmed": True},
                     )
-                if created:
-                    user.set_password(DEMO_PASSWORD)
-                    # The supervisor edits the knowledge base in the admin.
-                    user.is_staff = role == User.Role.SUPERVISOR
-                    user.save()
-                    if user.is_staff:
-                        user.user_permissions.set(
-                            Permission.objects.filter(
-                                content_type__app_label="conversations", codename__endswith="knowledgearticle"
-                            )
-                        )
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(ARTICLES)} help articles."))
         self.stdout.write(f'Sign in at /accounts/login/ with password "{DEMO_PASSWORD}" as:')
         for username, _, last, role in DEMO_USERS:
