@@ -33,6 +33,14 @@ _BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
 
+class MfaThrottled(Exception):
+    """django-otp's back-off after wrong codes: nothing is checked until it passes."""
+
+    def __init__(self, seconds: int) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
 class MfaLocked(Exception):
     """Too many failed codes today; verification is refused until tomorrow (or an admin resets)."""
 
@@ -125,14 +133,24 @@ def verify(*, user: User, token: str, devices: list[Device] | None = None) -> De
                 *BackupCodeDevice.objects.select_for_update().filter(user=user, confirmed=True),
             ]
         )
+        candidates = [d for d in candidates if isinstance(d, TOTPDevice) == token.isdigit()]
+        waits = [_throttled_for(d) for d in candidates]
+        if candidates and all(waits):
+            # Every device that could take this code is backing off: say so, and don't count it.
+            raise MfaThrottled(min(waits))
         for device in candidates:
-            is_totp = isinstance(device, TOTPDevice)
-            if is_totp != token.isdigit():
-                continue
             if device.verify_token(token):
                 return device
     MfaFailure.objects.create(user=user)
     return None
+
+
+def _throttled_for(device: Device) -> int:
+    """Seconds until django-otp's back-off lets this device check a code (0: now)."""
+    allowed, info = device.verify_is_allowed()
+    if allowed or not info or "locked_until" not in info:
+        return 0
+    return max(1, int((info["locked_until"] - timezone.now()).total_seconds()) + 1)
 
 
 def totp_confirm(*, device: TOTPDevice) -> None:

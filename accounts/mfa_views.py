@@ -43,6 +43,9 @@ def _passed_second_factor(request: HttpRequest, device: Any) -> None:
 def _verify_or_error(form: CodeForm, request: HttpRequest, **kwargs: Any) -> Any:
     try:
         device = mfa.verify(user=request.user, token=form.cleaned_data["code"], **kwargs)
+    except mfa.MfaThrottled as exc:
+        form.add_error("code", f"Too many wrong codes in a row. Wait {exc.seconds} seconds, then try the current code.")
+        return None
     except mfa.MfaLocked:
         form.add_error(
             "code", "Too many wrong codes in the last 24 hours. Try again later, or ask an administrator to unlock it."
@@ -65,11 +68,13 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
         return redirect_to_reauth
     device = mfa.totp_pending_device(user=request.user)
     form = CodeForm(request.POST or None)
+    form.fields["code"].widget.attrs["inputmode"] = "numeric"  # enrollment takes app codes only
     if request.method == "POST" and form.is_valid() and _verify_or_error(form, request, devices=[device]):
         mfa.totp_confirm(device=device)
         _passed_second_factor(request, device)
         codes = mfa.backup_codes_regenerate(user=request.user)
-        return render(request, "accounts/mfa_backup_codes.html", {"codes": codes, "next": _next_url(request)})
+        after = _next_url(request) if request.user.needs_mfa else reverse("accounts:mfa_manage")
+        return render(request, "accounts/mfa_backup_codes.html", {"codes": codes, "next": after})
     return render(
         request,
         "accounts/mfa_setup.html",
@@ -126,14 +131,18 @@ def reauth(request: HttpRequest) -> HttpResponse:
         elif mfa.required_for(request.user):
             try:
                 device = mfa.verify(user=request.user, token=form.cleaned_data["code"])
-            except mfa.MfaLocked:
+            except (mfa.MfaLocked, mfa.MfaThrottled):
                 device = None
             if device is None:
                 form.add_error("code", "That code is not valid (or was already used).")
         if not form.errors:
             request.session[REAUTH_KEY] = time.time()
             return redirect(_next_url(request))
-    return render(request, "accounts/reauth.html", {"form": form, "next": request.GET.get("next", "")})
+    return render(
+        request,
+        "accounts/reauth.html",
+        {"form": form, "next": request.GET.get("next", ""), "needs_code": mfa.required_for(request.user)},
+    )
 
 
 @never_cache
@@ -159,9 +168,11 @@ def mfa_disable(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@require_POST
 @login_required
 @recent_auth_required
 def mfa_backup_codes_regenerate(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        # The codes are shown once, in the answer to the POST; a stray GET goes back to the page.
+        return redirect("accounts:mfa_manage")
     codes = mfa.backup_codes_regenerate(user=request.user)
     return render(request, "accounts/mfa_backup_codes.html", {"codes": codes, "next": reverse("accounts:mfa_manage")})

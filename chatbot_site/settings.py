@@ -140,6 +140,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "privacy.context_processors.privacy",
+                "accounts.context_processors.account",
             ],
         },
     },

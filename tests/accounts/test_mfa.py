@@ -128,4 +128,17 @@ def test_after_a_wrong_code_django_otp_backs_off(agent: object) -> None:
     key = totp_device(agent).bin_key
     client = _password_only(agent)
     _verify(client, "123456")
-    assert "not valid" in _verify(client, current_code(key)).content.decode()
+    page = _verify(client, current_code(key)).content.decode()
+    assert "Too many wrong codes in a row. Wait" in page
+    from accounts.models import MfaFailure
+
+    assert MfaFailure.objects.filter(user=agent).count() == 1  # the throttled try is not counted
+
+
+def test_a_customer_with_two_step_on_reauthenticates_with_password_and_code(customer: object) -> None:
+    key = totp_device(customer).bin_key
+    client = signed_in_client(customer)
+    page = client.get("/accounts/reauth/?next=/accounts/mfa/").content.decode()
+    assert 'id="id_code"' in page
+    response = client.post("/accounts/reauth/?next=/accounts/mfa/", {"password": PASSWORD, "code": current_code(key)})
+    assert response.url == "/accounts/mfa/"

@@ -24,4 +24,4 @@ class Command(BaseCommand):
         totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
         totp.time = time.time()
         left = device.step - int(totp.time - device.t0) % device.step
-        self.stdout.write(f"{totp.token():06d}  (valid for {left} more seconds)")
+        self.stdout.write(f"{totp.token():06d}  (valid for {left} more seconds; each code signs in once)")

@@ -75,4 +75,4 @@ class Command(BaseCommand):
             "Staff need a second step: add their key to an authenticator app, or print the current code with\n"
             "  DEBUG=1 .venv/bin/python manage.py demo_code <username>"
         )
-        self.stdout.write("Chat as a visitor at /chat/ (no sign-in); agents work at /console/.")
+        self.stdout.write("Visit / for a demo bank site with the chat (no sign-in); agents work at /console/.")
