@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -37,6 +38,7 @@ class SignOutView(auth_views.LogoutView):
         response = super().post(request, *args, **kwargs)
         if user is not None:
             services.sessions_end(user=user)
+            messages.info(request, "You have been signed out everywhere.")
         return response
 
 
