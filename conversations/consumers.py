@@ -2,8 +2,9 @@
 
 A bad frame gets an `error` frame and the connection stays usable; an unexpected failure while
 handling a frame is logged (never the frame's content) and answered with an `internal` error.
-Authorization happens in connect() (an unauthorized handshake is refused) and again for every
-frame that acts on a conversation as staff.
+Authorization happens in connect() (an unauthorized socket is accepted and closed at once with
+4403, so browsers see why), again for every staff frame, on state changes and, every RECHECK
+seconds, on broadcasts; every socket of a user closes when their session ends (accounts.services).
 """
 
 from __future__ import annotations
