@@ -1,0 +1,94 @@
+"""Encryption at rest vs plaintext: save and read the same messages through both, in one run.
+
+    CONFIDANT_DEV_ENV=1 .venv/bin/python bench/encryption.py [--messages 10000] [--rounds 3]
+
+Uses the configured database (PostgreSQL with DATABASE_URL, else SQLite) and two scratch tables
+created and dropped here: one with the project's EncryptedTextField body, one with a plain
+TextField. Prints the time of each and the ratio encrypted/plaintext (target: <= 1.3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot_site.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection, models, transaction  # noqa: E402
+
+from privacy.crypto import EncryptedTextField  # noqa: E402
+
+
+class PlainBenchMessage(models.Model):
+    seq = models.PositiveIntegerField()
+    body = models.TextField()
+
+    class Meta:
+        app_label = "privacy"
+        db_table = "bench_plain_message"
+
+
+class EncryptedBenchMessage(models.Model):
+    seq = models.PositiveIntegerField()
+    body = EncryptedTextField()
+
+    class Meta:
+        app_label = "privacy"
+        db_table = "bench_encrypted_message"
+
+
+def _bodies(n: int) -> list[str]:
+    # Chat-like lengths: 20 to 400 characters.
+    return [secrets.token_urlsafe(15 + (i * 37) % 285) for i in range(n)]
+
+
+def _save_and_read(model: type[models.Model], bodies: list[str]) -> float:
+    start = time.perf_counter()
+    with transaction.atomic():
+        model.objects.bulk_create((model(seq=i, body=b) for i, b in enumerate(bodies)), batch_size=1000)
+    read = [m.body for m in model.objects.order_by("seq").iterator(chunk_size=2000)]
+    elapsed = time.perf_counter() - start
+    assert read == bodies, "round trip changed the text"
+    model.objects.all().delete()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    bodies = _bodies(args.messages)
+    with connection.schema_editor() as editor:
+        editor.create_model(PlainBenchMessage)
+        editor.create_model(EncryptedBenchMessage)
+    try:
+        _save_and_read(PlainBenchMessage, bodies[:500])  # warm up: connection, caches, key derivation
+        _save_and_read(EncryptedBenchMessage, bodies[:500])
+        plain, encrypted = [], []
+        for _ in range(args.rounds):  # interleaved, so drift in the machine hits both alike
+            plain.append(_save_and_read(PlainBenchMessage, bodies))
+            encrypted.append(_save_and_read(EncryptedBenchMessage, bodies))
+    finally:
+        with connection.schema_editor() as editor:
+            editor.delete_model(PlainBenchMessage)
+            editor.delete_model(EncryptedBenchMessage)
+    p, e = statistics.median(plain), statistics.median(encrypted)
+    print(f"database: {connection.vendor}; {args.messages} messages; median of {args.rounds} rounds")
+    print(f"plaintext save+read: {p:.3f} s")
+    print(f"encrypted save+read: {e:.3f} s")
+    print(f"ratio encrypted/plaintext: {e / p:.2f} (target <= 1.3)")
+
+
+if __name__ == "__main__":
+    main()
