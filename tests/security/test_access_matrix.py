@@ -49,7 +49,6 @@ def outcomes(default: str, **by: str) -> dict[str, str]:
     for key, value in by.items():
         for principal in groups.get(key, {key}):
             result[principal] = value
-    result.setdefault("staff_without_mfa", "mfa")
     if "staff_without_mfa" not in by:
         result["staff_without_mfa"] = "mfa"
     return result
