@@ -40,7 +40,8 @@ def _passed_second_factor(request: HttpRequest, device: Any) -> None:
     request.session[REAUTH_KEY] = time.time()
 
 
-def _verify_or_error(form: CodeForm, request: HttpRequest, **kwargs: Any) -> Any:
+def _verify_or_error(form: CodeForm | ReauthForm, request: HttpRequest, **kwargs: Any) -> Any:
+    """Check form.cleaned_data["code"]; on failure, add the reason to the form and return None."""
     try:
         device = mfa.verify(user=request.user, token=form.cleaned_data["code"], **kwargs)
     except mfa.MfaThrottled as exc:
@@ -129,12 +130,7 @@ def reauth(request: HttpRequest) -> HttpResponse:
         if authenticate(request, username=request.user.get_username(), password=form.cleaned_data["password"]) is None:
             form.add_error("password", "That password is not right.")
         elif mfa.required_for(request.user):
-            try:
-                device = mfa.verify(user=request.user, token=form.cleaned_data["code"])
-            except (mfa.MfaLocked, mfa.MfaThrottled):
-                device = None
-            if device is None:
-                form.add_error("code", "That code is not valid (or was already used).")
+            _verify_or_error(form, request)  # adds the reason to the form when the code fails
         if not form.errors:
             request.session[REAUTH_KEY] = time.time()
             return redirect(_next_url(request))

@@ -51,12 +51,9 @@ class AccessMiddleware:
             logout(request)
             messages.info(request, "You were signed out after a period of inactivity. Please sign in again.")
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-        if (
-            user.is_authenticated
-            and not user.is_verified()
-            and not request.path.startswith(MFA_EXEMPT_PREFIXES)
-            and mfa.required_for(user)
-        ):
+        # Decided once per request; the menus (accounts.context_processors) read it too.
+        request.mfa_pending = user.is_authenticated and not user.is_verified() and mfa.required_for(user)
+        if request.mfa_pending and not request.path.startswith(MFA_EXEMPT_PREFIXES):
             target = "accounts:mfa_verify" if mfa.has_confirmed_device(user) else "accounts:mfa_setup"
             return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         if request.path.startswith(STAFF_PREFIXES):

@@ -6,8 +6,6 @@ import datetime as dt
 import hashlib
 from typing import TYPE_CHECKING
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db import transaction
@@ -15,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User, UserSession
+from chatbot_site.realtime import group_send_on_commit
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -31,10 +30,7 @@ def session_group(session_key: str) -> str:
 
 
 def _close_sockets_on_commit(group: str) -> None:
-    def send() -> None:
-        async_to_sync(get_channel_layer().group_send)(group, {"type": "session.ended"})
-
-    transaction.on_commit(send, robust=True)
+    group_send_on_commit(group, {"type": "session.ended"})
 
 
 def sessions_clear_expired() -> int:
@@ -57,6 +53,14 @@ def session_record(*, user: User, session_key: str) -> None:
 TOUCH_EVERY = dt.timedelta(seconds=60)
 
 
+def _staff_session_cutoffs(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """A staff session is alive if last seen after the first and begun after the second."""
+    return (
+        now - dt.timedelta(seconds=settings.STAFF_IDLE_TIMEOUT),
+        now - dt.timedelta(seconds=settings.STAFF_SESSION_LIFETIME),
+    )
+
+
 def staff_session_active(*, user: User, session_key: str | None) -> bool:
     """Is this staff session within its idle timeout and absolute lifetime? Marks it as seen
     (at most once a minute). A session that is not is ended, its sockets closed."""
@@ -70,9 +74,8 @@ def staff_session_active(*, user: User, session_key: str | None) -> bool:
             return False
         session_record(user=user, session_key=session_key)
         return True
-    idle = now - row.last_seen > dt.timedelta(seconds=settings.STAFF_IDLE_TIMEOUT)
-    too_old = now - row.created_at > dt.timedelta(seconds=settings.STAFF_SESSION_LIFETIME)
-    if idle or too_old:
+    seen_after, begun_after = _staff_session_cutoffs(now)
+    if row.last_seen < seen_after or row.created_at < begun_after:
         _sessions_end_keys([session_key])
         return False
     if now - row.last_seen > TOUCH_EVERY:
@@ -83,10 +86,9 @@ def staff_session_active(*, user: User, session_key: str | None) -> bool:
 def sessions_end_inactive_staff(*, now: dt.datetime | None = None) -> int:
     """End staff sessions past their idle timeout or lifetime (so their open sockets close too,
     not only their next page load). Run every minute by beat."""
-    now = now or timezone.now()
+    seen_after, begun_after = _staff_session_cutoffs(now or timezone.now())
     stale = UserSession.objects.filter(
-        Q(last_seen__lt=now - dt.timedelta(seconds=settings.STAFF_IDLE_TIMEOUT))
-        | Q(created_at__lt=now - dt.timedelta(seconds=settings.STAFF_SESSION_LIFETIME)),
+        Q(last_seen__lt=seen_after) | Q(created_at__lt=begun_after),
         Q(user__role__in=User.STAFF_ROLES) | Q(user__is_superuser=True) | Q(user__is_staff=True),
     )
     keys = list(stale.values_list("session_key", flat=True))

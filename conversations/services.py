@@ -11,8 +11,6 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
@@ -20,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.policy import is_supervisor
+from chatbot_site.realtime import group_send_on_commit
 from conversations import protocol
 from conversations.bot import intent, retrieval
 from conversations.models import Conversation, InternalNote, Message
@@ -47,15 +46,6 @@ def staff_group(conversation_id: uuid.UUID | str) -> str:
     return f"{conversation_group(conversation_id)}.staff"
 
 
-def _send_on_commit(group: str, event: dict[str, Any]) -> None:
-    def send() -> None:
-        async_to_sync(get_channel_layer().group_send)(group, event)
-
-    # robust: the data is committed whatever happens to the broadcast; a failed send is logged
-    # and clients catch up through `resume`.
-    transaction.on_commit(send, robust=True)
-
-
 def message_to_frame(message: Message) -> dict[str, Any]:
     return protocol.message_frame(
         seq=message.seq,
@@ -74,15 +64,15 @@ def note_to_frame(note: InternalNote) -> dict[str, Any]:
 
 
 def _broadcast_message(message: Message) -> None:
-    _send_on_commit(
+    group_send_on_commit(
         conversation_group(message.conversation_id), {"type": "chat.message", "frame": message_to_frame(message)}
     )
 
 
 def _broadcast_state(conversation: Conversation) -> None:
     frame = protocol.status_frame(state=conversation.state)
-    _send_on_commit(conversation_group(conversation.pk), {"type": "chat.status", "frame": frame})
-    _send_on_commit(QUEUE_GROUP, {"type": "queue.changed"})
+    group_send_on_commit(conversation_group(conversation.pk), {"type": "chat.status", "frame": frame})
+    group_send_on_commit(QUEUE_GROUP, {"type": "queue.changed"})
 
 
 def _append(
@@ -260,7 +250,7 @@ def note_add(*, conversation_id: uuid.UUID | str, author: User, client_id: uuid.
         )
         if not created and note.author_id != author.pk:
             raise ConversationError("duplicate_client_id", "This client_id was already used for another note.")
-        _send_on_commit(staff_group(conversation.pk), {"type": "chat.note", "frame": note_to_frame(note)})
+        group_send_on_commit(staff_group(conversation.pk), {"type": "chat.note", "frame": note_to_frame(note)})
     return note
 
 
