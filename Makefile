@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run serve test lint clean
+.PHONY: run serve test lint clean .env.dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +18,14 @@ $(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@ $(VENV)/.run-deps
 
-.env.dev:
+.env.dev: | $(BIN)/python
 	$(BIN)/python scripts/write_dev_env.py .env.dev
 
 ## Try Confidant on this machine: SQLite, in-memory channel layer, file-based Celery broker,
 ## one ASGI process, a Celery worker with beat, demo data. http://127.0.0.1:8000
 run: $(VENV)/.run-deps .env.dev
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput --database keys
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	@echo "Confidant: chat at http://127.0.0.1:$(PORT)/chat/ , console at http://127.0.0.1:$(PORT)/console/"
 	DEBUG=1 CONFIDANT_PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start
@@ -34,6 +35,7 @@ serve: $(VENV)/.run-deps
 	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "make serve needs DATABASE_URL and REDIS_URL (see docs/operations.md)"; exit 1; }
 	COLLECTSTATIC=1 $(BIN)/python manage.py collectstatic --noinput
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py migrate --noinput --database keys
 	COLLECTSTATIC=1 CONFIDANT_PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start
 
 ## The whole suite: on PostgreSQL and Redis when DATABASE_URL/REDIS_URL are set, else embedded.

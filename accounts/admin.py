@@ -10,6 +10,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp.admin import OTPAdminSite
 
+from privacy.crypto import blind_index
+
 from . import services
 from .mfa_views import reauth_redirect
 from .models import MfaFailure, User
@@ -37,9 +39,18 @@ SELF_LOCKED_FIELDS = ("role", "is_active", "is_staff", "is_superuser", "groups",
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     list_display = ("username", "role", "is_active", "last_login")
+    # Names and e-mail are encrypted: search by username, or by an exact e-mail address (its
+    # blind index), whatever its case.
+    search_fields = ("username",)
+    search_help_text = "Username, or an exact e-mail address."
     list_filter = ("role", "is_active", "is_superuser")
     fieldsets = (*BaseUserAdmin.fieldsets, ("Role", {"fields": ("role",)}))
     add_fieldsets = (*BaseUserAdmin.add_fieldsets, ("Role", {"fields": ("role",)}))
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> tuple[Any, bool]:
+        if "@" in search_term:
+            return queryset.filter(email_index=blind_index("email", search_term)), False
+        return super().get_search_results(request, queryset, search_term)
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> tuple[str, ...]:
         # Nobody gives themselves a role or rights, not even an administrator.

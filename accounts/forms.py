@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm, UsernameField
 
 from accounts.models import User
 
@@ -28,6 +28,29 @@ class ReauthForm(forms.Form):
 class SignUpForm(UserCreationForm):
     """Customers sign themselves up; the role is always customer (staff are made by an admin)."""
 
+    email = forms.EmailField(
+        label="E-mail address (optional)",
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text="Lets you sign in with it and receive confirmations of your data requests. Stored encrypted.",
+    )
+
     class Meta(UserCreationForm.Meta):
         model = User
         fields = ("username",)
+        help_texts = {"username": "A name to sign in with. It need not be your real name."}
+
+    def clean_email(self) -> str:
+        from accounts.backends import user_by_email
+
+        address = self.cleaned_data["email"].strip()
+        if address and user_by_email(address) is not None:
+            raise forms.ValidationError("An account already uses this address: sign in instead.")
+        return address
+
+
+class SignInForm(AuthenticationForm):
+    username = UsernameField(
+        label="Username or e-mail address",
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
+    )

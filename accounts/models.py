@@ -1,13 +1,22 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin
 
+from privacy.crypto import BlindIndexField, DataKeyOwner, EncryptedCharField, EncryptedEmailField
 
-class User(AbstractUser):
-    """Everyone who signs in. Website visitors chat without an account (see conversations)."""
+
+class User(DataKeyOwner, AbstractUser):
+    """Everyone who signs in. Website visitors chat without an account (see conversations).
+
+    Names and e-mail are encrypted under the user's own data key; the e-mail is found through
+    its blind index (`email_index`). The username is a handle the person picks, stored plainly
+    (sign-in needs it; the sign-up form says not to use a real name).
+    """
 
     class Role(models.TextChoices):
         CUSTOMER = "customer", "Customer"
@@ -18,6 +27,19 @@ class User(AbstractUser):
     STAFF_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.PRIVACY_OFFICER})
 
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.CUSTOMER)
+    first_name = EncryptedCharField("first name", max_length=150, blank=True, editable=True)
+    last_name = EncryptedCharField("last name", max_length=150, blank=True, editable=True)
+    email = EncryptedEmailField("email address", max_length=254, blank=True, editable=True)
+    email_index = BlindIndexField(source="email", purpose="email", unique=True)
+
+    class Meta(AbstractUser.Meta):
+        swappable = "AUTH_USER_MODEL"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "email" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "email_index"}  # the index follows the address
+        super().save(*args, **kwargs)
 
     @property
     def is_staff_member(self) -> bool:

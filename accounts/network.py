@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest
+
+from privacy.crypto import blind_index
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -15,3 +19,12 @@ def client_ip(request: HttpRequest) -> str | None:
             return hops[-settings.PROXY_COUNT]
         return None
     return request.META.get("REMOTE_ADDR")
+
+
+def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
+    """What django-axes counts failures against: the username as typed, or for an e-mail
+    address its blind index (so the address is not stored, and its case does not matter)."""
+    username = (credentials or {}).get("username") or (request.POST.get("username") if request else None)
+    if username and "@" in username:
+        return f"email:{blind_index('email', username)[:32]}"
+    return username

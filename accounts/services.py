@@ -40,9 +40,19 @@ def sessions_clear_expired() -> int:
     return deleted
 
 
-def customer_sign_up(*, username: str, password: str) -> User:
+def failed_sign_ins_clear_expired() -> int:
+    """Forget failed sign-in records (address, browser) once their lockout cool-off is over."""
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    cutoff = timezone.now() - settings.AXES_COOLOFF_TIME
+    deleted, _ = AccessAttempt.objects.filter(attempt_time__lt=cutoff).delete()
+    AccessFailureLog.objects.filter(attempt_time__lt=cutoff).delete()
+    return deleted
+
+
+def customer_sign_up(*, username: str, password: str, email: str = "") -> User:
     """A new customer account. The role is fixed: nobody signs up as staff."""
-    return User.objects.create_user(username=username, password=password, role=User.Role.CUSTOMER)
+    return User.objects.create_user(username=username, email=email, password=password, role=User.Role.CUSTOMER)
 
 
 def session_record(*, user: User, session_key: str) -> None:

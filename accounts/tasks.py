@@ -13,3 +13,8 @@ def sessions_clear_expired() -> int:
 @shared_task
 def sessions_end_inactive_staff() -> int:
     return services.sessions_end_inactive_staff()
+
+
+@shared_task
+def failed_sign_ins_clear_expired() -> int:
+    return services.failed_sign_ins_clear_expired()

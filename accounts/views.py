@@ -7,17 +7,19 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 
 from accounts import policy, services
-from accounts.forms import SignUpForm
+from accounts.forms import SignInForm, SignUpForm
 from accounts.mfa_views import REAUTH_KEY, recent_auth_required
 from conversations import selectors
 
 
 class SignInView(auth_views.LoginView):
+    form_class = SignInForm
     redirect_authenticated_user = True
 
     def form_valid(self, form: Any) -> HttpResponse:
@@ -61,10 +63,16 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = services.customer_sign_up(
-            username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
-        )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        try:
+            user = services.customer_sign_up(
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password1"],
+                email=form.cleaned_data["email"],
+            )
+        except IntegrityError:  # taken between the form's check and the insert
+            form.add_error(None, "That username or address was taken a moment ago. Please choose another.")
+            return render(request, "accounts/sign_up.html", {"form": form})
+        login(request, user, backend="accounts.backends.EmailOrUsernameBackend")
         services.session_record(user=user, session_key=request.session.session_key)
         request.session[REAUTH_KEY] = time.time()
         return redirect("accounts:my_conversations")

@@ -23,6 +23,14 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.sessions_clear_expired",
         "schedule": crontab(minute=17, hour="*"),
     },
+    "failed-sign-ins-clear-expired": {
+        "task": "accounts.tasks.failed_sign_ins_clear_expired",
+        "schedule": crontab(minute=19, hour="*"),
+    },
+    "data-keys-collect-orphans": {
+        "task": "privacy.tasks.data_keys_collect_orphans",
+        "schedule": crontab(minute=23, hour=4),
+    },
     "sessions-end-inactive-staff": {
         "task": "accounts.tasks.sessions_end_inactive_staff",
         "schedule": 60.0,

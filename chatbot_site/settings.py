@@ -12,6 +12,7 @@ import base64
 import binascii
 import datetime as dt
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -42,15 +43,14 @@ if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
     )
 
 
-def _decode_field_key(value: str) -> bytes:
+def _decode_field_key(value: str, name: str = "FIELD_ENCRYPTION_KEYS entries") -> bytes:
     try:
         raw = base64.urlsafe_b64decode(value.strip().encode("ascii"))
     except (binascii.Error, ValueError, UnicodeEncodeError) as exc:
-        raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS entries must be url-safe base64.") from exc
+        raise ImproperlyConfigured(f"{name} must be url-safe base64.") from exc
     if len(raw) < 32 or len(set(raw)) < 16:
         raise ImproperlyConfigured(
-            "FIELD_ENCRYPTION_KEYS entries must decode to at least 32 random bytes "
-            "(generate one with `python manage.py generate_field_key`)."
+            f"{name} must decode to at least 32 random bytes (generate one with `python manage.py generate_field_key`)."
         )
     return raw
 
@@ -63,6 +63,17 @@ if not FIELD_ENCRYPTION_KEYS:
         "FIELD_ENCRYPTION_KEYS (or FIELD_ENCRYPTION_KEYS_FILE) must be set: message bodies are "
         "encrypted at rest. For development, `make run` and `make test` generate one; see docs/operations.md."
     )
+
+# The key of the blind indexes (keyed hashes that let the app find a record by an encrypted value,
+# such as a customer by e-mail). Its own key: it cannot decrypt anything, and rotating the field
+# keys leaves it alone.
+_blind_index_key = env.str("BLIND_INDEX_KEY", default="")
+if not _blind_index_key:
+    raise ImproperlyConfigured(
+        "BLIND_INDEX_KEY (or BLIND_INDEX_KEY_FILE) must be set: e-mail addresses are found through a keyed "
+        "hash. For development, `make run` and `make test` generate one; see docs/operations.md."
+    )
+BLIND_INDEX_KEY = _decode_field_key(_blind_index_key, "BLIND_INDEX_KEY")
 
 # --- hosts and HTTPS -----------------------------------------------------------------------
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
@@ -119,7 +130,7 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.EmailOrUsernameBackend",
 ]
 
 ROOT_URLCONF = "chatbot_site.urls"
@@ -157,6 +168,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # A file, not memory: browser tests serve the test database from another process.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-confidant.sqlite3")}
+    _keys_default = f"sqlite:///{VAR_DIR / 'confidant-keys.sqlite3'}"
 else:
     # Persistent connections leak under ASGI; psycopg's pool gives the reuse instead.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -165,6 +177,27 @@ else:
             "min_size": 1,
             "max_size": env.int("DATABASE_POOL_MAX", default=10),
         }
+    _default_url = urlsplit(env.str("DATABASE_URL"))
+    _keys_default = urlunsplit(_default_url._replace(path=_default_url.path.rstrip("/") + "_keys"))
+# The data keys (one per customer and per conversation, wrapped by FIELD_ENCRYPTION_KEYS) live in
+# their own database, backed up on their own schedule: destroying a key there makes that person's
+# rows unreadable in every backup of the main database (crypto-shredding; docs/operations.md).
+DATABASES["keys"] = env.db("KEYS_DATABASE_URL", default=_keys_default)
+if DATABASES["keys"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["keys"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL;",
+    }
+    DATABASES["keys"]["TEST"] = {"NAME": str(VAR_DIR / "test-confidant-keys.sqlite3")}
+else:
+    DATABASES["keys"]["CONN_MAX_AGE"] = 0
+    if env.bool("DATABASE_POOL", default=True):
+        DATABASES["keys"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": env.int("DATABASE_POOL_MAX", default=10),
+        }
+DATABASE_ROUTERS = ["privacy.routers.KeysRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and Celery broker ------------------------------------------------
@@ -275,11 +308,17 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", defaul
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
-AXES_SENSITIVE_PARAMETERS = ["password", "code"]
+# Masked in the stored request data of a failed attempt (the username may be an e-mail address).
+AXES_SENSITIVE_PARAMETERS = ["password", "code", "username", "email"]
 # Behind PROXY_COUNT trusted proxies, the client is the address the outermost one appended to
 # X-Forwarded-For (accounts.network.client_ip); without BEHIND_PROXY, REMOTE_ADDR.
 PROXY_COUNT = env.int("PROXY_COUNT", default=1) if env.bool("BEHIND_PROXY", default=False) else 0
 AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"
+# An e-mail typed at sign-in is counted (and stored) as its blind index: no plaintext address in
+# the lockout table, and no way round the per-account limit by changing the address's case.
+AXES_USERNAME_CALLABLE = "accounts.network.lockout_username"
+# Successful sign-ins are not logged by axes (UserSession and the audit trail record sessions).
+AXES_DISABLE_ACCESS_LOG = True
 PRIVACY_NOTICE_VERSION = "2026-11-23"
 CHAT_MAX_BODY_CHARS = 4000
 CHAT_MAX_FRAME_BYTES = 64 * 1024

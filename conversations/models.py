@@ -6,14 +6,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from privacy.crypto import EncryptedTextField
+from privacy.crypto import DataKeyDependent, DataKeyOwner, EncryptedTextField
 
 
-class Conversation(models.Model):
+class Conversation(DataKeyOwner):
     """A chat, and the support ticket it becomes once handed to a human.
 
-    Its content lives in Message rows (encrypted); this row holds only metadata, so lists,
-    filters and retention work on plaintext columns.
+    Its content lives in Message rows, encrypted under the conversation's own data key; this row
+    holds only metadata, so lists, filters and retention work on plaintext columns.
     """
 
     class State(models.TextChoices):
@@ -58,7 +58,7 @@ class Conversation(models.Model):
         return str(self.id)[:8]
 
 
-class Message(models.Model):
+class Message(DataKeyDependent):
     class Sender(models.TextChoices):
         CUSTOMER = "customer", "Customer"
         BOT = "bot", "Bot"
@@ -66,6 +66,7 @@ class Message(models.Model):
         SYSTEM = "system", "System"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    data_key_owner_field = "conversation"
     seq = models.PositiveIntegerField()
     # The sender's idempotency key: a resend with the same client_id is stored once.
     client_id = models.UUIDField(null=True, blank=True)
@@ -91,10 +92,11 @@ class Message(models.Model):
         return f"Message {self.seq} of {self.conversation_id}"
 
 
-class InternalNote(models.Model):
+class InternalNote(DataKeyDependent):
     """A note staff leave on a conversation. Never sent to, or queried for, the customer."""
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="notes")
+    data_key_owner_field = "conversation"
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     client_id = models.UUIDField()
     body = EncryptedTextField()

@@ -8,8 +8,13 @@ class PrivacyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.apps import apps
         from django.core.signals import setting_changed
+        from django.db.models.signals import post_delete
 
         from . import crypto
 
         setting_changed.connect(crypto.reset_keyring_on_change)
+        for model in apps.get_models():
+            if issubclass(model, crypto.DataKeyOwner):
+                post_delete.connect(crypto.destroy_key_on_delete, sender=model)

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
-from django.db import connection
+from django.db import connections
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,9 +26,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_database_url() -> str:
-    name = connection.settings_dict["NAME"]
-    if connection.vendor == "sqlite":
+def test_database_url(alias: str = "default") -> str:
+    """The URL of the test database pytest-django made for `alias` ("default" or "keys")."""
+    conn = connections[alias]
+    name = conn.settings_dict["NAME"]
+    if conn.vendor == "sqlite":
         return f"sqlite:///{name}"
     parts = urlsplit(os.environ["DATABASE_URL"])
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
@@ -38,6 +40,7 @@ def server_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_ALLOW_ASYNC"))}
     env.update(
         DATABASE_URL=test_database_url(),
+        KEYS_DATABASE_URL=test_database_url("keys"),
         DEBUG="0",
         HTTPS="0",
         ALLOWED_HOSTS="127.0.0.1,localhost",

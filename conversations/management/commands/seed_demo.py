@@ -60,6 +60,9 @@ class Command(BaseCommand):
                     user = User.objects.create_user(
                         username=username, password=DEMO_PASSWORD, first_name=first, role=role
                     )
+                if not user.first_name or not user.email:
+                    user.first_name, user.email = first, f"{username}@example.com"
+                    user.save(update_fields=["first_name", "email"])
                 if role != User.Role.CUSTOMER:
                     TOTPDevice.objects.get_or_create(
                         user=user,
@@ -70,7 +73,7 @@ class Command(BaseCommand):
         self.stdout.write(f'Sign in at /accounts/login/ with password "{DEMO_PASSWORD}" as:')
         for username, _, last, role in DEMO_USERS:
             extra = "" if role == User.Role.CUSTOMER else f"  two-step key: {_spaced(demo_totp_key(username))}"
-            self.stdout.write(f"  {username:8} ({last.lower()}){extra}")
+            self.stdout.write(f"  {username:8} or {username}@example.com ({last.lower()}){extra}")
         self.stdout.write(
             "Staff need a second step: add their key to an authenticator app, or print the current code with\n"
             "  DEBUG=1 .venv/bin/python manage.py demo_code <username>"

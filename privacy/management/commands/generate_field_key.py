@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Print a new random key for FIELD_ENCRYPTION_KEYS (url-safe base64 of 32 bytes)."
+    help = "Print a new random key for FIELD_ENCRYPTION_KEYS or BLIND_INDEX_KEY (url-safe base64 of 32 bytes)."
 
     def handle(self, *args: object, **options: object) -> None:
         self.stdout.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii"))

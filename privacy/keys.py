@@ -1,0 +1,249 @@
+"""Operating the keys: re-wrap data keys under the newest master key, re-key subjects' contents,
+collect orphaned data keys, and tell which master keys are still needed.
+
+Everything here works in bounded batches, each its own short transaction, so it runs beside live
+traffic and can be killed at any moment: a rerun picks up what is left (manage.py
+rotate_encryption_keys; docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.apps import apps
+from django.db import models, transaction
+from django.utils import timezone
+
+from privacy import coverage
+from privacy.crypto import (
+    DataKeyDependent,
+    DataKeyOwner,
+    UnreadableText,
+    data_key_create,
+    data_keys_destroy,
+    encrypt_for,
+    master_keys,
+    unwrap,
+    wrap,
+)
+from privacy.models import DataKey, KeyRotation
+
+Progress = Callable[[int], None]
+
+
+def _noop(_: int) -> None:
+    return None
+
+
+def _batched(iterable: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(iterable)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+# --- what is encrypted where ----------------------------------------------------------------
+def encrypted_fields(model: type[models.Model]) -> list[str]:
+    return sorted(name.rsplit(".", 1)[1] for name in coverage.ENCRYPTED if name.rsplit(".", 1)[0] == model._meta.label)
+
+
+def subject_models() -> list[type[DataKeyOwner]]:
+    return [m for m in apps.get_models() if issubclass(m, DataKeyOwner)]
+
+
+def dependents_of(owner: type[DataKeyOwner]) -> list[tuple[type[DataKeyDependent], str]]:
+    """(model, name of its foreign key to the owner) for each model whose values are the owner's."""
+    found = []
+    for model in apps.get_models():
+        if issubclass(model, DataKeyDependent):
+            fk = model._meta.get_field(model.data_key_owner_field)
+            if fk.related_model is owner:
+                found.append((model, fk.attname))
+    return found
+
+
+def referenced_key_ids(key_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    ids = list(key_ids)
+    used: set[uuid.UUID] = set()
+    for model in subject_models():
+        used.update(model._base_manager.filter(data_key_id__in=ids).values_list("data_key_id", flat=True))
+    return used
+
+
+# --- master keys: re-wrap data keys -------------------------------------------------------
+@dataclass
+class RewrapResult:
+    rewrapped: int = 0
+    opened_by: Counter[str] = field(default_factory=Counter)  # master key fingerprint -> data keys
+    unopenable: list[uuid.UUID] = field(default_factory=list)
+
+
+def data_keys_not_under_newest() -> models.QuerySet[DataKey]:
+    return DataKey.objects.exclude(master_key_id=master_keys()[0].fingerprint)
+
+
+def data_keys_rewrap(*, batch_size: int = 500, pause: float = 0.0, progress: Progress = _noop) -> RewrapResult:
+    """Re-wrap every data key not yet under the newest master key. Contents are not touched."""
+    result = RewrapResult()
+    after: uuid.UUID | None = None
+    while True:
+        pending = data_keys_not_under_newest().order_by("id")
+        if after is not None:
+            pending = pending.filter(id__gt=after)
+        rows = list(pending.values_list("id", "wrapped", "master_key_id")[:batch_size])
+        if not rows:
+            return result
+        after = rows[-1][0]
+        updates = []
+        for key_id, wrapped, master_key_id in rows:
+            opened = unwrap(wrapped, master_key_id)
+            if opened is None:
+                result.unopenable.append(key_id)
+                continue
+            material, master = opened
+            result.opened_by[master.fingerprint] += 1
+            new_wrapped, new_master = wrap(material)
+            updates.append(DataKey(id=key_id, wrapped=new_wrapped, master_key_id=new_master))
+        with transaction.atomic(using=DataKey.objects.db):
+            DataKey.objects.bulk_update(updates, ["wrapped", "master_key_id"])
+        result.rewrapped += len(updates)
+        progress(len(rows))
+        if pause:
+            time.sleep(pause)
+
+
+@dataclass
+class MasterKeyUse:
+    position: int
+    fingerprint: str
+    wraps: int
+
+
+def master_key_usage() -> tuple[list[MasterKeyUse], int]:
+    """How many data keys each configured master key wraps now, and how many are wrapped under
+    a key that is not configured (their subjects cannot be read)."""
+    counts = dict(DataKey.objects.values_list("master_key_id").annotate(n=models.Count("id")).order_by())
+    configured = master_keys()
+    uses = [MasterKeyUse(m.position, m.fingerprint, counts.pop(m.fingerprint, 0)) for m in configured]
+    return uses, sum(counts.values())
+
+
+# --- data keys: re-key subjects' contents ------------------------------------------------------
+@dataclass
+class RekeyResult:
+    subjects: int = 0
+    values: int = 0
+    unreadable_values: int = 0  # damaged or already unreadable: left exactly as they were
+    subjects_without_key: int = 0  # their key is destroyed (shredded) or lost: nothing to re-key
+    old_keys_destroyed: int = 0
+
+
+def rotation_run() -> KeyRotation:
+    """The unfinished `--data` run to resume, or a new one."""
+    run = KeyRotation.objects.filter(finished_at__isnull=True).order_by("started_at").first()
+    return run or KeyRotation.objects.create(started_at=timezone.now())
+
+
+def subjects_count() -> int:
+    return sum(model._base_manager.count() for model in subject_models())
+
+
+def _reencrypt(queryset: models.QuerySet, fields: list[str], key_id: uuid.UUID, result: RekeyResult) -> None:
+    model = queryset.model
+    for chunk in _batched(queryset.only("pk", *fields).order_by("pk").iterator(chunk_size=500), 500):
+        for name in fields:
+            changed = []
+            for obj in chunk:
+                value = getattr(obj, name)
+                if value is None:
+                    continue
+                if isinstance(value, UnreadableText):
+                    result.unreadable_values += 1
+                    continue
+                setattr(obj, name, encrypt_for(key_id, value))
+                changed.append(obj)
+            model._base_manager.bulk_update(changed, [name])
+            result.values += len(changed)
+
+
+def subject_rekey(model: type[DataKeyOwner], pk: Any, run: KeyRotation, result: RekeyResult) -> None:
+    """Give one subject a new data key and re-encrypt its values (and its dependents') under it,
+    in one transaction holding the subject's row lock. The old key is left for the collector."""
+    new_key = data_key_create(rotation=run)
+    with transaction.atomic():
+        if not model._base_manager.select_for_update().filter(pk=pk).exists():
+            data_keys_destroy([new_key])  # deleted meanwhile
+            return
+        _reencrypt(model._base_manager.filter(pk=pk), encrypted_fields(model), new_key, result)
+        for dependent, fk_attname in dependents_of(model):
+            _reencrypt(dependent._base_manager.filter(**{fk_attname: pk}), encrypted_fields(dependent), new_key, result)
+        model._base_manager.filter(pk=pk).update(data_key_id=new_key)
+    result.subjects += 1
+
+
+def subjects_rekey(
+    run: KeyRotation, *, batch_size: int = 200, pause: float = 0.0, progress: Progress = _noop
+) -> RekeyResult:
+    """Re-key every subject whose data key is older than the run. Resumable: a subject re-keyed
+    before an interruption has a key newer than the run's start, and is skipped."""
+    result = RekeyResult()
+    for model in subject_models():
+        after: Any = None
+        while True:
+            pending = model._base_manager.order_by("pk")
+            if after is not None:
+                pending = pending.filter(pk__gt=after)
+            batch = list(pending.values_list("pk", "data_key_id")[:batch_size])
+            if not batch:
+                break
+            after = batch[-1][0]
+            created = dict(DataKey.objects.filter(id__in=[k for _, k in batch if k]).values_list("id", "created_at"))
+            for pk, key_id in batch:
+                if key_id is not None and key_id not in created:
+                    result.subjects_without_key += 1
+                elif key_id is None or created[key_id] < run.started_at:
+                    subject_rekey(model, pk, run, result)
+            progress(len(batch))
+            if pause:
+                time.sleep(pause)
+    return result
+
+
+def rotation_finish(run: KeyRotation, result: RekeyResult) -> None:
+    """Destroy the keys the run replaced, and any it made but never used (an interrupted attempt)."""
+    result.old_keys_destroyed = data_keys_collect_orphans(created_before=run.started_at, rotation=run)
+    run.finished_at = timezone.now()
+    run.save(update_fields=["finished_at"])
+
+
+# --- orphans ----------------------------------------------------------------------------------
+ORPHAN_GRACE = dt.timedelta(hours=1)
+
+
+def data_keys_collect_orphans(
+    *, created_before: dt.datetime | None = None, rotation: KeyRotation | None = None, batch_size: int = 1000
+) -> int:
+    """Destroy data keys no subject refers to: left by a transaction that rolled back, a process
+    that died between deleting a subject and destroying its key, or a re-keying. Only keys older
+    than `created_before` (default: an hour ago), so a subject being created keeps its new key,
+    and those made by the given `rotation` run, which has finished with them."""
+    cutoff = created_before or timezone.now() - ORPHAN_GRACE
+    chosen = models.Q(created_at__lt=cutoff) | (models.Q(rotation=rotation) if rotation else models.Q(pk__in=[]))
+    destroyed = 0
+    after: uuid.UUID | None = None
+    while True:
+        candidates = DataKey.objects.filter(chosen).order_by("id")
+        if after is not None:
+            candidates = candidates.filter(id__gt=after)
+        ids = list(candidates.values_list("id", flat=True)[:batch_size])
+        if not ids:
+            return destroyed
+        after = ids[-1]
+        used = referenced_key_ids(ids)
+        destroyed += data_keys_destroy([i for i in ids if i not in used])

@@ -1,0 +1,85 @@
+"""manage.py rotate_encryption_keys [--data] [--status]: see privacy.keys and docs/operations.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from privacy import keys
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-wrap every data key under the newest key of FIELD_ENCRYPTION_KEYS (fast: contents are "
+        "not touched). With --data, also give every customer and conversation a new data key and "
+        "re-encrypt their contents under it. Safe to interrupt and to rerun; runs beside live traffic."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--data", action="store_true", help="Also re-key and re-encrypt all contents.")
+        parser.add_argument("--status", action="store_true", help="Only report which key wraps what.")
+        parser.add_argument("--batch-size", type=int, default=500, help="Rows per transaction (default 500).")
+        parser.add_argument(
+            "--pause", type=float, default=0.0, help="Seconds to wait between batches, to spare a busy database."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["batch_size"] < 1 or options["pause"] < 0:
+            raise CommandError("--batch-size must be at least 1 and --pause not negative.")
+        if options["status"]:
+            self._report_usage()
+            return
+        batch, pause = options["batch_size"], options["pause"]
+        with self._bar(keys.data_keys_not_under_newest().count(), "re-wrap data keys") as bar:
+            rewrap = keys.data_keys_rewrap(batch_size=batch, pause=pause, progress=bar.update)
+        opened = ", ".join(f"{n} from {fp}" for fp, n in rewrap.opened_by.items()) or "none needed"
+        self.stdout.write(f"Re-wrapped {rewrap.rewrapped} data keys under the newest key ({opened}).")
+        if options["data"]:
+            run = keys.rotation_run()
+            with self._bar(keys.subjects_count(), "re-key contents") as bar:
+                result = keys.subjects_rekey(run, batch_size=max(1, batch // 2), pause=pause, progress=bar.update)
+            keys.rotation_finish(run, result)
+            self.stdout.write(
+                f"Re-keyed {result.subjects} customers and conversations: {result.values} values re-encrypted, "
+                f"{result.old_keys_destroyed} old data keys destroyed."
+            )
+            if result.unreadable_values:
+                self.stdout.write(
+                    self.style.WARNING(f"{result.unreadable_values} damaged values were left as they were.")
+                )
+            if result.subjects_without_key:
+                self.stdout.write(
+                    f"{result.subjects_without_key} customers or conversations have no data key any more "
+                    "(deleted or shredded): nothing to re-encrypt."
+                )
+        self._report_usage()
+        if rewrap.unopenable:
+            raise CommandError(
+                f"{len(rewrap.unopenable)} data keys are wrapped under no configured key and were left alone: "
+                "their contents cannot be read. Put the missing key back in FIELD_ENCRYPTION_KEYS and run again."
+            )
+        self.stdout.write(self.style.SUCCESS("Done."))
+
+    def _bar(self, total: int, what: str) -> tqdm:
+        return tqdm(total=total, desc=what, unit=" rows", file=self.stderr._out, dynamic_ncols=True, mininterval=0.5)
+
+    def _report_usage(self) -> None:
+        uses, unknown = keys.master_key_usage()
+        self.stdout.write("FIELD_ENCRYPTION_KEYS, newest first:")
+        for use in uses:
+            if use.position == 1:
+                note = "newest: encrypts new data keys"
+            elif use.wraps:
+                note = "still needed: run rotate_encryption_keys"
+            else:
+                note = "decrypts nothing: safe to remove"
+            self.stdout.write(f"  #{use.position} {use.fingerprint}  wraps {use.wraps} data keys  ({note})")
+        if unknown:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"  {unknown} data keys are wrapped under a key that is not configured: "
+                    "their customers' and conversations' contents cannot be read."
+                )
+            )

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class DataKey(models.Model):
+    """One customer's or one conversation's data key, wrapped (encrypted) under a master key from
+    FIELD_ENCRYPTION_KEYS. Lives in the separate `keys` database (privacy.routers): deleting the row
+    makes every value encrypted under it unreadable, in the live database and in its backups."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    wrapped = models.BinaryField()
+    # Fingerprint of the master key that wrapped it (privacy.crypto.MasterKey.fingerprint):
+    # rotation finds what is not yet under the newest key without trying to decrypt everything.
+    master_key_id = models.CharField(max_length=16, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set on keys made by a `--data` rotation: one left unused by an interrupted run is known to be
+    # an orphan as soon as that run finishes (others only after a grace period).
+    rotation = models.ForeignKey("KeyRotation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    def __str__(self) -> str:
+        return f"Data key {self.id}"
+
+
+class KeyRotation(models.Model):
+    """A run of `rotate_encryption_keys --data`: subjects whose data key is newer than `started_at`
+    are done, so an interrupted run resumes where it stopped. Lives in the `keys` database."""
+
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Key rotation started {self.started_at:%Y-%m-%d %H:%M}"

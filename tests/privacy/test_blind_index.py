@@ -1,0 +1,101 @@
+"""A customer is found by e-mail through a keyed blind index: any case or spacing, never another."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test import override_settings
+
+from accounts.backends import user_by_email
+from accounts.models import User
+from privacy.crypto import blind_index
+from tests.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def dana() -> User:
+    return UserFactory(username="dana", email="Dana.Lee@Example.com")
+
+
+@pytest.mark.parametrize(
+    "typed", ["dana.lee@example.com", "DANA.LEE@EXAMPLE.COM", "  Dana.Lee@Example.com\t", "\u00a0dana.lee@example.com "]
+)
+def test_lookup_finds_the_customer_however_the_address_is_cased_or_spaced(dana: User, typed: str) -> None:
+    assert user_by_email(typed) == dana
+
+
+@pytest.mark.parametrize(
+    "typed", ["dana.lee@example.co", "danalee@example.com", "dana.lee@example.com.", "dana.le@example.com", "", "  "]
+)
+def test_lookup_never_matches_another_address(dana: User, typed: str) -> None:
+    UserFactory(username="other", email="dana.lee@example.co")
+    found = user_by_email(typed)
+    assert found is None or found.username == "other" and typed.strip() == "dana.lee@example.co"
+
+
+def test_the_index_is_keyed_and_no_plain_hash_of_the_address_is_stored(dana: User) -> None:
+    stored = User.objects.values_list("email_index", flat=True).get(pk=dana.pk)
+    assert stored == blind_index("email", "dana.lee@example.com")
+    assert stored not in {
+        hashlib.sha256(b"dana.lee@example.com").hexdigest(),
+        hashlib.sha256(b"Dana.Lee@Example.com").hexdigest(),
+    }
+    with override_settings(BLIND_INDEX_KEY=bytes(range(32, 64))):
+        assert blind_index("email", "dana.lee@example.com") != stored
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM accounts_user WHERE id = %s", [dana.pk])
+        assert "dana.lee" not in repr(cursor.fetchone()).lower()
+
+
+def test_the_index_follows_a_changed_address_and_empty_addresses_do_not_collide(dana: User) -> None:
+    dana.email = "new.address@example.com"
+    dana.save(update_fields=["email"])
+    assert user_by_email("dana.lee@example.com") is None and user_by_email("NEW.address@example.com") == dana
+    UserFactory(username="a"), UserFactory(username="b")  # no e-mail: no index, no collision
+    assert User.objects.filter(email_index__isnull=True).count() == 2
+
+
+def test_two_accounts_cannot_share_an_address_in_different_case(dana: User) -> None:
+    with pytest.raises(IntegrityError), transaction.atomic():
+        UserFactory(username="copycat", email="DANA.LEE@example.COM")
+
+
+def test_sign_in_with_the_address_in_any_case(client: object, dana: User) -> None:
+    response = client.post("/accounts/login/", {"username": " DANA.lee@example.com ", "password": PASSWORD})
+    assert response.status_code == 302 and client.session["_auth_user_id"] == str(dana.pk)
+
+
+def test_a_wrong_password_with_the_address_fails_like_an_unknown_address(client: object, dana: User) -> None:
+    known = client.post("/accounts/login/", {"username": "dana.lee@example.com", "password": "wrong-password-1"})
+    unknown = client.post("/accounts/login/", {"username": "nobody@example.com", "password": "wrong-password-1"})
+    assert known.status_code == unknown.status_code == 200
+    assert known.context["form"].errors == unknown.context["form"].errors
+
+
+def test_failed_sign_ins_by_address_count_together_and_store_no_address(
+    client: object, dana: User, settings: object
+) -> None:
+    from axes.models import AccessAttempt
+
+    for typed in ("dana.lee@example.com", "DANA.LEE@example.com", " Dana.Lee@Example.com"):
+        client.post("/accounts/login/", {"username": typed, "password": "wrong-password-1"})
+    attempts = list(AccessAttempt.objects.values("username", "failures_since_start", "post_data"))
+    assert len(attempts) == 1 and attempts[0]["failures_since_start"] == 3
+    assert "dana" not in repr(attempts).lower()
+
+
+def test_sign_up_with_an_address_that_is_taken_is_refused(client: object, dana: User) -> None:
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "dana2", "email": "dana.LEE@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 200 and "already uses this address" in response.content.decode()
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "kim", "email": "Kim@Example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 302 and user_by_email("kim@example.com").username == "kim"

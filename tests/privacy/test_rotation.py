@@ -1,0 +1,187 @@
+"""Master keys rotate without downtime: data keys are re-wrapped (fast), or with --data every
+subject gets a new data key and its contents are re-encrypted. Interruptible and rerunnable."""
+
+from __future__ import annotations
+
+import base64
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db.models import Count
+
+from accounts.models import User
+from conversations import services
+from conversations.models import Conversation, InternalNote, Message
+from privacy import crypto, keys
+from privacy.models import DataKey, KeyRotation
+from tests import servers
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+KEY_A, KEY_B, KEY_C = (os.urandom(32) for _ in range(3))
+
+
+def _b64(*ks: bytes) -> str:
+    return ",".join(base64.urlsafe_b64encode(k).decode() for k in ks)
+
+
+def _fingerprint(key: bytes) -> str:
+    return crypto._master(1, key).fingerprint
+
+
+def _use_keys(settings: object, *ks: bytes) -> None:
+    settings.FIELD_ENCRYPTION_KEYS = list(ks)  # setting_changed resets the derived keys
+    crypto.forget_data_keys()
+
+
+def _write_under_a(settings: object, conversations: int = 40, users: int = 10) -> dict[str, str]:
+    """Subjects written under key A; returns every encrypted value, to compare afterwards."""
+    _use_keys(settings, KEY_A)
+    for i in range(users):
+        UserFactory(first_name=f"First{i}", last_name=f"Last{i}", email=f"person{i}@example.com")
+    for i in range(conversations):
+        conversation = services.conversation_start(customer=None)
+        services.message_post(
+            conversation_id=conversation.pk, sender="customer", body=f"secret {i} ✓", client_id=uuid.uuid4()
+        )
+        if i % 4 == 0:
+            agent = User.objects.filter(role=User.Role.AGENT).first() or UserFactory(role=User.Role.AGENT)
+            services.note_add(conversation_id=conversation.pk, author=agent, client_id=uuid.uuid4(), body=f"note {i}")
+    return _everything()
+
+
+def _everything() -> dict[str, str]:
+    crypto.forget_data_keys()
+    values = {f"m{pk}": body for pk, body in Message.objects.values_list("pk", "body")}
+    values |= {f"n{pk}": body for pk, body in InternalNote.objects.values_list("pk", "body")}
+    for pk, first, last, email in User.objects.values_list("pk", "first_name", "last_name", "email"):
+        values |= {f"u{pk}f": first, f"u{pk}l": last, f"u{pk}e": email}
+    return values
+
+
+def _subjects() -> int:
+    return Conversation.objects.count() + User.objects.count()
+
+
+def _under(key: bytes) -> int:
+    return DataKey.objects.filter(master_key_id=_fingerprint(key)).count()
+
+
+def _rotate(*ks: bytes, args: tuple[str, ...] = ()) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "rotate_encryption_keys", *args],
+        cwd=servers.ROOT,
+        env=servers.server_env(FIELD_ENCRYPTION_KEYS=_b64(*ks)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _kill_when(proc: subprocess.Popen, ready: callable, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert proc.poll() is None, f"rotation ended before it could be interrupted {what}: {proc.stdout.read()}"
+        assert time.monotonic() < deadline, f"rotation never got {what}"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+
+
+def test_rotation_killed_twice_then_rerun_leaves_everything_readable_under_the_new_key_only(settings: object) -> None:
+    before = _write_under_a(settings)
+    total_keys = DataKey.objects.count()
+    assert total_keys == _subjects() and _under(KEY_A) == total_keys
+
+    # 1. Killed while re-wrapping: some data keys under B, the rest still under A; all readable.
+    first = _rotate(KEY_B, KEY_A, args=("--batch-size", "4", "--pause", "0.1"))
+    _kill_when(first, lambda: 0 < _under(KEY_B) < total_keys, "halfway through re-wrapping")
+    assert 0 < _under(KEY_B) < total_keys and _under(KEY_A) > 0
+    _use_keys(settings, KEY_B, KEY_A)
+    assert _everything() == before
+
+    # 2. Killed while re-encrypting contents under new data keys.
+    second = _rotate(KEY_B, KEY_A, args=("--data", "--batch-size", "4", "--pause", "0.1"))
+
+    def rekeyed() -> int:
+        run = KeyRotation.objects.filter(finished_at__isnull=True).first()
+        return 0 if run is None else DataKey.objects.filter(created_at__gte=run.started_at).count()
+
+    _kill_when(second, lambda: 0 < rekeyed() < _subjects() - 2, "halfway through re-encrypting")
+    assert _under(KEY_A) == 0  # the re-wrap had finished
+    assert _everything() == before
+
+    # 3. The rerun resumes the interrupted run and finishes.
+    third = _rotate(KEY_B, KEY_A, args=("--data",))
+    output, _ = third.communicate(timeout=120)
+    assert third.returncode == 0, output
+    assert f"#2 {_fingerprint(KEY_A)}  wraps 0 data keys  (decrypts nothing: safe to remove)" in output
+    run = KeyRotation.objects.get()
+    assert run.finished_at is not None
+
+    # Key A removed from the configuration: every record still reads.
+    _use_keys(settings, KEY_B)
+    assert _everything() == before
+    assert _under(KEY_A) == 0 and _under(KEY_B) == DataKey.objects.count() == _subjects()
+    assert not DataKey.objects.filter(created_at__lt=run.started_at).exists()  # every subject re-keyed, old keys gone
+    for model in (Message, InternalNote):
+        for owner_key, raw_id in model.objects.values_list("conversation__data_key_id", "pk"):
+            assert crypto.key_id_of(_raw(model, raw_id)) == owner_key
+
+
+def _raw(model: type, pk: int) -> bytes:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT body FROM {model._meta.db_table} WHERE id = %s", [pk])  # noqa: S608
+        return bytes(cursor.fetchone()[0])
+
+
+def test_rewrap_only_touches_data_keys_and_reports_keys_that_decrypt_nothing(settings: object) -> None:
+    before = _write_under_a(settings, conversations=6, users=2)
+    raw_before = {pk: _raw(Message, pk) for pk in Message.objects.values_list("pk", flat=True)}
+    _use_keys(settings, KEY_B, KEY_A, KEY_C)
+    out = StringIO()
+    call_command("rotate_encryption_keys", stdout=out, stderr=StringIO())
+    report = out.getvalue()
+    assert f"Re-wrapped {_subjects()} data keys" in report
+    assert f"#2 {_fingerprint(KEY_A)}  wraps 0 data keys  (decrypts nothing: safe to remove)" in report
+    assert f"#3 {_fingerprint(KEY_C)}  wraps 0 data keys  (decrypts nothing: safe to remove)" in report
+    assert {pk: _raw(Message, pk) for pk in raw_before} == raw_before  # contents untouched
+    _use_keys(settings, KEY_B)
+    assert _everything() == before
+
+
+def test_status_only_reports_and_a_data_key_under_an_unknown_key_is_reported(settings: object) -> None:
+    _write_under_a(settings, conversations=3, users=1)
+    _use_keys(settings, KEY_B)  # A forgotten before rotating: its data keys cannot be opened
+    out = StringIO()
+    call_command("rotate_encryption_keys", "--status", stdout=out)
+    assert (
+        "wrap" in out.getvalue()
+        and f"{_subjects()} data keys are wrapped under a key that is not configured" in out.getvalue()
+    )
+    with pytest.raises(CommandError, match="wrapped under no configured key"):
+        call_command("rotate_encryption_keys", stdout=StringIO(), stderr=StringIO())
+    assert _under(KEY_A) == _subjects()  # left alone, so putting A back recovers everything
+
+
+def test_orphaned_data_keys_are_collected_and_referenced_ones_kept(settings: object) -> None:
+    _write_under_a(settings, conversations=3, users=1)
+    orphan = crypto.data_key_create()
+    assert keys.data_keys_collect_orphans() == 0  # too young: its subject may be on its way
+    DataKey.objects.filter(id=orphan).update(
+        created_at=DataKey.objects.get(id=orphan).created_at - keys.ORPHAN_GRACE * 2
+    )
+    DataKey.objects.exclude(id=orphan).update(created_at=DataKey.objects.get(id=orphan).created_at)
+    assert keys.data_keys_collect_orphans() == 1
+    assert not DataKey.objects.filter(id=orphan).exists() and DataKey.objects.count() == _subjects()
+    assert DataKey.objects.values("master_key_id").annotate(n=Count("id")).count() == 1
