@@ -152,17 +152,22 @@ def reset_keyring_on_change(*, setting: str, **kwargs: Any) -> None:
         _blind_index_key.cache_clear()
 
 
-def data_key_create(*, rotation: Any = None) -> uuid.UUID:
+def data_key_create() -> uuid.UUID:
     """A new data key, wrapped under the newest master key and stored (committed at once in the
     keys database: a subject whose transaction rolls back leaves an orphan, which
-    data_keys_collect_orphans removes)."""
+    privacy.keys.data_keys_collect_orphans removes)."""
+    return data_keys_create(1)[0]
+
+
+def data_keys_create(count: int, *, rotation: Any = None) -> list[uuid.UUID]:
     from privacy.models import DataKey
 
-    material = os.urandom(DATA_KEY_BYTES)
-    wrapped, master_key_id = wrap(material)
-    key = DataKey.objects.create(wrapped=wrapped, master_key_id=master_key_id, rotation=rotation)
-    _cache_put(key.id, _cipher(material))
-    return key.id
+    materials = [os.urandom(DATA_KEY_BYTES) for _ in range(count)]
+    rows = [DataKey(wrapped=w, master_key_id=m, rotation=rotation) for w, m in map(wrap, materials)]
+    DataKey.objects.bulk_create(rows)
+    for row, material in zip(rows, materials, strict=True):
+        _cache_put(row.id, _cipher(material))
+    return [row.id for row in rows]
 
 
 def data_keys_destroy(key_ids: Iterable[uuid.UUID | None]) -> int:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from privacy import coverage
@@ -26,7 +26,7 @@ from privacy.crypto import (
     DataKeyDependent,
     DataKeyOwner,
     UnreadableText,
-    data_key_create,
+    data_keys_create,
     data_keys_destroy,
     encrypt_for,
     master_keys,
@@ -109,9 +109,10 @@ def data_keys_rewrap(*, batch_size: int = 500, pause: float = 0.0, progress: Pro
             material, master = opened
             result.opened_by[master.fingerprint] += 1
             new_wrapped, new_master = wrap(material)
-            updates.append(DataKey(id=key_id, wrapped=new_wrapped, master_key_id=new_master))
+            updates.append((new_wrapped, new_master, key_id))
         with transaction.atomic(using=DataKey.objects.db):
-            DataKey.objects.bulk_update(updates, ["wrapped", "master_key_id"])
+            _update_many(DataKey, "wrapped", [(w, k) for w, _, k in updates])
+            _update_many(DataKey, "master_key_id", [(m, k) for _, m, k in updates])
         result.rewrapped += len(updates)
         progress(len(rows))
         if pause:
@@ -154,44 +155,64 @@ def subjects_count() -> int:
     return sum(model._base_manager.count() for model in subject_models())
 
 
-def _reencrypt(queryset: models.QuerySet, fields: list[str], key_id: uuid.UUID, result: RekeyResult) -> None:
-    model = queryset.model
-    for chunk in _batched(queryset.only("pk", *fields).order_by("pk").iterator(chunk_size=500), 500):
-        for name in fields:
-            changed = []
-            for obj in chunk:
-                value = getattr(obj, name)
-                if value is None:
-                    continue
+def _update_many(model: type[models.Model], field_name: str, rows: list[tuple[Any, Any]]) -> None:
+    """UPDATE one column of many rows by primary key, in one round of statements (executemany:
+    pipelined on PostgreSQL), instead of bulk_update's CASE expression per row."""
+    if not rows:
+        return
+    conn = connections[router.db_for_write(model)]
+    field, pk = model._meta.get_field(field_name), model._meta.pk
+    quote = conn.ops.quote_name
+    sql = f"UPDATE {quote(model._meta.db_table)} SET {quote(field.column)} = %s WHERE {quote(pk.column)} = %s"  # noqa: S608
+    params = [(field.get_db_prep_value(v, conn), pk.get_db_prep_value(k, conn)) for v, k in rows]
+    with conn.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def _reencrypt(
+    model: type[models.Model], owner_attname: str, new_keys: dict[Any, uuid.UUID], result: RekeyResult
+) -> None:
+    """Re-encrypt the given owners' values in `model` under each owner's new key."""
+    fields = encrypted_fields(model)
+    if not fields:
+        return
+    rows = model._base_manager.filter(**{f"{owner_attname}__in": list(new_keys)}).order_by("pk")
+    for chunk in _batched(rows.values_list("pk", owner_attname, *fields).iterator(chunk_size=1000), 1000):
+        for position, name in enumerate(fields, start=2):
+            updates = []
+            for row in chunk:
+                value = row[position]
                 if isinstance(value, UnreadableText):
-                    result.unreadable_values += 1
-                    continue
-                setattr(obj, name, encrypt_for(key_id, value))
-                changed.append(obj)
-            model._base_manager.bulk_update(changed, [name])
-            result.values += len(changed)
+                    result.unreadable_values += 1  # damaged: left exactly as it was
+                elif value is not None:
+                    updates.append((encrypt_for(new_keys[row[1]], value), row[0]))
+            _update_many(model, name, updates)
+            result.values += len(updates)
 
 
-def subject_rekey(model: type[DataKeyOwner], pk: Any, run: KeyRotation, result: RekeyResult) -> None:
-    """Give one subject a new data key and re-encrypt its values (and its dependents') under it,
-    in one transaction holding the subject's row lock. The old key is left for the collector."""
-    new_key = data_key_create(rotation=run)
+def subjects_rekey_batch(model: type[DataKeyOwner], pks: list[Any], run: KeyRotation, result: RekeyResult) -> None:
+    """Give each subject a new data key and re-encrypt its values (and its dependents') under it,
+    in one transaction holding the subjects' row locks. The old keys are left for the collector."""
+    new = dict(zip(pks, data_keys_create(len(pks), rotation=run), strict=True))
     with transaction.atomic():
-        if not model._base_manager.select_for_update().filter(pk=pk).exists():
-            data_keys_destroy([new_key])  # deleted meanwhile
-            return
-        _reencrypt(model._base_manager.filter(pk=pk), encrypted_fields(model), new_key, result)
+        locked = set(
+            model._base_manager.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk", flat=True)
+        )
+        gone = [new.pop(pk) for pk in pks if pk not in locked]  # deleted meanwhile
+        _reencrypt(model, "pk", new, result)
         for dependent, fk_attname in dependents_of(model):
-            _reencrypt(dependent._base_manager.filter(**{fk_attname: pk}), encrypted_fields(dependent), new_key, result)
-        model._base_manager.filter(pk=pk).update(data_key_id=new_key)
-    result.subjects += 1
+            _reencrypt(dependent, fk_attname, new, result)
+        _update_many(model, "data_key_id", [(key_id, pk) for pk, key_id in new.items()])
+    data_keys_destroy(gone)
+    result.subjects += len(new)
 
 
 def subjects_rekey(
-    run: KeyRotation, *, batch_size: int = 200, pause: float = 0.0, progress: Progress = _noop
+    run: KeyRotation, *, batch_size: int = 100, pause: float = 0.0, progress: Progress = _noop
 ) -> RekeyResult:
-    """Re-key every subject whose data key is older than the run. Resumable: a subject re-keyed
-    before an interruption has a key newer than the run's start, and is skipped."""
+    """Re-key every subject whose data key is older than the run, `batch_size` subjects per
+    transaction. Resumable: a subject re-keyed before an interruption has a key newer than the
+    run's start, and is skipped."""
     result = RekeyResult()
     for model in subject_models():
         after: Any = None
@@ -204,11 +225,14 @@ def subjects_rekey(
                 break
             after = batch[-1][0]
             created = dict(DataKey.objects.filter(id__in=[k for _, k in batch if k]).values_list("id", "created_at"))
+            due = []
             for pk, key_id in batch:
                 if key_id is not None and key_id not in created:
                     result.subjects_without_key += 1
                 elif key_id is None or created[key_id] < run.started_at:
-                    subject_rekey(model, pk, run, result)
+                    due.append(pk)
+            if due:
+                subjects_rekey_batch(model, due, run, result)
             progress(len(batch))
             if pause:
                 time.sleep(pause)

@@ -20,7 +20,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--data", action="store_true", help="Also re-key and re-encrypt all contents.")
         parser.add_argument("--status", action="store_true", help="Only report which key wraps what.")
-        parser.add_argument("--batch-size", type=int, default=500, help="Rows per transaction (default 500).")
+        parser.add_argument(
+            "--batch-size",
+            type=int,
+            default=200,
+            help="Data keys, or customers and conversations, per transaction (default 200).",
+        )
         parser.add_argument(
             "--pause", type=float, default=0.0, help="Seconds to wait between batches, to spare a busy database."
         )
@@ -32,14 +37,14 @@ class Command(BaseCommand):
             self._report_usage()
             return
         batch, pause = options["batch_size"], options["pause"]
-        with self._bar(keys.data_keys_not_under_newest().count(), "re-wrap data keys") as bar:
+        with self._bar(keys.data_keys_not_under_newest().count(), "re-wrap data keys", "keys") as bar:
             rewrap = keys.data_keys_rewrap(batch_size=batch, pause=pause, progress=bar.update)
         opened = ", ".join(f"{n} from {fp}" for fp, n in rewrap.opened_by.items()) or "none needed"
         self.stdout.write(f"Re-wrapped {rewrap.rewrapped} data keys under the newest key ({opened}).")
         if options["data"]:
             run = keys.rotation_run()
-            with self._bar(keys.subjects_count(), "re-key contents") as bar:
-                result = keys.subjects_rekey(run, batch_size=max(1, batch // 2), pause=pause, progress=bar.update)
+            with self._bar(keys.subjects_count(), "re-key contents", "subjects") as bar:
+                result = keys.subjects_rekey(run, batch_size=batch, pause=pause, progress=bar.update)
             keys.rotation_finish(run, result)
             self.stdout.write(
                 f"Re-keyed {result.subjects} customers and conversations: {result.values} values re-encrypted, "
@@ -62,8 +67,8 @@ class Command(BaseCommand):
             )
         self.stdout.write(self.style.SUCCESS("Done."))
 
-    def _bar(self, total: int, what: str) -> tqdm:
-        return tqdm(total=total, desc=what, unit=" rows", file=self.stderr._out, dynamic_ncols=True, mininterval=0.5)
+    def _bar(self, total: int, what: str, unit: str) -> tqdm:
+        return tqdm(total=total, desc=what, unit=f" {unit}", file=self.stderr._out, dynamic_ncols=True, mininterval=0.5)
 
     def _report_usage(self) -> None:
         uses, unknown = keys.master_key_usage()
