@@ -35,6 +35,8 @@ class SignUpForm(UserCreationForm):
         help_text="Lets you sign in with it and receive confirmations of your data requests. Stored encrypted.",
     )
 
+    field_order = ("username", "email", "password1", "password2")
+
     class Meta(UserCreationForm.Meta):
         model = User
         fields = ("username",)

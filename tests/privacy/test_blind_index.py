@@ -99,3 +99,19 @@ def test_sign_up_with_an_address_that_is_taken_is_refused(client: object, dana: 
         {"username": "kim", "email": "Kim@Example.com", "password1": PASSWORD, "password2": PASSWORD},
     )
     assert response.status_code == 302 and user_by_email("kim@example.com").username == "kim"
+
+
+def test_the_admin_finds_a_user_by_exact_address_in_any_case(dana: User) -> None:
+    import time
+
+    from tests.auth import signed_in_client
+
+    root = UserFactory(username="root", is_superuser=True, is_staff=True)
+    admin = signed_in_client(root)
+    session = admin.session
+    session["reauth_at"] = time.time()
+    session.save()
+    found = admin.get("/admin/accounts/user/", {"q": " DANA.lee@EXAMPLE.com"})
+    assert found.status_code == 200 and list(found.context["cl"].result_list) == [dana]
+    assert list(admin.get("/admin/accounts/user/", {"q": "dana.lee@example.co"}).context["cl"].result_list) == []
+    assert dana in admin.get("/admin/accounts/user/", {"q": "dan"}).context["cl"].result_list  # by username
