@@ -3,11 +3,20 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
 from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin
 
 from privacy.crypto import BlindIndexField, DataKeyOwner, EncryptedCharField, EncryptedEmailField
+
+
+class HandleValidator(UnicodeUsernameValidator):
+    """Usernames are handles: no "@", so an e-mail address never ends up in this plaintext column
+    (addresses have their own encrypted field)."""
+
+    regex = r"^[\w.+-]+\Z"
+    message = "Enter a valid username: letters, digits and . + - _ only (no @; your e-mail address has its own field)."
 
 
 class User(DataKeyOwner, AbstractUser):
@@ -26,6 +35,15 @@ class User(DataKeyOwner, AbstractUser):
 
     STAFF_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.PRIVACY_OFFICER})
 
+    username_validator = HandleValidator()
+    username = models.CharField(
+        "username",
+        max_length=150,
+        unique=True,
+        help_text="Required. 150 characters or fewer. Letters, digits and . + - _ only.",
+        validators=[username_validator],
+        error_messages={"unique": "A user with that username already exists."},
+    )
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.CUSTOMER)
     first_name = EncryptedCharField("first name", max_length=150, blank=True, editable=True)
     last_name = EncryptedCharField("last name", max_length=150, blank=True, editable=True)

@@ -22,9 +22,13 @@ def client_ip(request: HttpRequest) -> str | None:
 
 
 def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:
-    """What django-axes counts failures against: the username as typed, or for an e-mail
-    address its blind index (so the address is not stored, and its case does not matter)."""
+    """What django-axes counts failures against: the account's username, whether the username
+    or the e-mail address was typed (one counter per account, reset by a sign-in either way); for
+    an address no account has, its blind index (the address itself is never stored)."""
     username = (credentials or {}).get("username") or (request.POST.get("username") if request else None)
     if username and "@" in username:
-        return f"email:{blind_index('email', username)[:32]}"
+        from accounts.backends import user_by_email
+
+        user = user_by_email(username)
+        return user.username if user is not None else f"email:{blind_index('email', username)[:32]}"
     return username

@@ -161,6 +161,7 @@ def staff_create(*, username: str, role: str, password: str, first_name: str = "
     two-step sign-in at their first sign-in."""
     from django.contrib.auth.models import Permission
 
+    User.username_validator(username)
     with transaction.atomic():
         user = User(username=username, role=role, first_name=first_name, is_staff=role == User.Role.SUPERVISOR)
         user.set_password(password)

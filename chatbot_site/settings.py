@@ -50,7 +50,7 @@ def _decode_field_key(value: str, name: str = "FIELD_ENCRYPTION_KEYS entries") -
         raise ImproperlyConfigured(f"{name} must be url-safe base64.") from exc
     if len(raw) < 32 or len(set(raw)) < 16:
         raise ImproperlyConfigured(
-            f"{name} must decode to at least 32 random bytes (generate one with `python manage.py generate_field_key`)."
+            f"{name} must decode to at least 32 random bytes (generate one with `python scripts/generate_key.py`)."
         )
     return raw
 
@@ -183,6 +183,17 @@ else:
 # their own database, backed up on their own schedule: destroying a key there makes that person's
 # rows unreadable in every backup of the main database (crypto-shredding; docs/operations.md).
 DATABASES["keys"] = env.db("KEYS_DATABASE_URL", default=_keys_default)
+
+
+def _place(db: dict) -> tuple[str, str, str, str]:
+    return (db["ENGINE"], str(db.get("HOST") or ""), str(db.get("PORT") or ""), str(db["NAME"]))
+
+
+if _place(DATABASES["keys"]) == _place(DATABASES["default"]):
+    raise ImproperlyConfigured(
+        "KEYS_DATABASE_URL names the main database: the data keys must live in a database of their own, "
+        "or deleting a customer could not make their data unreadable in backups (docs/operations.md)."
+    )
 if DATABASES["keys"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["keys"]["OPTIONS"] = {
         "timeout": 20,

@@ -53,6 +53,7 @@ PLAINTEXT: dict[str, str] = {
     # privacy (keys database)
     "privacy.DataKey.wrapped": "a data key, encrypted under a master key",
     "privacy.DataKey.master_key_id": "a keyed fingerprint of a master key",
+    "privacy.KeyRotation.holder": "a random id of the process running a key rotation",
     # Django
     "admin.LogEntry.object_id": "a primary key",
     "admin.LogEntry.object_repr": "str() of the object: a username or 'Conversation <id>', never content",

@@ -42,7 +42,7 @@ from django import forms
 from django.conf import settings
 from django.core import validators
 from django.core.signing import BadSignature
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django_cryptography.core.signing import FernetSigner
 from django_cryptography.utils.crypto import FernetBytes, InvalidToken
 
@@ -52,6 +52,7 @@ _HKDF_INFO = b"confidant field encryption v1"
 _FINGERPRINT_INFO = b"confidant master key id v1"
 _BLIND_INDEX_INFO = b"confidant blind index v1:"
 _ENVELOPE = b"\x02"
+_LEGACY = b"\x80"  # FernetBytes' own version byte: a token with no envelope
 _HEADER_LENGTH = 1 + 16
 DATA_KEY_BYTES = 64
 DATA_KEY_CACHE_SECONDS = 60
@@ -221,9 +222,17 @@ def decrypt(raw: bytes) -> str:
     """Decrypt a stored value; raises DataKeyMissing or one of _DECRYPT_ERRORS."""
     raw = bytes(raw)
     key_id = key_id_of(raw)
-    if key_id is None:
-        raise InvalidToken
-    return data_key_cipher(key_id).decrypt(raw[_HEADER_LENGTH:]).decode("utf-8")
+    if key_id is not None:
+        return data_key_cipher(key_id).decrypt(raw[_HEADER_LENGTH:]).decode("utf-8")
+    if raw[:1] == _LEGACY:
+        # Written before data keys, directly under a master key (development databases only):
+        # still read; `rotate_encryption_keys --data` moves such values under data keys.
+        for master in master_keys():
+            try:
+                return master.cipher.decrypt(raw).decode("utf-8")
+            except _DECRYPT_ERRORS:
+                continue
+    raise InvalidToken
 
 
 def decrypt_or_placeholder(raw: bytes, *, label: str = "value") -> str:
@@ -287,6 +296,24 @@ class DataKeyOwner(models.Model):
     class Meta:
         abstract = True
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """An existing row writes its encrypted values under the data key it has *now*, read under
+        its row lock: an instance loaded before `rotate_encryption_keys --data` re-keyed it must
+        not write under (or put back) the old key, which that run destroys."""
+        update_fields = kwargs.get("update_fields")
+        encrypted = {f.name for f in self._meta.concrete_fields if isinstance(f, (EncryptedTextField, DataKeyField))}
+        if self._state.adding or self.pk is None or (update_fields is not None and not encrypted & set(update_fields)):
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic(using=kwargs.get("using") or router.db_for_write(type(self), instance=self)):
+            current = (
+                type(self)._base_manager.select_for_update().filter(pk=self.pk).values_list("data_key_id", flat=True)
+            )
+            row = list(current)
+            if row and row[0] is not None:
+                self.data_key_id = row[0]
+            super().save(*args, **kwargs)
+
     def encryption_key_id(self) -> uuid.UUID:
         if self.data_key_id is not None:
             return self.data_key_id
@@ -304,12 +331,18 @@ class DataKeyOwner(models.Model):
         return self.data_key_id
 
 
+def note_key_before_delete(sender: type, instance: DataKeyOwner, using: str, **kwargs: Any) -> None:
+    """The key the row has in the database (the instance may be older than a re-keying)."""
+    row = type(instance)._base_manager.using(using).filter(pk=instance.pk).values_list("data_key_id", flat=True)
+    instance._data_key_ids_at_delete = {instance.data_key_id, *row} - {None}
+
+
 def destroy_key_on_delete(sender: type, instance: DataKeyOwner, using: str, **kwargs: Any) -> None:
     """A deleted subject's data key goes once the deletion commits (before, a rollback would leave
     rows no key opens). Should the process die in between, data_keys_collect_orphans finds it."""
-    key_id = instance.data_key_id
-    if key_id is not None:
-        transaction.on_commit(lambda: data_keys_destroy([key_id]), using=using, robust=True)
+    key_ids = getattr(instance, "_data_key_ids_at_delete", {instance.data_key_id} - {None})
+    if key_ids:
+        transaction.on_commit(lambda: data_keys_destroy(key_ids), using=using, robust=True)
 
 
 class DataKeyDependent(models.Model):

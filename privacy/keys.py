@@ -145,10 +145,38 @@ class RekeyResult:
     old_keys_destroyed: int = 0
 
 
-def rotation_run() -> KeyRotation:
-    """The unfinished `--data` run to resume, or a new one."""
-    run = KeyRotation.objects.filter(finished_at__isnull=True).order_by("started_at").first()
-    return run or KeyRotation.objects.create(started_at=timezone.now())
+HEARTBEAT_TIMEOUT = dt.timedelta(minutes=2)
+
+
+class RotationBusy(RuntimeError):
+    """Another process holds the `--data` run (its heartbeat is recent)."""
+
+
+def rotation_run(*, take_over: bool = False) -> tuple[KeyRotation, bool]:
+    """Take the unfinished `--data` run, or start one; (run, resumed). Refuses while another
+    process holds it (two runs at once would destroy each other's new keys), unless told to take
+    over from one known to be dead."""
+    holder, now = uuid.uuid4().hex, timezone.now()
+    with transaction.atomic(using=KeyRotation.objects.db):
+        run = KeyRotation.objects.select_for_update().filter(finished_at__isnull=True).order_by("started_at").first()
+        if run is None:
+            return KeyRotation.objects.create(started_at=now, holder=holder, heartbeat_at=now), False
+        if not take_over and run.holder and run.heartbeat_at and now - run.heartbeat_at < HEARTBEAT_TIMEOUT:
+            raise RotationBusy(
+                f"another rotate_encryption_keys --data is running (run started {run.started_at:%Y-%m-%d %H:%M}, "
+                f"last heartbeat {(now - run.heartbeat_at).seconds} s ago). Wait for it to finish; if that "
+                f"process is dead, wait {HEARTBEAT_TIMEOUT.seconds // 60} minutes or rerun with --take-over"
+            )
+        run.holder, run.heartbeat_at = holder, now
+        run.save(update_fields=["holder", "heartbeat_at"])
+        return run, True
+
+
+def _heartbeat(run: KeyRotation) -> None:
+    """Renew the hold on the run; stop if another process has taken it over."""
+    renewed = KeyRotation.objects.filter(pk=run.pk, holder=run.holder).update(heartbeat_at=timezone.now())
+    if not renewed:
+        raise RotationBusy("another process took over this rotation run; stopping")
 
 
 def subjects_count() -> int:
@@ -192,13 +220,16 @@ def _reencrypt(
 
 def subjects_rekey_batch(model: type[DataKeyOwner], pks: list[Any], run: KeyRotation, result: RekeyResult) -> None:
     """Give each subject a new data key and re-encrypt its values (and its dependents') under it,
-    in one transaction holding the subjects' row locks. The old keys are left for the collector."""
+    in one transaction holding the subjects' row locks. The keys replaced are marked for the run
+    to destroy when it finishes."""
     new = dict(zip(pks, data_keys_create(len(pks), rotation=run), strict=True))
     with transaction.atomic():
-        locked = set(
-            model._base_manager.select_for_update().filter(pk__in=pks).order_by("pk").values_list("pk", flat=True)
-        )
-        gone = [new.pop(pk) for pk in pks if pk not in locked]  # deleted meanwhile
+        locked = model._base_manager.select_for_update().filter(pk__in=pks).order_by("pk")
+        old = dict(locked.values_list("pk", "data_key_id"))
+        gone = [new.pop(pk) for pk in pks if pk not in old]  # deleted meanwhile
+        # Marked before the commit (another database): should the process die in between, the
+        # mark is harmless (a key still referred to is never destroyed) and nothing is missed.
+        DataKey.objects.filter(id__in=[k for k in old.values() if k]).update(retired_by=run)
         _reencrypt(model, "pk", new, result)
         for dependent, fk_attname in dependents_of(model):
             _reencrypt(dependent, fk_attname, new, result)
@@ -210,9 +241,8 @@ def subjects_rekey_batch(model: type[DataKeyOwner], pks: list[Any], run: KeyRota
 def subjects_rekey(
     run: KeyRotation, *, batch_size: int = 100, pause: float = 0.0, progress: Progress = _noop
 ) -> RekeyResult:
-    """Re-key every subject whose data key is older than the run, `batch_size` subjects per
-    transaction. Resumable: a subject re-keyed before an interruption has a key newer than the
-    run's start, and is skipped."""
+    """Re-key every subject whose data key the run has not made yet, `batch_size` subjects per
+    transaction. Resumable: a subject re-keyed before an interruption is skipped."""
     result = RekeyResult()
     for model in subject_models():
         after: Any = None
@@ -224,15 +254,16 @@ def subjects_rekey(
             if not batch:
                 break
             after = batch[-1][0]
-            created = dict(DataKey.objects.filter(id__in=[k for _, k in batch if k]).values_list("id", "created_at"))
+            made_by = dict(DataKey.objects.filter(id__in=[k for _, k in batch if k]).values_list("id", "rotation_id"))
             due = []
             for pk, key_id in batch:
-                if key_id is not None and key_id not in created:
+                if key_id is not None and key_id not in made_by:
                     result.subjects_without_key += 1
-                elif key_id is None or created[key_id] < run.started_at:
+                elif key_id is None or made_by[key_id] != run.pk:
                     due.append(pk)
             if due:
                 subjects_rekey_batch(model, due, run, result)
+            _heartbeat(run)
             progress(len(batch))
             if pause:
                 time.sleep(pause)
@@ -240,8 +271,11 @@ def subjects_rekey(
 
 
 def rotation_finish(run: KeyRotation, result: RekeyResult) -> None:
-    """Destroy the keys the run replaced, and any it made but never used (an interrupted attempt)."""
-    result.old_keys_destroyed = data_keys_collect_orphans(created_before=run.started_at, rotation=run)
+    """Destroy the keys the run replaced, and any it made but never used (an interrupted attempt),
+    provided nothing refers to them any more."""
+    result.old_keys_destroyed = _destroy_unreferenced(
+        DataKey.objects.filter(models.Q(retired_by=run) | models.Q(rotation=run))
+    )
     run.finished_at = timezone.now()
     run.save(update_fields=["finished_at"])
 
@@ -250,22 +284,22 @@ def rotation_finish(run: KeyRotation, result: RekeyResult) -> None:
 ORPHAN_GRACE = dt.timedelta(hours=1)
 
 
-def data_keys_collect_orphans(
-    *, created_before: dt.datetime | None = None, rotation: KeyRotation | None = None, batch_size: int = 1000
-) -> int:
+def data_keys_collect_orphans(*, created_before: dt.datetime | None = None) -> int:
     """Destroy data keys no subject refers to: left by a transaction that rolled back, a process
-    that died between deleting a subject and destroying its key, or a re-keying. Only keys older
-    than `created_before` (default: an hour ago), so a subject being created keeps its new key,
-    and those made by the given `rotation` run, which has finished with them."""
-    cutoff = created_before or timezone.now() - ORPHAN_GRACE
-    chosen = models.Q(created_at__lt=cutoff) | (models.Q(rotation=rotation) if rotation else models.Q(pk__in=[]))
+    that died between deleting a subject and destroying its key, or an interrupted re-keying.
+    Only keys older than `created_before` (default: an hour ago), so a subject being created keeps
+    its new key."""
+    return _destroy_unreferenced(DataKey.objects.filter(created_at__lt=created_before or timezone.now() - ORPHAN_GRACE))
+
+
+def _destroy_unreferenced(candidates: models.QuerySet[DataKey], batch_size: int = 1000) -> int:
     destroyed = 0
     after: uuid.UUID | None = None
     while True:
-        candidates = DataKey.objects.filter(chosen).order_by("id")
+        page = candidates.order_by("id")
         if after is not None:
-            candidates = candidates.filter(id__gt=after)
-        ids = list(candidates.values_list("id", flat=True)[:batch_size])
+            page = page.filter(id__gt=after)
+        ids = list(page.values_list("id", flat=True)[:batch_size])
         if not ids:
             return destroyed
         after = ids[-1]

@@ -19,17 +19,22 @@ class DataKey(models.Model):
     # Set on keys made by a `--data` rotation: one left unused by an interrupted run is known to be
     # an orphan as soon as that run finishes (others only after a grace period).
     rotation = models.ForeignKey("KeyRotation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Set on the key a `--data` run replaced: that run destroys it when it finishes.
+    retired_by = models.ForeignKey("KeyRotation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     def __str__(self) -> str:
         return f"Data key {self.id}"
 
 
 class KeyRotation(models.Model):
-    """A run of `rotate_encryption_keys --data`: subjects whose data key is newer than `started_at`
-    are done, so an interrupted run resumes where it stopped. Lives in the `keys` database."""
+    """A run of `rotate_encryption_keys --data`. A subject is done when its data key was made by
+    the run (DataKey.rotation), so an interrupted run resumes where it stopped. One process holds
+    the run at a time: `holder` and a `heartbeat_at` renewed every batch. Lives in `keys`."""
 
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
+    holder = models.CharField(max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Key rotation started {self.started_at:%Y-%m-%d %H:%M}"

@@ -76,16 +76,26 @@ def test_a_wrong_password_with_the_address_fails_like_an_unknown_address(client:
     assert known.context["form"].errors == unknown.context["form"].errors
 
 
-def test_failed_sign_ins_by_address_count_together_and_store_no_address(
-    client: object, dana: User, settings: object
+def test_failed_sign_ins_by_address_and_username_count_together_and_store_no_address(
+    client: object, dana: User
 ) -> None:
     from axes.models import AccessAttempt
 
-    for typed in ("dana.lee@example.com", "DANA.LEE@example.com", " Dana.Lee@Example.com"):
+    for typed in ("dana.lee@example.com", "DANA.LEE@example.com", "dana", " Dana.Lee@Example.com"):
         client.post("/accounts/login/", {"username": typed, "password": "wrong-password-1"})
-    attempts = list(AccessAttempt.objects.values("username", "failures_since_start", "post_data"))
-    assert len(attempts) == 1 and attempts[0]["failures_since_start"] == 3
-    assert "dana" not in repr(attempts).lower()
+    client.post("/accounts/login/", {"username": "ghost@example.com", "password": "wrong-password-1"})
+    attempts = {a["username"]: a for a in AccessAttempt.objects.values("username", "failures_since_start", "post_data")}
+    assert attempts["dana"]["failures_since_start"] == 4  # one counter for the account
+    assert [name for name in attempts if name != "dana"] == [f"email:{blind_index('email', 'ghost@example.com')[:32]}"]
+    assert "example.com" not in repr(attempts).lower()
+
+
+def test_a_username_cannot_be_an_e_mail_address(client: object) -> None:
+    response = client.post(
+        "/accounts/signup/", {"username": "kim@example.com", "email": "", "password1": PASSWORD, "password2": PASSWORD}
+    )
+    assert response.status_code == 200 and "no @" in response.content.decode()
+    assert not User.objects.filter(username="kim@example.com").exists()
 
 
 def test_sign_up_with_an_address_that_is_taken_is_refused(client: object, dana: User) -> None:

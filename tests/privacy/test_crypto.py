@@ -256,6 +256,13 @@ def test_production_refuses_to_start_without_keys_or_with_weak_ones() -> None:
         "weak field key": {**base, "FIELD_ENCRYPTION_KEYS": weak, "BLIND_INDEX_KEY": good},
         "no blind index key": {**base, "FIELD_ENCRYPTION_KEYS": good},
         "short blind index key": {**base, "FIELD_ENCRYPTION_KEYS": good, "BLIND_INDEX_KEY": "c2hvcnQ="},
+        "keys in the main database": {
+            **base,
+            "FIELD_ENCRYPTION_KEYS": good,
+            "BLIND_INDEX_KEY": good,
+            "DATABASE_URL": "postgres://u@db.internal:5432/confidant",
+            "KEYS_DATABASE_URL": "postgres://u@db.internal:5432/confidant",
+        },
     }
     for name, env in cases.items():
         run = subprocess.run(
@@ -268,3 +275,14 @@ def test_production_refuses_to_start_without_keys_or_with_weak_ones() -> None:
         )
         assert run.returncode != 0 and "ImproperlyConfigured" in run.stderr, name
         assert good not in run.stderr and weak not in run.stderr  # keys never echoed
+
+
+@pytest.mark.django_db
+def test_a_value_written_before_data_keys_still_reads(settings: object) -> None:
+    """Development databases hold bodies encrypted directly under a master key (no envelope)."""
+    conversation = services.conversation_start(customer=None)
+    legacy = crypto.master_keys()[0].cipher.encrypt(b"written by an older version")
+    pk = Message.objects.get(conversation=conversation).pk
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE conversations_message SET body = %s WHERE id = %s", [legacy, pk])
+    assert Message.objects.get(pk=pk).body == "written by an older version"

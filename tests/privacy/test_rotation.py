@@ -119,19 +119,23 @@ def test_rotation_killed_twice_then_rerun_leaves_everything_readable_under_the_n
     assert _under(KEY_A) == 0  # the re-wrap had finished
     assert _everything() == before
 
-    # 3. The rerun resumes the interrupted run and finishes.
-    third = _rotate(KEY_B, KEY_A, args=("--data",))
+    # 3. The rerun refuses while the dead run's heartbeat is fresh, unless told to take over; then
+    # it resumes the interrupted run and finishes.
+    refused = _rotate(KEY_B, KEY_A, args=("--data",))
+    output, _ = refused.communicate(timeout=120)
+    assert refused.returncode == 1 and "--take-over" in output
+    third = _rotate(KEY_B, KEY_A, args=("--data", "--take-over"))
     output, _ = third.communicate(timeout=120)
     assert third.returncode == 0, output
     assert f"#2 {_fingerprint(KEY_A)}  wraps 0 data keys  (decrypts nothing: safe to remove)" in output
     run = KeyRotation.objects.get()
-    assert run.finished_at is not None
+    assert run.finished_at is not None and "Resuming the re-keying run started" in output
 
     # Key A removed from the configuration: every record still reads.
     _use_keys(settings, KEY_B)
     assert _everything() == before
     assert _under(KEY_A) == 0 and _under(KEY_B) == DataKey.objects.count() == _subjects()
-    assert not DataKey.objects.filter(created_at__lt=run.started_at).exists()  # every subject re-keyed, old keys gone
+    assert DataKey.objects.exclude(rotation=run).count() == 0  # every subject re-keyed by the run, old keys gone
     for model in (Message, InternalNote):
         for owner_key, raw_id in model.objects.values_list("conversation__data_key_id", "pk"):
             assert crypto.key_id_of(_raw(model, raw_id)) == owner_key
@@ -160,18 +164,59 @@ def test_rewrap_only_touches_data_keys_and_reports_keys_that_decrypt_nothing(set
     assert _everything() == before
 
 
-def test_status_only_reports_and_a_data_key_under_an_unknown_key_is_reported(settings: object) -> None:
-    _write_under_a(settings, conversations=3, users=1)
-    _use_keys(settings, KEY_B)  # A forgotten before rotating: its data keys cannot be opened
+def test_data_keys_under_a_missing_master_key_are_reported_and_never_rekeyed_away(settings: object) -> None:
+    before = _write_under_a(settings, conversations=3, users=1)
+    _use_keys(settings, KEY_B)  # A dropped too early: its data keys cannot be opened
     out = StringIO()
-    call_command("rotate_encryption_keys", "--status", stdout=out)
-    assert (
-        "wrap" in out.getvalue()
-        and f"{_subjects()} data keys are wrapped under a key that is not configured" in out.getvalue()
-    )
-    with pytest.raises(CommandError, match="wrapped under no configured key"):
-        call_command("rotate_encryption_keys", stdout=StringIO(), stderr=StringIO())
-    assert _under(KEY_A) == _subjects()  # left alone, so putting A back recovers everything
+    with pytest.raises(CommandError, match="cannot be read until the key"):
+        call_command("rotate_encryption_keys", "--status", stdout=out)
+    assert f"{_subjects()} data keys are wrapped under a key that is not configured" in out.getvalue()
+    for args in ((), ("--data",)):
+        with pytest.raises(CommandError, match="wrapped under no configured key"):
+            call_command("rotate_encryption_keys", *args, stdout=StringIO(), stderr=StringIO())
+    assert _under(KEY_A) == _subjects() and not KeyRotation.objects.exists()
+    _use_keys(settings, KEY_A)  # putting A back recovers everything
+    assert _everything() == before
+
+
+def test_a_second_data_run_is_refused_while_one_is_running(settings: object) -> None:
+    _write_under_a(settings, conversations=12, users=2)
+    _use_keys(settings, KEY_B, KEY_A)
+    first = _rotate(KEY_B, KEY_A, args=("--data", "--batch-size", "1", "--pause", "0.2"))
+    try:
+        _wait_for(lambda: KeyRotation.objects.filter(finished_at__isnull=True, heartbeat_at__isnull=False).exists())
+        second = _rotate(KEY_B, KEY_A, args=("--data",))
+        output, _ = second.communicate(timeout=120)
+        assert second.returncode == 1 and "another rotate_encryption_keys --data is running" in output
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+
+
+def test_an_instance_loaded_before_a_rekeying_saves_under_the_new_key(settings: object) -> None:
+    before = _write_under_a(settings, conversations=1, users=2)
+    stale = User.objects.order_by("pk").first()
+    doomed = User.objects.order_by("pk").last()
+    _use_keys(settings, KEY_A)
+    run, _ = keys.rotation_run()
+    keys.rotation_finish(run, keys.subjects_rekey(run))
+    stale.first_name = "Renamed"
+    stale.save(update_fields=["first_name"])
+    stale.last_name = "Whole save"
+    stale.save()
+    crypto.forget_data_keys()
+    fresh = User.objects.get(pk=stale.pk)
+    assert (fresh.first_name, fresh.last_name, fresh.email) == ("Renamed", "Whole save", before[f"u{stale.pk}e"])
+    assert DataKey.objects.get(id=fresh.data_key_id).rotation == run
+    doomed.delete()  # a stale instance: its current key, not the old one it remembers, is destroyed
+    assert DataKey.objects.count() == _subjects()
+
+
+def _wait_for(ready: callable, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 def test_orphaned_data_keys_are_collected_and_referenced_ones_kept(settings: object) -> None:

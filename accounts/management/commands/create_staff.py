@@ -24,6 +24,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if User.objects.filter(username=options["username"]).exists():
             raise CommandError(f"{options['username']!r} already exists; change roles in the admin.")
+        try:
+            User.username_validator(options["username"])
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from exc
         password = getpass.getpass("Password: ")
         if password != getpass.getpass("Password (again): "):
             raise CommandError("The passwords differ.")

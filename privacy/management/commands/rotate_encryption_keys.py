@@ -9,6 +9,11 @@ from tqdm import tqdm
 
 from privacy import keys
 
+_MISSING_KEY = (
+    "Their customers' and conversations' contents cannot be read until the key that wrapped them is back "
+    "in FIELD_ENCRYPTION_KEYS; put it back (after the newest) and run again."
+)
+
 
 class Command(BaseCommand):
     help = (
@@ -20,6 +25,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--data", action="store_true", help="Also re-key and re-encrypt all contents.")
         parser.add_argument("--status", action="store_true", help="Only report which key wraps what.")
+        parser.add_argument(
+            "--take-over",
+            action="store_true",
+            help="Resume a --data run whose process died less than two minutes ago (never while it still runs).",
+        )
         parser.add_argument(
             "--batch-size",
             type=int,
@@ -34,17 +44,37 @@ class Command(BaseCommand):
         if options["batch_size"] < 1 or options["pause"] < 0:
             raise CommandError("--batch-size must be at least 1 and --pause not negative.")
         if options["status"]:
-            self._report_usage()
+            if self._report_usage():
+                raise CommandError(_MISSING_KEY)
             return
         batch, pause = options["batch_size"], options["pause"]
         with self._bar(keys.data_keys_not_under_newest().count(), "re-wrap data keys", "keys") as bar:
             rewrap = keys.data_keys_rewrap(batch_size=batch, pause=pause, progress=bar.update)
         opened = ", ".join(f"{n} from {fp}" for fp, n in rewrap.opened_by.items()) or "none needed"
         self.stdout.write(f"Re-wrapped {rewrap.rewrapped} data keys under the newest key ({opened}).")
+        if rewrap.unopenable:
+            self._report_usage()
+            raise CommandError(
+                f"{len(rewrap.unopenable)} data keys are wrapped under no configured key and were left alone"
+                + (" (contents not re-encrypted: that would lose them)" if options["data"] else "")
+                + ". "
+                + _MISSING_KEY
+            )
         if options["data"]:
-            run = keys.rotation_run()
+            try:
+                run, resumed = keys.rotation_run(take_over=options["take_over"])
+            except keys.RotationBusy as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(
+                f"Resuming the re-keying run started {run.started_at:%Y-%m-%d %H:%M} UTC."
+                if resumed
+                else "Starting a re-keying run."
+            )
             with self._bar(keys.subjects_count(), "re-key contents", "subjects") as bar:
-                result = keys.subjects_rekey(run, batch_size=batch, pause=pause, progress=bar.update)
+                try:
+                    result = keys.subjects_rekey(run, batch_size=batch, pause=pause, progress=bar.update)
+                except keys.RotationBusy as exc:
+                    raise CommandError(str(exc)) from exc
             keys.rotation_finish(run, result)
             self.stdout.write(
                 f"Re-keyed {result.subjects} customers and conversations: {result.values} values re-encrypted, "
@@ -59,18 +89,15 @@ class Command(BaseCommand):
                     f"{result.subjects_without_key} customers or conversations have no data key any more "
                     "(deleted or shredded): nothing to re-encrypt."
                 )
-        self._report_usage()
-        if rewrap.unopenable:
-            raise CommandError(
-                f"{len(rewrap.unopenable)} data keys are wrapped under no configured key and were left alone: "
-                "their contents cannot be read. Put the missing key back in FIELD_ENCRYPTION_KEYS and run again."
-            )
+        if self._report_usage():
+            raise CommandError(_MISSING_KEY)
         self.stdout.write(self.style.SUCCESS("Done."))
 
     def _bar(self, total: int, what: str, unit: str) -> tqdm:
         return tqdm(total=total, desc=what, unit=f" {unit}", file=self.stderr._out, dynamic_ncols=True, mininterval=0.5)
 
-    def _report_usage(self) -> None:
+    def _report_usage(self) -> int:
+        """Print which master key wraps how many data keys; return how many no configured key opens."""
         uses, unknown = keys.master_key_usage()
         self.stdout.write("FIELD_ENCRYPTION_KEYS, newest first:")
         for use in uses:
@@ -88,3 +115,4 @@ class Command(BaseCommand):
                     "their customers' and conversations' contents cannot be read."
                 )
             )
+        return unknown
