@@ -104,7 +104,7 @@ def _run(args: argparse.Namespace) -> None:
         f"{rewrap.rewrapped / elapsed:,.0f} data keys/s, covering {args.messages / elapsed:,.0f} messages/s"
     )
 
-    run = keys.rotation_run()
+    run, _ = keys.rotation_run()
     start = time.perf_counter()
     result = keys.subjects_rekey(run)
     keys.rotation_finish(run, result)

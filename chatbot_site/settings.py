@@ -157,57 +157,43 @@ TEMPLATES = [
     },
 ]
 
+
 # --- database ------------------------------------------------------------------------------
-_sqlite_path = VAR_DIR / "confidant.sqlite3"
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{_sqlite_path}")}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {
-        "timeout": 20,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL;",
-    }
-    # A file, not memory: browser tests serve the test database from another process.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-confidant.sqlite3")}
-    _keys_default = f"sqlite:///{VAR_DIR / 'confidant-keys.sqlite3'}"
-else:
-    # Persistent connections leak under ASGI; psycopg's pool gives the reuse instead.
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
-    if env.bool("DATABASE_POOL", default=True):
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-            "min_size": 1,
-            "max_size": env.int("DATABASE_POOL_MAX", default=10),
-        }
-    _default_url = urlsplit(env.str("DATABASE_URL"))
-    _keys_default = urlunsplit(_default_url._replace(path=_default_url.path.rstrip("/") + "_keys"))
-# The data keys (one per customer and per conversation, wrapped by FIELD_ENCRYPTION_KEYS) live in
-# their own database, backed up on their own schedule: destroying a key there makes that person's
-# rows unreadable in every backup of the main database (crypto-shredding; docs/operations.md).
-DATABASES["keys"] = env.db("KEYS_DATABASE_URL", default=_keys_default)
+def _database(url_variable: str, default_url: str, test_file: str) -> dict:
+    db = env.db(url_variable, default=default_url)
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        db["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+        # A file, not memory: browser tests serve the test database from another process.
+        db["TEST"] = {"NAME": str(VAR_DIR / test_file)}
+    else:
+        # Persistent connections leak under ASGI; psycopg's pool gives the reuse instead.
+        db["CONN_MAX_AGE"] = 0
+        if env.bool("DATABASE_POOL", default=True):
+            db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": env.int("DATABASE_POOL_MAX", default=10)}
+    return db
 
 
 def _place(db: dict) -> tuple[str, str, str, str]:
     return (db["ENGINE"], str(db.get("HOST") or ""), str(db.get("PORT") or ""), str(db["NAME"]))
 
 
+DATABASES = {
+    "default": _database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'confidant.sqlite3'}", "test-confidant.sqlite3")
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    _keys_default = f"sqlite:///{VAR_DIR / 'confidant-keys.sqlite3'}"
+else:
+    _default_url = urlsplit(env.str("DATABASE_URL"))
+    _keys_default = urlunsplit(_default_url._replace(path=_default_url.path.rstrip("/") + "_keys"))
+# The data keys (one per customer and per conversation, wrapped by FIELD_ENCRYPTION_KEYS) live in
+# their own database, backed up on their own schedule: destroying a key there makes that person's
+# rows unreadable in every backup of the main database (crypto-shredding; docs/operations.md).
+DATABASES["keys"] = _database("KEYS_DATABASE_URL", _keys_default, "test-confidant-keys.sqlite3")
 if _place(DATABASES["keys"]) == _place(DATABASES["default"]):
     raise ImproperlyConfigured(
         "KEYS_DATABASE_URL names the main database: the data keys must live in a database of their own, "
         "or deleting a customer could not make their data unreadable in backups (docs/operations.md)."
     )
-if DATABASES["keys"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["keys"]["OPTIONS"] = {
-        "timeout": 20,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL;",
-    }
-    DATABASES["keys"]["TEST"] = {"NAME": str(VAR_DIR / "test-confidant-keys.sqlite3")}
-else:
-    DATABASES["keys"]["CONN_MAX_AGE"] = 0
-    if env.bool("DATABASE_POOL", default=True):
-        DATABASES["keys"].setdefault("OPTIONS", {})["pool"] = {
-            "min_size": 1,
-            "max_size": env.int("DATABASE_POOL_MAX", default=10),
-        }
 DATABASE_ROUTERS = ["privacy.routers.KeysRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
