@@ -17,6 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from chatbot_site import dbplace
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)
@@ -173,10 +175,6 @@ def _database(url_variable: str, default_url: str, test_file: str) -> dict:
     return db
 
 
-def _place(db: dict) -> tuple[str, str, str, str]:
-    return (db["ENGINE"], str(db.get("HOST") or ""), str(db.get("PORT") or ""), str(db["NAME"]))
-
-
 DATABASES = {
     "default": _database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'confidant.sqlite3'}", "test-confidant.sqlite3")
 }
@@ -189,7 +187,7 @@ else:
 # their own database, backed up on their own schedule: destroying a key there makes that person's
 # rows unreadable in every backup of the main database (crypto-shredding; docs/operations.md).
 DATABASES["keys"] = _database("KEYS_DATABASE_URL", _keys_default, "test-confidant-keys.sqlite3")
-if _place(DATABASES["keys"]) == _place(DATABASES["default"]):
+if dbplace.place(DATABASES["keys"]) == dbplace.place(DATABASES["default"]):
     raise ImproperlyConfigured(
         "KEYS_DATABASE_URL names the main database: the data keys must live in a database of their own, "
         "or deleting a customer could not make their data unreadable in backups (docs/operations.md)."

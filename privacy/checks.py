@@ -7,13 +7,13 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Tags, Warning, register
 
+from chatbot_site import dbplace
+
 
 @register(Tags.security, deploy=True)
 def keys_database_apart(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
-    main, keys = settings.DATABASES["default"], settings.DATABASES["keys"]
-    if main["ENGINE"] != keys["ENGINE"] or main["ENGINE"].endswith("sqlite3"):
-        return []
-    if (main.get("HOST"), main.get("PORT")) != (keys.get("HOST"), keys.get("PORT")):
+    main, keys = dbplace.server(settings.DATABASES["default"]), dbplace.server(settings.DATABASES["keys"])
+    if main != keys or main[0] == "sqlite3":
         return []
     return [
         Warning(

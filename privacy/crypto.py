@@ -42,7 +42,7 @@ from django import forms
 from django.conf import settings
 from django.core import validators
 from django.core.signing import BadSignature
-from django.db import models, router, transaction
+from django.db import connections, models, router, transaction
 from django_cryptography.core.signing import FernetSigner
 from django_cryptography.utils.crypto import FernetBytes, InvalidToken
 
@@ -305,9 +305,14 @@ class DataKeyOwner(models.Model):
         if self._state.adding or self.pk is None or (update_fields is not None and not encrypted & set(update_fields)):
             super().save(*args, **kwargs)
             return
-        with transaction.atomic(using=kwargs.get("using") or router.db_for_write(type(self), instance=self)):
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        no_key = connections[using].features.has_select_for_no_key_update  # inserts referring to the row go on
+        with transaction.atomic(using=using):
             current = (
-                type(self)._base_manager.select_for_update().filter(pk=self.pk).values_list("data_key_id", flat=True)
+                type(self)
+                ._base_manager.select_for_update(no_key=no_key)
+                .filter(pk=self.pk)
+                .values_list("data_key_id", flat=True)
             )
             row = list(current)
             if row and row[0] is not None:

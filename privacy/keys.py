@@ -18,14 +18,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.db import connections, models, router, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 
 from privacy import coverage
 from privacy.crypto import (
     DataKeyDependent,
+    DataKeyMissing,
     DataKeyOwner,
     UnreadableText,
+    data_key_cipher,
     data_keys_create,
     data_keys_destroy,
     encrypt_for,
@@ -135,6 +137,25 @@ def master_key_usage() -> tuple[list[MasterKeyUse], int]:
     return uses, sum(counts.values())
 
 
+def legacy_values_count() -> int:
+    """Values written before data keys, directly under a master key (development databases):
+    only `--data` moves them, and until then they need their master key."""
+    total = 0
+    for label in sorted(coverage.ENCRYPTED):
+        model_label, name = label.rsplit(".", 1)
+        model = apps.get_model(model_label)
+        conn = connections[router.db_for_read(model)]
+        column, table = (
+            conn.ops.quote_name(model._meta.get_field(name).column),
+            conn.ops.quote_name(model._meta.db_table),
+        )
+        first_byte = f"substring({column} from 1 for 1)" if conn.vendor == "postgresql" else f"substr({column}, 1, 1)"
+        with conn.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM {table} WHERE {first_byte} = %s", [b"\x80"])  # noqa: S608
+            total += cursor.fetchone()[0]
+    return total
+
+
 # --- data keys: re-key subjects' contents ------------------------------------------------------
 @dataclass
 class RekeyResult:
@@ -142,10 +163,12 @@ class RekeyResult:
     values: int = 0
     unreadable_values: int = 0  # damaged or already unreadable: left exactly as they were
     subjects_without_key: int = 0  # their key is destroyed (shredded) or lost: nothing to re-key
+    subjects_unopenable: int = 0  # their key is wrapped under a master key not configured here: left alone
     old_keys_destroyed: int = 0
 
 
-HEARTBEAT_TIMEOUT = dt.timedelta(minutes=2)
+HEARTBEAT_TIMEOUT = dt.timedelta(minutes=10)
+MAX_PAUSE_SECONDS = 60.0  # well inside the heartbeat timeout
 
 
 class RotationBusy(RuntimeError):
@@ -160,7 +183,11 @@ def rotation_run(*, take_over: bool = False) -> tuple[KeyRotation, bool]:
     with transaction.atomic(using=KeyRotation.objects.db):
         run = KeyRotation.objects.select_for_update().filter(finished_at__isnull=True).order_by("started_at").first()
         if run is None:
-            return KeyRotation.objects.create(started_at=now, holder=holder, heartbeat_at=now), False
+            try:
+                with transaction.atomic(using=KeyRotation.objects.db):
+                    return KeyRotation.objects.create(started_at=now, holder=holder, heartbeat_at=now), False
+            except IntegrityError as exc:  # another process started one at the same moment
+                raise RotationBusy("another rotate_encryption_keys --data has just started; wait for it") from exc
         if not take_over and run.holder and run.heartbeat_at and now - run.heartbeat_at < HEARTBEAT_TIMEOUT:
             raise RotationBusy(
                 f"another rotate_encryption_keys --data is running (run started {run.started_at:%Y-%m-%d %H:%M}, "
@@ -218,6 +245,14 @@ def _reencrypt(
             result.values += len(updates)
 
 
+def _opens(key_id: uuid.UUID) -> bool:
+    try:
+        data_key_cipher(key_id)
+    except DataKeyMissing:
+        return False
+    return True
+
+
 def subjects_rekey_batch(model: type[DataKeyOwner], pks: list[Any], run: KeyRotation, result: RekeyResult) -> None:
     """Give each subject a new data key and re-encrypt its values (and its dependents') under it,
     in one transaction holding the subjects' row locks. The keys replaced are marked for the run
@@ -227,6 +262,12 @@ def subjects_rekey_batch(model: type[DataKeyOwner], pks: list[Any], run: KeyRota
         locked = model._base_manager.select_for_update().filter(pk__in=pks).order_by("pk")
         old = dict(locked.values_list("pk", "data_key_id"))
         gone = [new.pop(pk) for pk in pks if pk not in old]  # deleted meanwhile
+        # A key this process cannot open (its master key is not configured here): re-keying would
+        # turn readable values into "damaged" ones and destroy the only key that opens them.
+        unopenable = [pk for pk, key_id in old.items() if key_id is not None and not _opens(key_id)]
+        gone += [new.pop(pk) for pk in unopenable]
+        result.subjects_unopenable += len(unopenable)
+        old = {pk: key_id for pk, key_id in old.items() if pk in new}
         # Marked before the commit (another database): should the process die in between, the
         # mark is harmless (a key still referred to is never destroyed) and nothing is missed.
         DataKey.objects.filter(id__in=[k for k in old.values() if k]).update(retired_by=run)
@@ -272,12 +313,16 @@ def subjects_rekey(
 
 def rotation_finish(run: KeyRotation, result: RekeyResult) -> None:
     """Destroy the keys the run replaced, and any it made but never used (an interrupted attempt),
-    provided nothing refers to them any more."""
+    provided nothing refers to them any more. Keeps the run's hold while it works, and never
+    touches a key made after it began (a process that took the run over may be using it)."""
+    began = timezone.now()
     result.old_keys_destroyed = _destroy_unreferenced(
-        DataKey.objects.filter(models.Q(retired_by=run) | models.Q(rotation=run))
+        DataKey.objects.filter(models.Q(retired_by=run) | models.Q(rotation=run, created_at__lt=began)),
+        before_each_page=lambda: _heartbeat(run),
     )
-    run.finished_at = timezone.now()
-    run.save(update_fields=["finished_at"])
+    _heartbeat(run)
+    run.finished_at, run.unfinished = timezone.now(), None
+    run.save(update_fields=["finished_at", "unfinished"])
 
 
 # --- orphans ----------------------------------------------------------------------------------
@@ -292,10 +337,13 @@ def data_keys_collect_orphans(*, created_before: dt.datetime | None = None) -> i
     return _destroy_unreferenced(DataKey.objects.filter(created_at__lt=created_before or timezone.now() - ORPHAN_GRACE))
 
 
-def _destroy_unreferenced(candidates: models.QuerySet[DataKey], batch_size: int = 1000) -> int:
+def _destroy_unreferenced(
+    candidates: models.QuerySet[DataKey], batch_size: int = 1000, before_each_page: Callable[[], None] = lambda: None
+) -> int:
     destroyed = 0
     after: uuid.UUID | None = None
     while True:
+        before_each_page()
         page = candidates.order_by("id")
         if after is not None:
             page = page.filter(id__gt=after)

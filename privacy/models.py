@@ -35,6 +35,12 @@ class KeyRotation(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     holder = models.CharField(max_length=32, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # True while unfinished, NULL after: the unique constraint allows one unfinished run, even
+    # when two processes start at the same moment.
+    unfinished = models.BooleanField(null=True, default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["unfinished"], name="one_unfinished_key_rotation")]
 
     def __str__(self) -> str:
         return f"Key rotation started {self.started_at:%Y-%m-%d %H:%M}"

@@ -230,3 +230,54 @@ def test_orphaned_data_keys_are_collected_and_referenced_ones_kept(settings: obj
     assert keys.data_keys_collect_orphans() == 1
     assert not DataKey.objects.filter(id=orphan).exists() and DataKey.objects.count() == _subjects()
     assert DataKey.objects.values("master_key_id").annotate(n=Count("id")).count() == 1
+
+
+def test_a_subject_whose_key_this_process_cannot_open_is_left_alone(settings: object) -> None:
+    """A long --data run started with older settings than the web processes: subjects created
+    meanwhile under a master key the run does not have keep their key and their values."""
+    before = _write_under_a(settings, conversations=2, users=1)
+    _use_keys(settings, KEY_A)
+    run, _ = keys.rotation_run()
+    _use_keys(settings, KEY_B, KEY_A)  # the web processes' newer settings
+    newcomer = UserFactory(first_name="Joined during the run", email="late@example.com")
+    assert DataKey.objects.get(id=newcomer.data_key_id).master_key_id == _fingerprint(KEY_B)
+    _use_keys(settings, KEY_A)  # back to the run's settings
+    result = keys.subjects_rekey(run)
+    keys.rotation_finish(run, result)
+    assert result.subjects_unopenable == 1 and result.unreadable_values == 0
+    _use_keys(settings, KEY_B, KEY_A)
+    assert User.objects.get(pk=newcomer.pk).first_name == "Joined during the run"
+    after = _everything()
+    assert {key: after[key] for key in before} == before
+
+
+def test_only_one_unfinished_run_can_exist_even_when_two_start_at_once(settings: object) -> None:
+    from django.db import IntegrityError, transaction
+    from django.utils import timezone
+
+    run, _ = keys.rotation_run()
+    with pytest.raises(IntegrityError), transaction.atomic(using="keys"):
+        KeyRotation.objects.create(started_at=timezone.now(), holder="racer")
+    with pytest.raises(keys.RotationBusy):
+        keys.rotation_run()
+    keys.rotation_finish(run, keys.RekeyResult())
+    assert keys.rotation_run()[1] is False  # a finished run no longer blocks a new one
+
+
+def test_values_from_before_data_keys_keep_their_master_key_until_data_rotation(settings: object) -> None:
+    from django.db import connection
+
+    _write_under_a(settings, conversations=1, users=0)
+    pk = Message.objects.values_list("pk", flat=True).first()
+    with connection.cursor() as cursor:
+        legacy = crypto.master_keys()[0].cipher.encrypt(b"an old body")
+        cursor.execute("UPDATE conversations_message SET body = %s WHERE id = %s", [legacy, pk])
+    _use_keys(settings, KEY_B, KEY_A)
+    out = StringIO()
+    call_command("rotate_encryption_keys", stdout=out, stderr=StringIO())
+    assert "may hold older values: run --data first" in out.getvalue() and "safe to remove" not in out.getvalue()
+    out = StringIO()
+    call_command("rotate_encryption_keys", "--data", stdout=out, stderr=StringIO())
+    assert "decrypts nothing: safe to remove" in out.getvalue()
+    _use_keys(settings, KEY_B)
+    assert Message.objects.get(pk=pk).body == "an old body"

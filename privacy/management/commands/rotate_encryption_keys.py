@@ -41,8 +41,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["batch_size"] < 1 or options["pause"] < 0:
-            raise CommandError("--batch-size must be at least 1 and --pause not negative.")
+        if options["batch_size"] < 1 or not 0 <= options["pause"] <= keys.MAX_PAUSE_SECONDS:
+            raise CommandError(f"--batch-size must be at least 1, and --pause from 0 to {keys.MAX_PAUSE_SECONDS:.0f}.")
         if options["status"]:
             if self._report_usage():
                 raise CommandError(_MISSING_KEY)
@@ -84,6 +84,13 @@ class Command(BaseCommand):
                 self.stdout.write(
                     self.style.WARNING(f"{result.unreadable_values} damaged values were left as they were.")
                 )
+            if result.subjects_unopenable:
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"{result.subjects_unopenable} customers or conversations were left alone: their data key is "
+                        "wrapped under a master key this process does not have. Run again with every key configured."
+                    )
+                )
             if result.subjects_without_key:
                 self.stdout.write(
                     f"{result.subjects_without_key} customers or conversations have no data key any more "
@@ -99,15 +106,25 @@ class Command(BaseCommand):
     def _report_usage(self) -> int:
         """Print which master key wraps how many data keys; return how many no configured key opens."""
         uses, unknown = keys.master_key_usage()
+        legacy = keys.legacy_values_count()
         self.stdout.write("FIELD_ENCRYPTION_KEYS, newest first:")
         for use in uses:
             if use.position == 1:
                 note = "newest: encrypts new data keys"
             elif use.wraps:
                 note = "still needed: run rotate_encryption_keys"
+            elif legacy:
+                note = "wraps no data key, but may hold older values: run --data first"
             else:
                 note = "decrypts nothing: safe to remove"
             self.stdout.write(f"  #{use.position} {use.fingerprint}  wraps {use.wraps} data keys  ({note})")
+        if legacy:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"  {legacy} values were written before data keys, directly under a master key: "
+                    "run rotate_encryption_keys --data before removing any key."
+                )
+            )
         if unknown:
             self.stdout.write(
                 self.style.WARNING(
