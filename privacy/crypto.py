@@ -135,6 +135,10 @@ def _cache_put(key_id: uuid.UUID, cipher: FernetBytes | DataKeyMissing) -> None:
         _cache[key_id] = (time.monotonic() + DATA_KEY_CACHE_SECONDS, cipher)
 
 
+def cache_data_key(key_id: uuid.UUID, material: bytes) -> None:
+    _cache_put(key_id, _cipher(material))
+
+
 def forget_data_keys(key_ids: Iterable[uuid.UUID] | None = None) -> None:
     """Drop unwrapped keys from this process's cache (all of them when no ids are given)."""
     with _cache_lock:

@@ -24,10 +24,9 @@ from django.utils import timezone
 from privacy import coverage
 from privacy.crypto import (
     DataKeyDependent,
-    DataKeyMissing,
     DataKeyOwner,
     UnreadableText,
-    data_key_cipher,
+    cache_data_key,
     data_keys_create,
     data_keys_destroy,
     encrypt_for,
@@ -245,12 +244,16 @@ def _reencrypt(
             result.values += len(updates)
 
 
-def _opens(key_id: uuid.UUID) -> bool:
-    try:
-        data_key_cipher(key_id)
-    except DataKeyMissing:
-        return False
-    return True
+def _openable(key_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these data keys this process can open (one query; the opened keys are cached)."""
+    opened = set()
+    for key_id, wrapped, master_key_id in DataKey.objects.filter(id__in=list(key_ids)).values_list(
+        "id", "wrapped", "master_key_id"
+    ):
+        if (material := unwrap(wrapped, master_key_id)) is not None:
+            cache_data_key(key_id, material[0])
+            opened.add(key_id)
+    return opened
 
 
 def subjects_rekey_batch(model: type[DataKeyOwner], pks: list[Any], run: KeyRotation, result: RekeyResult) -> None:
@@ -264,7 +267,8 @@ def subjects_rekey_batch(model: type[DataKeyOwner], pks: list[Any], run: KeyRota
         gone = [new.pop(pk) for pk in pks if pk not in old]  # deleted meanwhile
         # A key this process cannot open (its master key is not configured here): re-keying would
         # turn readable values into "damaged" ones and destroy the only key that opens them.
-        unopenable = [pk for pk, key_id in old.items() if key_id is not None and not _opens(key_id)]
+        openable = _openable(k for k in old.values() if k is not None)
+        unopenable = [pk for pk, key_id in old.items() if key_id is not None and key_id not in openable]
         gone += [new.pop(pk) for pk in unopenable]
         result.subjects_unopenable += len(unopenable)
         old = {pk: key_id for pk, key_id in old.items() if pk in new}
