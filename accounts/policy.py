@@ -41,6 +41,13 @@ def is_supervisor(user: Any) -> bool:
     return is_console_user(user) and (user.is_superuser or user.role == User.Role.SUPERVISOR)
 
 
+def access_conversation_hold(user: Any, conversation_id: Any) -> Any:
+    """Putting a conversation on legal hold (or releasing it) is a supervisor's decision."""
+    if not is_supervisor(user):
+        raise NotFound
+    return access_staff_conversation(user, conversation_id, write=False)
+
+
 def _as_uuid(value: Any) -> uuid.UUID:
     try:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "django_celery_beat",
     "accounts",
     "conversations",
     "privacy",
@@ -227,9 +228,14 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
+# The queue workers take tasks from (tests use their own, so no other worker can pick theirs up).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Beat reads its schedule from the database (django-celery-beat): an administrator can change when
+# the retention purge runs, in the admin, without a deploy.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = env.str("TIME_ZONE", default="UTC")
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- passwords -----------------------------------------------------------------------------
@@ -286,6 +292,11 @@ DEMO_SITE = env.bool("DEMO_SITE", default=DEBUG)
 # Retrieval similarity (cosine, 0..1) under which the bot says it does not know.
 BOT_CONFIDENCE_THRESHOLD = env.float("BOT_CONFIDENCE_THRESHOLD", default=0.2)
 RETENTION_DAYS = env.int("RETENTION_DAYS", default=90)
+if RETENTION_DAYS < 1:
+    raise ImproperlyConfigured("RETENTION_DAYS must be at least 1.")
+# When the purge runs by default (site time zone); afterwards the admin's schedule decides.
+RETENTION_SCHEDULE_HOUR = env.int("RETENTION_SCHEDULE_HOUR", default=3)
+RETENTION_SCHEDULE_MINUTE = env.int("RETENTION_SCHEDULE_MINUTE", default=0)
 
 # Second factor (django-otp) for every staff account.
 OTP_TOTP_ISSUER = CONFIDANT_BUSINESS_NAME

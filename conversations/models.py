@@ -42,12 +42,20 @@ class Conversation(DataKeyOwner):
     # Which privacy notice the customer was shown, and when (consent as data).
     notice_version = models.CharField(max_length=20, blank=True)
     notice_shown_at = models.DateTimeField(null=True, blank=True)
+    # Legal hold: the retention purge skips the conversation (set by a supervisor, with a reason).
+    legal_hold = models.BooleanField(default=False)
+    legal_hold_reason = EncryptedTextField(null=True, blank=True)
+    legal_hold_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    legal_hold_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["state", "waiting_since"]),
             models.Index(fields=["assigned_agent", "state"]),
             models.Index(fields=["last_message_at"]),
+            models.Index(fields=["legal_hold", "last_message_at"], name="retention_idx"),
         ]
 
     def __str__(self) -> str:

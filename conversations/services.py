@@ -279,3 +279,30 @@ def bot_respond(*, conversation_id: uuid.UUID | str, message_id: int) -> Message
         if conversation.state != Conversation.State.BOT:
             return None
         return _append(conversation, sender=Message.Sender.BOT, body=reply)
+
+
+LEGAL_HOLD_REASON_MAX = 500
+
+
+def conversation_hold(*, conversation_id: uuid.UUID | str, by: User, reason: str) -> Conversation:
+    """Put a conversation on legal hold: the retention purge keeps it until it is released. The
+    reason is stored encrypted, under the conversation's key (it may name the customer)."""
+    reason = reason.strip()
+    if not reason or len(reason) > LEGAL_HOLD_REASON_MAX:
+        raise ConversationError("invalid", f"Give a reason of 1 to {LEGAL_HOLD_REASON_MAX} characters.")
+    with transaction.atomic():
+        conversation = _locked(conversation_id)
+        conversation.legal_hold, conversation.legal_hold_reason = True, reason
+        conversation.legal_hold_by, conversation.legal_hold_at = by, timezone.now()
+        conversation.save(update_fields=["legal_hold", "legal_hold_reason", "legal_hold_by", "legal_hold_at"])
+    return conversation
+
+
+def conversation_release(*, conversation_id: uuid.UUID | str, by: User) -> Conversation:
+    """Lift a legal hold: the conversation falls under the retention period again."""
+    with transaction.atomic():
+        conversation = _locked(conversation_id)
+        conversation.legal_hold, conversation.legal_hold_reason = False, None
+        conversation.legal_hold_by, conversation.legal_hold_at = by, timezone.now()
+        conversation.save(update_fields=["legal_hold", "legal_hold_reason", "legal_hold_by", "legal_hold_at"])
+    return conversation

@@ -15,4 +15,5 @@ urlpatterns = [
     path("console/conversations/<str:conversation_id>/claim/", views.console_claim, name="console_claim"),
     path("console/conversations/<str:conversation_id>/resolve/", views.console_resolve, name="console_resolve"),
     path("console/conversations/<str:conversation_id>/assign/", views.console_assign, name="console_assign"),
+    path("console/conversations/<str:conversation_id>/hold/", views.console_hold, name="console_hold"),
 ]

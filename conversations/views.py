@@ -66,6 +66,8 @@ def console_conversation(request: HttpRequest, conversation_id: str) -> HttpResp
             "can_reply": conversation.state == Conversation.State.AGENT
             and (conversation.assigned_agent_id == request.user.pk or policy.is_supervisor(request.user)),
             "max_body": settings.CHAT_MAX_BODY_CHARS,
+            "can_hold": policy.is_supervisor(request.user),
+            "hold_reason_max": services.LEGAL_HOLD_REASON_MAX,
             "assignable": policy.assignable_agents(request.user)
             if conversation.state != Conversation.State.RESOLVED
             else [],
@@ -114,6 +116,27 @@ def console_resolve(request: HttpRequest, conversation_id: str) -> HttpResponse:
     services.conversation_resolve(conversation_id=conversation.pk)
     flash.success(request, "Conversation resolved.")
     return redirect("conversations:console")
+
+
+@require_POST
+def console_hold(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    """A supervisor puts a conversation on legal hold (with a reason) or releases it."""
+    try:
+        conversation = policy.access_conversation_hold(request.user, conversation_id)
+    except policy.NotFound as exc:
+        raise Http404("No such conversation.") from exc
+    try:
+        if request.POST.get("action") == "release":
+            services.conversation_release(conversation_id=conversation.pk, by=request.user)
+            flash.success(request, "Legal hold released: the retention period applies again.")
+        else:
+            services.conversation_hold(
+                conversation_id=conversation.pk, by=request.user, reason=request.POST.get("reason", "")
+            )
+            flash.success(request, "On legal hold: the retention purge will keep this conversation.")
+    except services.ConversationError as exc:
+        flash.error(request, exc.detail)
+    return redirect("conversations:console_conversation", conversation_id=conversation.pk)
 
 
 def _parse_date(value: str | None) -> dt.date | None:

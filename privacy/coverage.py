@@ -23,6 +23,7 @@ ENCRYPTED: frozenset[str] = frozenset(
         "accounts.User.email",
         "conversations.Message.body",
         "conversations.InternalNote.body",
+        "conversations.Conversation.legal_hold_reason",
     }
 )
 
@@ -54,6 +55,8 @@ PLAINTEXT: dict[str, str] = {
     "privacy.DataKey.wrapped": "a data key, encrypted under a master key",
     "privacy.DataKey.master_key_id": "a keyed fingerprint of a master key",
     "privacy.KeyRotation.holder": "a random id of the process running a key rotation",
+    "privacy.RetentionRun.status": "a run's state",
+    "privacy.RetentionRun.error": "the class name of an error, never its message or data",
     # Django
     "admin.LogEntry.object_id": "a primary key",
     "admin.LogEntry.object_repr": "str() of the object: a username or 'Conversation <id>', never content",
@@ -68,6 +71,28 @@ PLAINTEXT: dict[str, str] = {
     # django-otp
     "otp_totp.TOTPDevice.name": "a device label",
     "otp_totp.TOTPDevice.key": "the TOTP secret, which django-otp must read to verify codes (not personal data)",
+    # django-celery-beat: the job schedule (ids only are passed to tasks, never text)
+    **{
+        f"django_celery_beat.{field}": "job schedule, set by administrators; no personal data"
+        for field in (
+            "SolarSchedule.event",
+            "IntervalSchedule.period",
+            "CrontabSchedule.minute",
+            "CrontabSchedule.hour",
+            "CrontabSchedule.day_of_month",
+            "CrontabSchedule.month_of_year",
+            "CrontabSchedule.day_of_week",
+            "PeriodicTask.name",
+            "PeriodicTask.task",
+            "PeriodicTask.args",
+            "PeriodicTask.kwargs",
+            "PeriodicTask.queue",
+            "PeriodicTask.exchange",
+            "PeriodicTask.routing_key",
+            "PeriodicTask.headers",
+            "PeriodicTask.description",
+        )
+    },
     # django-axes
     **{
         f"axes.{model}.{field}": _FAILED_SIGN_IN

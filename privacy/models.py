@@ -44,3 +44,31 @@ class KeyRotation(models.Model):
 
     def __str__(self) -> str:
         return f"Key rotation started {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class RetentionRun(models.Model):
+    """One run of the retention purge (privacy.retention): what it deleted, never what was in it."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        INTERRUPTED = "interrupted", "Interrupted (the next run finished the work)"
+        SKIPPED = "skipped", "Skipped (another run was in progress)"
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    cutoff = models.DateTimeField(help_text="Conversations whose last message is older than this were due.")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    conversations = models.PositiveIntegerField(default=0)
+    messages = models.PositiveIntegerField(default=0)
+    notes = models.PositiveIntegerField(default=0)
+    data_keys = models.PositiveIntegerField(default=0)
+    held = models.PositiveIntegerField(default=0, help_text="Conversations past the cutoff kept for a legal hold.")
+    error = models.CharField(max_length=200, blank=True, help_text="The kind of error, never data.")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Retention run {self.started_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"

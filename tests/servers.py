@@ -4,6 +4,7 @@ database that pytest-django created, so the test and the servers see the same ro
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -95,4 +96,44 @@ def asgi_server(*, extra_env: dict[str, str] | None = None) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
+
+
+@contextmanager
+def celery_worker(
+    *, beat: bool = False, queue: str, fake_time: str | None = None, extra_env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen]:
+    """A real Celery worker (solo pool: tasks run in this process, so killing it kills them), with
+    the database-scheduled beat if asked, on the test databases and its own queue. `fake_time`
+    ("YYYY-MM-DD HH:MM:SS", UTC) starts its clock there (libfaketime): time moved, not slept."""
+    log_path = ROOT / "var" / f"test-worker-{queue}.log"
+    log = open(log_path, "wb")  # noqa: SIM115
+    args = [sys.executable, "-m", "celery", "-A", "chatbot_site", "worker", "--pool", "solo", "-Q", queue, "-l", "INFO"]
+    if beat:
+        args.append("--beat")
+    if fake_time:
+        args = ["faketime", "-f", f"@{fake_time}", *args]
+    proc = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=server_env(CELERY_QUEUE=queue, TZ="UTC", **(extra_env or {})),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: beat's child goes with it
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while b"ready." not in log_path.read_bytes():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Celery worker did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
         log.close()

@@ -82,6 +82,11 @@ HTTP_MATRIX: dict[str, Route] = {
         "/console/conversations/{agent_conv}/assign/",
         outcomes("forbidden", public="login", agent="missing", other_agent="missing", supervisor="missing"),
     ),
+    "conversations:console_hold": Route(
+        "POST",
+        "/console/conversations/{agent_conv}/hold/",
+        outcomes("forbidden", public="login", agent="missing", other_agent="missing", supervisor="redirect"),
+    ),
     "conversations:console_resolve": Route(
         "POST",
         "/console/conversations/{agent_conv}/resolve/",

@@ -1,0 +1,156 @@
+"""The retention purge: conversations whose last message is older than RETENTION_DAYS go, with
+everything that refers to them, unless a supervisor put them on legal hold.
+
+- Deletes in SQL, a bounded batch of conversations per transaction: memory and transaction size
+  stay the same whatever the backlog, and no row is loaded into Python (only ids).
+- Each batch locks its conversations and re-checks them (a conversation that got a new message
+  meanwhile is spared), then deletes messages, notes and the conversations, and after the commit
+  destroys their data keys (crypto-shredding: backups of them become unreadable too).
+- Idempotent: a run killed at any point leaves whole batches done or not done; the next run
+  finishes the work. Data keys left by a kill between commit and destruction are unreferenced
+  and destroyed at the end of every run.
+- One run at a time (privacy.locks): a second one records itself as skipped and does nothing.
+- Records a RetentionRun: cutoff, times, counts per kind, the kind of error; never content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connections, models, router, transaction
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from conversations.models import Conversation, InternalNote, Message
+from privacy import keys, locks
+from privacy.crypto import data_keys_destroy
+from privacy.models import RetentionRun
+
+LOCK_NAME = "retention-purge"
+
+
+def cutoff_for(now: dt.datetime | None = None) -> dt.datetime:
+    return (now or timezone.now()) - dt.timedelta(days=settings.RETENTION_DAYS)
+
+
+def _past(cutoff: dt.datetime) -> models.QuerySet[Conversation]:
+    return Conversation.objects.alias(last=Coalesce("last_message_at", "created_at")).filter(last__lt=cutoff)
+
+
+def expired(cutoff: dt.datetime) -> models.QuerySet[Conversation]:
+    """Conversations the purge deletes: last message before the cutoff, not on legal hold."""
+    return _past(cutoff).filter(legal_hold=False)
+
+
+@dataclass
+class Preview:
+    cutoff: dt.datetime
+    conversations: int
+    messages: int
+    notes: int
+    held: int
+    oldest: dt.datetime | None
+    newest: dt.datetime | None
+
+
+def preview(now: dt.datetime | None = None) -> Preview:
+    """What a run now would delete (counts and dates only), changing nothing."""
+    cutoff = cutoff_for(now)
+    due = expired(cutoff)
+    span = due.aggregate(
+        oldest=models.Min(Coalesce("last_message_at", "created_at")),
+        newest=models.Max(Coalesce("last_message_at", "created_at")),
+    )
+    return Preview(
+        cutoff=cutoff,
+        conversations=due.count(),
+        messages=Message.objects.filter(conversation__in=due.values("pk")).count(),
+        notes=InternalNote.objects.filter(conversation__in=due.values("pk")).count(),
+        held=_past(cutoff).filter(legal_hold=True).count(),
+        oldest=span["oldest"],
+        newest=span["newest"],
+    )
+
+
+def _delete_where(model: type[models.Model], column: str, ids: list[Any]) -> int:
+    """DELETE FROM model's table WHERE column IN ids: one statement, nothing loaded or signalled."""
+    if not ids:
+        return 0
+    conn = connections[router.db_for_write(model)]
+    field = model._meta.get_field(column)
+    quote = conn.ops.quote_name
+    placeholders = ", ".join(["%s"] * len(ids))
+    sql = f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote(field.column)} IN ({placeholders})"  # noqa: S608
+    with conn.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                field.target_field.get_db_prep_value(i, conn) if field.is_relation else field.get_db_prep_value(i, conn)
+                for i in ids
+            ],
+        )
+        return cursor.rowcount
+
+
+def _purge_batch(cutoff: dt.datetime, batch_size: int, run: RetentionRun) -> int:
+    """Delete up to `batch_size` expired conversations with all that refers to them; return how many."""
+    with transaction.atomic():
+        rows = list(
+            expired(cutoff)
+            .select_for_update(skip_locked=_skip_locked())
+            .order_by("pk")
+            .values_list("pk", "data_key_id")[:batch_size]
+        )
+        if not rows:
+            return 0
+        ids = [pk for pk, _ in rows]
+        run.messages += _delete_where(Message, "conversation", ids)
+        run.notes += _delete_where(InternalNote, "conversation", ids)
+        deleted = _delete_where(Conversation, "id", ids)
+        run.conversations += deleted
+    run.data_keys += data_keys_destroy([key_id for _, key_id in rows])
+    run.save(update_fields=["conversations", "messages", "notes", "data_keys"])
+    return deleted
+
+
+def _skip_locked() -> bool:
+    return connections["default"].features.has_select_for_update_skip_locked
+
+
+def purge(
+    *,
+    now: dt.datetime | None = None,
+    batch_size: int = 500,
+    pause: float = 0.0,
+    progress: Callable[[int], None] = lambda n: None,
+) -> RetentionRun:
+    """Run the purge now (the beat job calls this). Returns the run's record."""
+    started = timezone.now()
+    cutoff = cutoff_for(now)
+    with locks.exclusive(LOCK_NAME) as held:
+        if not held:
+            return RetentionRun.objects.create(
+                status=RetentionRun.Status.SKIPPED, cutoff=cutoff, started_at=started, finished_at=timezone.now()
+            )
+        # Holding the lock, any run still marked running died (its lock went with its process).
+        RetentionRun.objects.filter(status=RetentionRun.Status.RUNNING).update(status=RetentionRun.Status.INTERRUPTED)
+        run = RetentionRun.objects.create(cutoff=cutoff, started_at=started)
+        try:
+            while deleted := _purge_batch(cutoff, batch_size, run):
+                progress(deleted)
+                if pause:
+                    time.sleep(pause)
+            run.data_keys += keys.data_keys_collect_orphans()
+            run.held = _past(cutoff).filter(legal_hold=True).count()
+            run.status, run.finished_at = RetentionRun.Status.DONE, timezone.now()
+        except Exception as exc:
+            run.status, run.finished_at, run.error = RetentionRun.Status.FAILED, timezone.now(), type(exc).__name__
+            raise
+        finally:
+            run.save()
+    return run
