@@ -7,8 +7,8 @@ everything that refers to them, unless a supervisor put them on legal hold.
   meanwhile is spared), then deletes messages, notes and the conversations, and after the commit
   destroys their data keys (crypto-shredding: backups of them become unreadable too).
 - Idempotent: a run killed at any point leaves whole batches done or not done; the next run
-  finishes the work. Data keys left by a kill between commit and destruction are unreferenced
-  and destroyed at the end of every run.
+  finishes the work. Data keys left by a kill between commit and destruction are unreferenced:
+  the run after an interrupted one destroys them (and the nightly collector would).
 - One run at a time (privacy.locks): a second one records itself as skipped and does nothing.
 - Records a RetentionRun: cutoff, times, counts per kind, the kind of error; never content.
 """
@@ -39,7 +39,11 @@ def cutoff_for(now: dt.datetime | None = None) -> dt.datetime:
 
 
 def _past(cutoff: dt.datetime) -> models.QuerySet[Conversation]:
-    return Conversation.objects.alias(last=Coalesce("last_message_at", "created_at")).filter(last__lt=cutoff)
+    # Written so that the (legal_hold, last_message_at) index serves it; a conversation always has
+    # a first message, so the created_at branch is for rows written before there was one.
+    return Conversation.objects.filter(
+        models.Q(last_message_at__lt=cutoff) | models.Q(last_message_at__isnull=True, created_at__lt=cutoff)
+    )
 
 
 def expired(cutoff: dt.datetime) -> models.QuerySet[Conversation]:
@@ -125,7 +129,7 @@ def _skip_locked() -> bool:
 def purge(
     *,
     now: dt.datetime | None = None,
-    batch_size: int = 500,
+    batch_size: int = 1000,
     pause: float = 0.0,
     progress: Callable[[int], None] = lambda n: None,
 ) -> RetentionRun:
@@ -138,14 +142,17 @@ def purge(
                 status=RetentionRun.Status.SKIPPED, cutoff=cutoff, started_at=started, finished_at=timezone.now()
             )
         # Holding the lock, any run still marked running died (its lock went with its process).
-        RetentionRun.objects.filter(status=RetentionRun.Status.RUNNING).update(status=RetentionRun.Status.INTERRUPTED)
+        interrupted = RetentionRun.objects.filter(status=RetentionRun.Status.RUNNING).update(
+            status=RetentionRun.Status.INTERRUPTED
+        )
         run = RetentionRun.objects.create(cutoff=cutoff, started_at=started)
         try:
             while deleted := _purge_batch(cutoff, batch_size, run):
                 progress(deleted)
                 if pause:
                     time.sleep(pause)
-            run.data_keys += keys.data_keys_collect_orphans()
+            if interrupted:  # it may have died between a commit and destroying that batch's keys
+                run.data_keys += keys.data_keys_collect_orphans()
             run.held = _past(cutoff).filter(legal_hold=True).count()
             run.status, run.finished_at = RetentionRun.Status.DONE, timezone.now()
         except Exception as exc:

@@ -11,7 +11,7 @@ def data_keys_collect_orphans() -> int:
 
 
 @shared_task
-def retention_purge(batch_size: int = 500, pause: float = 0.0) -> int:
+def retention_purge(batch_size: int = 1000, pause: float = 0.0) -> int:
     """The daily purge (scheduled in the database: see privacy.schedule)."""
     from privacy import retention
 

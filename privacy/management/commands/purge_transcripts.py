@@ -23,7 +23,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--dry-run", action="store_true", help="Print what would be deleted; change nothing.")
-        parser.add_argument("--batch-size", type=int, default=500, help="Conversations per transaction (default 500).")
+        parser.add_argument(
+            "--batch-size", type=int, default=1000, help="Conversations per transaction (default 1000)."
+        )
         parser.add_argument("--pause", type=float, default=0.0, help="Seconds between batches (default 0).")
 
     def handle(self, *args: Any, **options: Any) -> None:
