@@ -27,6 +27,7 @@ run: $(VENV)/.run-deps .env.dev
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput --database keys
 	DEBUG=1 $(BIN)/python manage.py seed_demo
+	@DEBUG=1 $(BIN)/python manage.py purge_transcripts --dry-run
 	@echo "Confidant: chat at http://127.0.0.1:$(PORT)/chat/ , console at http://127.0.0.1:$(PORT)/console/"
 	DEBUG=1 CONFIDANT_PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start
 

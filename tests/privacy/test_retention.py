@@ -260,3 +260,24 @@ def test_two_runs_at_once_end_in_the_same_state_as_one() -> None:
     assert _state() == expected
     statuses = sorted(RetentionRun.objects.values_list("status", flat=True))
     assert statuses == ["done", "skipped"]
+
+
+@pytest.mark.django_db
+def test_a_supervisor_holds_and_releases_a_conversation_and_an_agent_cannot(supervisor: User, agent: User) -> None:
+    from tests.auth import signed_in_client
+
+    conversation = _conversation(200)
+    url = f"/console/conversations/{conversation.pk}/hold/"
+    assert signed_in_client(agent).post(url, {"reason": "mine"}).status_code == 404
+    boss = signed_in_client(supervisor)
+    assert boss.post(url, {"reason": "   "}).status_code == 302  # refused: a reason is required
+    assert not Conversation.objects.get(pk=conversation.pk).legal_hold
+    boss.post(url, {"reason": "Subpoena 44/2026 for Dana Lee"})
+    held = Conversation.objects.get(pk=conversation.pk)
+    assert held.legal_hold and held.legal_hold_by == supervisor and held.legal_hold_reason.startswith("Subpoena")
+    page = boss.get(f"/console/conversations/{conversation.pk}/").content.decode()
+    assert "Legal hold" in page and "Subpoena 44/2026" in page and "Release the hold" in page
+    assert retention.purge().conversations == 0
+    boss.post(url, {"action": "release"})
+    assert not Conversation.objects.get(pk=conversation.pk).legal_hold
+    assert retention.purge().conversations == 1
