@@ -102,7 +102,10 @@ def _append(
 
 
 def _locked(conversation_id: uuid.UUID | str) -> Conversation:
-    return Conversation.objects.select_for_update().get(pk=conversation_id)
+    try:
+        return Conversation.objects.select_for_update().get(pk=conversation_id)
+    except Conversation.DoesNotExist as exc:  # deleted meanwhile (retention, a deletion request)
+        raise ConversationError("not_found", "This conversation no longer exists.") from exc
 
 
 def greeting_text() -> str:
@@ -290,19 +293,18 @@ def conversation_hold(*, conversation_id: uuid.UUID | str, by: User, reason: str
     reason = reason.strip()
     if not reason or len(reason) > LEGAL_HOLD_REASON_MAX:
         raise ConversationError("invalid", f"Give a reason of 1 to {LEGAL_HOLD_REASON_MAX} characters.")
-    with transaction.atomic():
-        conversation = _locked(conversation_id)
-        conversation.legal_hold, conversation.legal_hold_reason = True, reason
-        conversation.legal_hold_by, conversation.legal_hold_at = by, timezone.now()
-        conversation.save(update_fields=["legal_hold", "legal_hold_reason", "legal_hold_by", "legal_hold_at"])
-    return conversation
+    return _legal_hold_set(conversation_id, by=by, reason=reason)
 
 
 def conversation_release(*, conversation_id: uuid.UUID | str, by: User) -> Conversation:
-    """Lift a legal hold: the conversation falls under the retention period again."""
+    """Lift a legal hold: the retention period applies again (after privacy.retention.RELEASE_GRACE)."""
+    return _legal_hold_set(conversation_id, by=by, reason=None)
+
+
+def _legal_hold_set(conversation_id: uuid.UUID | str, *, by: User, reason: str | None) -> Conversation:
     with transaction.atomic():
         conversation = _locked(conversation_id)
-        conversation.legal_hold, conversation.legal_hold_reason = False, None
+        conversation.legal_hold, conversation.legal_hold_reason = reason is not None, reason
         conversation.legal_hold_by, conversation.legal_hold_at = by, timezone.now()
         conversation.save(update_fields=["legal_hold", "legal_hold_reason", "legal_hold_by", "legal_hold_at"])
     return conversation

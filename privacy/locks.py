@@ -26,8 +26,13 @@ def exclusive(name: str, using: str = "default") -> Iterator[bool]:
             yield held
         finally:
             if held:
-                with conn.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+                try:
+                    with conn.cursor() as cursor:
+                        cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+                except Exception:
+                    # Never hand a connection that still holds the lock back to the pool.
+                    conn.close()
+                    raise
         return
     path = settings.VAR_DIR / f"{name}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,11 @@ everything that refers to them, unless a supervisor put them on legal hold.
   meanwhile is spared), then deletes messages, notes and the conversations, and after the commit
   destroys their data keys (crypto-shredding: backups of them become unreadable too).
 - Idempotent: a run killed at any point leaves whole batches done or not done; the next run
-  finishes the work. Data keys left by a kill between commit and destruction are unreferenced:
-  the run after an interrupted one destroys them (and the nightly collector would).
+  finishes the work. Data keys left by a kill (or a failure) between commit and destruction are
+  unreferenced: the run after an interrupted or failed one destroys them, as would the nightly
+  collector.
+- A conversation released from legal hold is kept for RELEASE_GRACE more, so a mistaken release
+  can be undone.
 - One run at a time (privacy.locks): a second one records itself as skipped and does nothing.
 - Records a RetentionRun: cutoff, times, counts per kind, the kind of error; never content.
 """
@@ -46,9 +49,14 @@ def _past(cutoff: dt.datetime) -> models.QuerySet[Conversation]:
     )
 
 
-def expired(cutoff: dt.datetime) -> models.QuerySet[Conversation]:
-    """Conversations the purge deletes: last message before the cutoff, not on legal hold."""
-    return _past(cutoff).filter(legal_hold=False)
+RELEASE_GRACE = dt.timedelta(days=7)
+
+
+def expired(cutoff: dt.datetime, now: dt.datetime | None = None) -> models.QuerySet[Conversation]:
+    """Conversations the purge deletes: last message before the cutoff, not on legal hold, and
+    not released from one in the last RELEASE_GRACE (a release by mistake can still be undone)."""
+    released_after = (now or timezone.now()) - RELEASE_GRACE
+    return _past(cutoff).filter(legal_hold=False).exclude(legal_hold_at__isnull=False, legal_hold_at__gt=released_after)
 
 
 @dataclass
@@ -65,7 +73,7 @@ class Preview:
 def preview(now: dt.datetime | None = None) -> Preview:
     """What a run now would delete (counts and dates only), changing nothing."""
     cutoff = cutoff_for(now)
-    due = expired(cutoff)
+    due = expired(cutoff, now)
     span = due.aggregate(
         oldest=models.Min(Coalesce("last_message_at", "created_at")),
         newest=models.Max(Coalesce("last_message_at", "created_at")),
@@ -101,11 +109,11 @@ def _delete_where(model: type[models.Model], column: str, ids: list[Any]) -> int
         return cursor.rowcount
 
 
-def _purge_batch(cutoff: dt.datetime, batch_size: int, run: RetentionRun) -> int:
+def _purge_batch(cutoff: dt.datetime, now: dt.datetime, batch_size: int, run: RetentionRun) -> int:
     """Delete up to `batch_size` expired conversations with all that refers to them; return how many."""
     with transaction.atomic():
         rows = list(
-            expired(cutoff)
+            expired(cutoff, now)
             .select_for_update(skip_locked=_skip_locked())
             .order_by("pk")
             .values_list("pk", "data_key_id")[:batch_size]
@@ -113,10 +121,11 @@ def _purge_batch(cutoff: dt.datetime, batch_size: int, run: RetentionRun) -> int
         if not rows:
             return 0
         ids = [pk for pk, _ in rows]
-        run.messages += _delete_where(Message, "conversation", ids)
-        run.notes += _delete_where(InternalNote, "conversation", ids)
+        messages = _delete_where(Message, "conversation", ids)
+        notes = _delete_where(InternalNote, "conversation", ids)
         deleted = _delete_where(Conversation, "id", ids)
-        run.conversations += deleted
+    # Counted once committed, so a failed batch is never reported as deleted.
+    run.messages, run.notes, run.conversations = run.messages + messages, run.notes + notes, run.conversations + deleted
     run.data_keys += data_keys_destroy([key_id for _, key_id in rows])
     run.save(update_fields=["conversations", "messages", "notes", "data_keys"])
     return deleted
@@ -135,6 +144,7 @@ def purge(
 ) -> RetentionRun:
     """Run the purge now (the beat job calls this). Returns the run's record."""
     started = timezone.now()
+    now = now or started
     cutoff = cutoff_for(now)
     with locks.exclusive(LOCK_NAME) as held:
         if not held:
@@ -145,13 +155,15 @@ def purge(
         interrupted = RetentionRun.objects.filter(status=RetentionRun.Status.RUNNING).update(
             status=RetentionRun.Status.INTERRUPTED
         )
+        previous = RetentionRun.objects.exclude(status=RetentionRun.Status.SKIPPED).order_by("-started_at").first()
+        sweep = interrupted or (previous is not None and previous.status != RetentionRun.Status.DONE)
         run = RetentionRun.objects.create(cutoff=cutoff, started_at=started)
         try:
-            while deleted := _purge_batch(cutoff, batch_size, run):
+            while deleted := _purge_batch(cutoff, now, batch_size, run):
                 progress(deleted)
                 if pause:
                     time.sleep(pause)
-            if interrupted:  # it may have died between a commit and destroying that batch's keys
+            if sweep:  # the last run may have stopped between a commit and destroying that batch's keys
                 run.data_keys += keys.data_keys_collect_orphans()
             run.held = _past(cutoff).filter(legal_hold=True).count()
             run.status, run.finished_at = RetentionRun.Status.DONE, timezone.now()

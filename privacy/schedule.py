@@ -52,4 +52,4 @@ def next_run() -> tuple[str, dt.datetime | None]:
     now = timezone.now()
     last = task.last_run_at or now
     at = now + schedule.remaining_estimate(last) + dt.timedelta(seconds=30)
-    return described, at.replace(second=0, microsecond=0)
+    return described, max(at, now).replace(second=0, microsecond=0)  # overdue (beat was down): now

@@ -242,7 +242,7 @@ def test_two_runs_at_once_end_in_the_same_state_as_one() -> None:
     _conversation(1)
     before = _state()
     expected = _expected_after(before, {c.pk for c in expired})
-    command = [sys.executable, "manage.py", "purge_transcripts", "--batch-size", "1", "--pause", "0.1"]
+    command = [sys.executable, "manage.py", "purge_transcripts", "--batch-size", "1", "--pause", "0.5"]
     runs = [
         subprocess.Popen(
             command,
@@ -280,4 +280,37 @@ def test_a_supervisor_holds_and_releases_a_conversation_and_an_agent_cannot(supe
     assert retention.purge().conversations == 0
     boss.post(url, {"action": "release"})
     assert not Conversation.objects.get(pk=conversation.pk).legal_hold
-    assert retention.purge().conversations == 1
+    assert retention.purge().conversations == 0  # a release can be undone for a week
+    assert retention.purge(now=timezone.now() + retention.RELEASE_GRACE + dt.timedelta(hours=1)).conversations == 1
+
+
+@pytest.mark.django_db
+def test_a_message_to_a_conversation_purged_meanwhile_gets_a_clear_error(settings: object) -> None:
+    settings.RETENTION_DAYS = 30
+    gone = _conversation(45)
+    retention.purge()
+    with pytest.raises(services.ConversationError) as error:
+        services.message_post(conversation_id=gone.pk, sender="customer", body="hello?", client_id=uuid.uuid4())
+    assert error.value.code == "not_found"
+
+
+@pytest.mark.django_db
+def test_a_failed_run_is_recorded_without_data_and_the_next_run_sweeps_its_keys(
+    settings: object, monkeypatch: object
+) -> None:
+    settings.RETENTION_DAYS = 30
+    doomed = _conversation(45)
+    key_id = doomed.data_key_id
+
+    def keys_database_down(ids: object) -> int:
+        raise ConnectionError("keys database unreachable")
+
+    monkeypatch.setattr(retention, "data_keys_destroy", keys_database_down)
+    with pytest.raises(ConnectionError):
+        retention.purge()
+    failed = RetentionRun.objects.get()
+    assert (failed.status, failed.error, failed.conversations) == ("failed", "ConnectionError", 1)
+    assert not Conversation.objects.filter(pk=doomed.pk).exists() and DataKey.objects.filter(id=key_id).exists()
+    monkeypatch.undo()
+    DataKey.objects.filter(id=key_id).update(created_at=timezone.now() - dt.timedelta(hours=2))
+    assert retention.purge().data_keys == 1 and not DataKey.objects.filter(id=key_id).exists()
