@@ -323,9 +323,10 @@ AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"
 # An e-mail typed at sign-in is counted (and stored) as its blind index: no plaintext address in
 # the lockout table, and no way round the per-account limit by changing the address's case.
 AXES_USERNAME_CALLABLE = "accounts.network.lockout_username"
-# Successful sign-ins are not logged by axes (UserSession and the audit trail record sessions).
+# Successful sign-ins are not logged by axes (UserSession records sessions).
 AXES_DISABLE_ACCESS_LOG = True
-PRIVACY_NOTICE_VERSION = "2026-11-23"
+# Stored with each conversation (which notice the customer was shown): change it with the text.
+PRIVACY_NOTICE_VERSION = "2026-11-23.2"
 CHAT_MAX_BODY_CHARS = 4000
 CHAT_MAX_FRAME_BYTES = 64 * 1024
 
