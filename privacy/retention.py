@@ -35,6 +35,9 @@ from privacy.crypto import data_keys_destroy
 from privacy.models import RetentionRun
 
 LOCK_NAME = "retention-purge"
+# A batch also stops once its conversations hold this many messages (their last_seq), so a few
+# very long transcripts do not make one huge transaction. A batch has at least one conversation.
+MAX_MESSAGES_PER_BATCH = 50_000
 
 
 def cutoff_for(now: dt.datetime | None = None) -> dt.datetime:
@@ -112,12 +115,18 @@ def _delete_where(model: type[models.Model], column: str, ids: list[Any]) -> int
 def _purge_batch(cutoff: dt.datetime, now: dt.datetime, batch_size: int, run: RetentionRun) -> int:
     """Delete up to `batch_size` expired conversations with all that refers to them; return how many."""
     with transaction.atomic():
-        rows = list(
+        candidates = (
             expired(cutoff, now)
             .select_for_update(skip_locked=_skip_locked())
             .order_by("pk")
-            .values_list("pk", "data_key_id")[:batch_size]
+            .values_list("pk", "data_key_id", "last_seq")[:batch_size]
         )
+        rows, messages_in_batch = [], 0
+        for pk, key_id, last_seq in candidates:
+            if rows and messages_in_batch + last_seq > MAX_MESSAGES_PER_BATCH:
+                break  # the rest stays for the next batch
+            rows.append((pk, key_id))
+            messages_in_batch += last_seq
         if not rows:
             return 0
         ids = [pk for pk, _ in rows]

@@ -314,3 +314,15 @@ def test_a_failed_run_is_recorded_without_data_and_the_next_run_sweeps_its_keys(
     monkeypatch.undo()
     DataKey.objects.filter(id=key_id).update(created_at=timezone.now() - dt.timedelta(hours=2))
     assert retention.purge().data_keys == 1 and not DataKey.objects.filter(id=key_id).exists()
+
+
+@pytest.mark.django_db
+def test_a_batch_stops_at_its_message_budget(settings: object, monkeypatch: object) -> None:
+    settings.RETENTION_DAYS = 30
+    for _ in range(3):
+        _conversation(45, messages=4)  # 5 messages each, with the greeting
+    _conversation(45, messages=20)  # over the budget alone: a batch of its own
+    monkeypatch.setattr(retention, "MAX_MESSAGES_PER_BATCH", 10)
+    batches: list[int] = []
+    run = retention.purge(progress=batches.append)
+    assert sorted(batches) == [1, 1, 2] and run.conversations == 4 and run.messages == 36
