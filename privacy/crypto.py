@@ -135,10 +135,6 @@ def _cache_put(key_id: uuid.UUID, cipher: FernetBytes | DataKeyMissing) -> None:
         _cache[key_id] = (time.monotonic() + DATA_KEY_CACHE_SECONDS, cipher)
 
 
-def cache_data_key(key_id: uuid.UUID, material: bytes) -> None:
-    _cache_put(key_id, _cipher(material))
-
-
 def forget_data_keys(key_ids: Iterable[uuid.UUID] | None = None) -> None:
     """Drop unwrapped keys from this process's cache (all of them when no ids are given)."""
     with _cache_lock:
@@ -190,24 +186,31 @@ def data_keys_destroy(key_ids: Iterable[uuid.UUID | None]) -> int:
 def data_key_cipher(key_id: uuid.UUID) -> FernetBytes:
     """The unwrapped cipher of a data key, cached; DataKeyMissing if it cannot be had."""
     hit = _cache.get(key_id)
-    if hit is None or hit[0] <= time.monotonic():
-        hit = (0.0, _data_key_load(key_id))
-        _cache_put(key_id, hit[1])  # a missing key too: a shredded transcript is not looked up per line
-    if isinstance(hit[1], DataKeyMissing):
-        raise hit[1]
-    return hit[1]
+    value = hit[1] if hit is not None and hit[0] > time.monotonic() else data_ciphers_load([key_id])[key_id]
+    if isinstance(value, DataKeyMissing):
+        raise value
+    return value
 
 
-def _data_key_load(key_id: uuid.UUID) -> FernetBytes | DataKeyMissing:
+def data_ciphers_load(key_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, FernetBytes | DataKeyMissing]:
+    """Fetch and open these data keys in one query, and cache each result: a missing key too,
+    so a shredded transcript is not looked up once per line."""
     from privacy.models import DataKey
 
-    row = DataKey.objects.filter(id=key_id).values_list("wrapped", "master_key_id").first()
-    if row is None:
-        return DataKeyMissing(f"data key {key_id} does not exist (destroyed?)")
-    opened = unwrap(row[0], row[1])
-    if opened is None:
-        return DataKeyMissing(f"data key {key_id} is wrapped under no configured master key")
-    return _cipher(opened[0])
+    ids = list(key_ids)
+    rows = {k: (w, m) for k, w, m in DataKey.objects.filter(id__in=ids).values_list("id", "wrapped", "master_key_id")}
+    loaded: dict[uuid.UUID, FernetBytes | DataKeyMissing] = {}
+    for key_id in ids:
+        row = rows.get(key_id)
+        opened = unwrap(*row) if row is not None else None
+        if row is None:
+            loaded[key_id] = DataKeyMissing(f"data key {key_id} does not exist (destroyed?)")
+        elif opened is None:
+            loaded[key_id] = DataKeyMissing(f"data key {key_id} is wrapped under no configured master key")
+        else:
+            loaded[key_id] = _cipher(opened[0])
+        _cache_put(key_id, loaded[key_id])
+    return loaded
 
 
 # --- values ---------------------------------------------------------------------------------

@@ -24,9 +24,10 @@ from django.utils import timezone
 from privacy import coverage
 from privacy.crypto import (
     DataKeyDependent,
+    DataKeyMissing,
     DataKeyOwner,
     UnreadableText,
-    cache_data_key,
+    data_ciphers_load,
     data_keys_create,
     data_keys_destroy,
     encrypt_for,
@@ -245,15 +246,8 @@ def _reencrypt(
 
 
 def _openable(key_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of these data keys this process can open (one query; the opened keys are cached)."""
-    opened = set()
-    for key_id, wrapped, master_key_id in DataKey.objects.filter(id__in=list(key_ids)).values_list(
-        "id", "wrapped", "master_key_id"
-    ):
-        if (material := unwrap(wrapped, master_key_id)) is not None:
-            cache_data_key(key_id, material[0])
-            opened.add(key_id)
-    return opened
+    """Which of these data keys this process can open (one query; the results are cached)."""
+    return {key_id for key_id, cipher in data_ciphers_load(key_ids).items() if not isinstance(cipher, DataKeyMissing)}
 
 
 def subjects_rekey_batch(model: type[DataKeyOwner], pks: list[Any], run: KeyRotation, result: RekeyResult) -> None:
