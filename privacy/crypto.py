@@ -308,8 +308,11 @@ class DataKeyOwner(models.Model):
         its row lock: an instance loaded before `rotate_encryption_keys --data` re-keyed it must
         not write under (or put back) the old key, which that run destroys."""
         update_fields = kwargs.get("update_fields")
-        encrypted = {f.name for f in self._meta.concrete_fields if isinstance(f, (EncryptedTextField, DataKeyField))}
-        if self._state.adding or self.pk is None or (update_fields is not None and not encrypted & set(update_fields)):
+        if (
+            self._state.adding
+            or self.pk is None
+            or (update_fields is not None and not _keyed(type(self)) & set(update_fields))
+        ):
             super().save(*args, **kwargs)
             return
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
@@ -341,6 +344,12 @@ class DataKeyOwner(models.Model):
             data_keys_destroy([new])
         self.data_key_id = current or new
         return self.data_key_id
+
+
+@functools.cache
+def _keyed(model: type[models.Model]) -> frozenset[str]:
+    """A model's fields written under its data key (worked out once, not on every save)."""
+    return frozenset(f.name for f in model._meta.concrete_fields if isinstance(f, (EncryptedTextField, DataKeyField)))
 
 
 def note_key_before_delete(sender: type, instance: DataKeyOwner, using: str, **kwargs: Any) -> None:
