@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -25,6 +25,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_for(
+    ready: Callable[[], object],
+    *,
+    what: str,
+    timeout: float = 60,
+    interval: float = 0.05,
+    process: subprocess.Popen | None = None,
+) -> None:
+    """Poll `ready` until it is true; fail after `timeout`, or at once if `process` has ended."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if process is not None and process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"the process ended before {what}: {output}")
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(interval)
 
 
 def test_database_url(alias: str = "default") -> str:

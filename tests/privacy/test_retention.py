@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from io import StringIO
 
@@ -179,13 +178,6 @@ def _queue() -> str:
     return f"test-{uuid.uuid4().hex[:8]}"
 
 
-def _wait_for(ready: callable, timeout: float = 90, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
-
-
 @pytest.fixture
 def faketime() -> str:
     path = shutil.which("faketime")
@@ -206,7 +198,9 @@ def test_beat_runs_the_purge_at_three_through_a_real_worker(settings: object, fa
     PeriodicTask.objects.filter(name=schedule.TASK_NAME).update(last_run_at=three - dt.timedelta(days=1, seconds=-30))
     start = (three - dt.timedelta(seconds=5)).strftime("%Y-%m-%d %H:%M:%S")
     with servers.celery_worker(beat=True, queue=_queue(), fake_time=start):
-        _wait_for(lambda: RetentionRun.objects.filter(status="done").exists(), what="the 03:00 purge")
+        servers.wait_for(
+            lambda: RetentionRun.objects.filter(status="done").exists(), timeout=90, what="the 03:00 purge"
+        )
     run = RetentionRun.objects.get()
     assert run.started_at >= three and run.cutoff >= three - dt.timedelta(days=90)
     assert not Conversation.objects.filter(pk=old.pk).exists() and Conversation.objects.filter(pk=recent.pk).exists()
@@ -223,7 +217,11 @@ def test_a_worker_killed_mid_run_loses_nothing_and_the_next_run_finishes(setting
     queue = _queue()
     with servers.celery_worker(queue=queue) as worker:
         retention_purge.apply_async(kwargs={"batch_size": 2, "pause": 0.3}, queue=queue)
-        _wait_for(lambda: RetentionRun.objects.filter(status="running", conversations__gte=2).exists(), what="a batch")
+        servers.wait_for(
+            lambda: RetentionRun.objects.filter(status="running", conversations__gte=2).exists(),
+            timeout=90,
+            what="a batch",
+        )
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     interrupted = RetentionRun.objects.get()

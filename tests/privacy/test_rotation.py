@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from io import StringIO
 
@@ -86,12 +85,8 @@ def _rotate(*ks: bytes, args: tuple[str, ...] = ()) -> subprocess.Popen:
     )
 
 
-def _kill_when(proc: subprocess.Popen, ready: callable, what: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        assert proc.poll() is None, f"rotation ended before it could be interrupted {what}: {proc.stdout.read()}"
-        assert time.monotonic() < deadline, f"rotation never got {what}"
-        time.sleep(0.02)
+def _kill_when(proc: subprocess.Popen, ready: callable, what: str) -> None:
+    servers.wait_for(ready, what=f"the rotation {what}", interval=0.02, process=proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
 
@@ -184,7 +179,10 @@ def test_a_second_data_run_is_refused_while_one_is_running(settings: object) -> 
     _use_keys(settings, KEY_B, KEY_A)
     first = _rotate(KEY_B, KEY_A, args=("--data", "--batch-size", "1", "--pause", "0.2"))
     try:
-        _wait_for(lambda: KeyRotation.objects.filter(finished_at__isnull=True, heartbeat_at__isnull=False).exists())
+        servers.wait_for(
+            lambda: KeyRotation.objects.filter(finished_at__isnull=True, heartbeat_at__isnull=False).exists(),
+            what="the first run to hold the rotation",
+        )
         second = _rotate(KEY_B, KEY_A, args=("--data",))
         output, _ = second.communicate(timeout=120)
         assert second.returncode == 1 and "another rotate_encryption_keys --data is running" in output
@@ -210,13 +208,6 @@ def test_an_instance_loaded_before_a_rekeying_saves_under_the_new_key(settings: 
     assert DataKey.objects.get(id=fresh.data_key_id).rotation == run
     doomed.delete()  # a stale instance: its current key, not the old one it remembers, is destroyed
     assert DataKey.objects.count() == _subjects()
-
-
-def _wait_for(ready: callable, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not ready():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_orphaned_data_keys_are_collected_and_referenced_ones_kept(settings: object) -> None:
