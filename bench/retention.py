@@ -24,9 +24,10 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import psycopg
+import scratch
 
 ROOT = Path(__file__).resolve().parent.parent
 RAW_DELETE = [  # one transaction
@@ -36,17 +37,6 @@ RAW_DELETE = [  # one transaction
     "DELETE FROM conversations_internalnote WHERE conversation_id IN (SELECT id FROM due)",
     "DELETE FROM conversations_conversation WHERE id IN (SELECT id FROM due)",
 ]
-
-
-def _url(base: str, name: str) -> str:
-    parts = urlsplit(base)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
-def _admin(base: str, *statements: str) -> None:
-    with psycopg.connect(_url(base, "postgres"), autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
 
 
 def _child(kind: str, main_url: str, keys_url: str) -> None:
@@ -153,8 +143,8 @@ def main() -> None:
         f"{name}_bench_raw_keys",
     )
     dbs = (main_db, raw_db, keys_db, raw_keys)
-    _admin(base, *(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in dbs))
-    _admin(base, f'CREATE DATABASE "{main_db}"', f'CREATE DATABASE "{keys_db}"')
+    scratch.drop(base, raw_db, raw_keys)
+    scratch.recreate(base, main_db, keys_db)
     try:
         start = time.perf_counter()
         subprocess.run(
@@ -169,8 +159,8 @@ def main() -> None:
                 str(args.per),
                 "--child",
                 "load",
-                _url(base, main_db),
-                _url(base, keys_db),
+                scratch.url_with_db(base, main_db),
+                scratch.url_with_db(base, keys_db),
             ],
             cwd=ROOT,
             check=True,
@@ -179,13 +169,13 @@ def main() -> None:
             f"loaded {args.expired:,} expired and {args.kept:,} kept messages ({args.per} per conversation) "
             f"in {time.perf_counter() - start:.1f} s"
         )
-        _admin(
+        scratch.admin(
             base,
             f'CREATE DATABASE "{raw_db}" TEMPLATE "{main_db}"',
             f'CREATE DATABASE "{raw_keys}" TEMPLATE "{keys_db}"',
         )
-        purge = _measure("purge", _url(base, main_db), _url(base, keys_db))
-        raw = _measure("raw", _url(base, raw_db), _url(base, raw_keys))
+        purge = _measure("purge", scratch.url_with_db(base, main_db), scratch.url_with_db(base, keys_db))
+        raw = _measure("raw", scratch.url_with_db(base, raw_db), scratch.url_with_db(base, raw_keys))
         print(
             f"purge (batched, with data keys destroyed): {purge['seconds']:.2f} s for {purge['conversations']:,} "
             f"conversations / {purge['messages']:,} messages; peak memory {purge['peak_mb']:.0f} MB"
@@ -193,7 +183,7 @@ def main() -> None:
         print(f"one raw SQL DELETE of the same rows: {raw['seconds']:.2f} s")
         print(f"ratio purge/raw: {purge['seconds'] / raw['seconds']:.2f} (target <= 1.5); peak memory target < 200 MB")
     finally:
-        _admin(base, *(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in dbs))
+        scratch.drop(base, *dbs)
 
 
 if __name__ == "__main__":

@@ -19,30 +19,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import psycopg
+import scratch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-
-def _url_with_db(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
-
-
-def _recreate(admin_url: str, *names: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        for name in names:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def _drop(admin_url: str, *names: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        for name in names:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
@@ -56,11 +38,10 @@ def main() -> None:
         sys.exit("bench/rotation.py needs DATABASE_URL=postgres://... (it measures PostgreSQL)")
     base_name = urlsplit(base_url).path.lstrip("/")
     main_db, keys_db = f"{base_name}_bench", f"{base_name}_bench_keys"
-    admin_url = _url_with_db(base_url, "postgres")
-    _recreate(admin_url, main_db, keys_db)
+    scratch.recreate(base_url, main_db, keys_db)
     os.environ.update(
-        DATABASE_URL=_url_with_db(base_url, main_db),
-        KEYS_DATABASE_URL=_url_with_db(base_url, keys_db),
+        DATABASE_URL=scratch.url_with_db(base_url, main_db),
+        KEYS_DATABASE_URL=scratch.url_with_db(base_url, keys_db),
         DJANGO_SETTINGS_MODULE="chatbot_site.settings",
         DATABASE_POOL="0",
     )
@@ -71,7 +52,7 @@ def main() -> None:
             from django.db import connections
 
             connections.close_all()
-            _drop(admin_url, main_db, keys_db)
+            scratch.drop(base_url, main_db, keys_db)
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -147,7 +128,7 @@ def _load(messages: int, conversations: int) -> None:
             kc.copy("COPY privacy_datakey (id, wrapped, master_key_id, created_at) FROM STDIN") as kcopy,
             mc.copy(
                 "COPY conversations_conversation (id, data_key_id, state, last_seq, created_at, last_message_at, "
-                "notice_version) FROM STDIN"
+                "notice_version, legal_hold) FROM STDIN"
             ) as ccopy,
         ):
             ids = []
@@ -156,7 +137,7 @@ def _load(messages: int, conversations: int) -> None:
                 key_id, conv_id = uuid.uuid4(), uuid.uuid4()
                 wrapped, fingerprint = crypto.wrap(material)
                 kcopy.write_row((key_id, wrapped, fingerprint, now))
-                ccopy.write_row((conv_id, key_id, "resolved", per, now, now, "1"))
+                ccopy.write_row((conv_id, key_id, "resolved", per, now, now, "1", False))
                 ids.append((conv_id, key_id, crypto._cipher(material)))
         with mc.copy("COPY conversations_message (conversation_id, seq, sender, body, created_at) FROM STDIN") as copy:
             for conv_id, key_id, cipher in ids:
