@@ -49,8 +49,11 @@ def test_database_url(alias: str = "default") -> str:
     """The URL of the test database pytest-django made for `alias` ("default" or "keys")."""
     conn = connections[alias]
     name = conn.settings_dict["NAME"]
-    if conn.vendor == "sqlite":
-        return f"sqlite:///{name}"
+    return f"sqlite:///{name}" if conn.vendor == "sqlite" else postgres_url(name)
+
+
+def postgres_url(name: str) -> str:
+    """The URL of database `name` on the server DATABASE_URL names."""
     parts = urlsplit(os.environ["DATABASE_URL"])
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
 

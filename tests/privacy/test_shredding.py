@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.db import connection
@@ -49,8 +48,7 @@ def _restored(backup: Path) -> Iterator[Any]:
     import psycopg
 
     name = f"{connection.settings_dict['NAME']}_restored"
-    parts = urlsplit(servers.test_database_url())
-    url = urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, ""))
+    url = servers.postgres_url(name)
     with connection.cursor() as cursor:
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
         cursor.execute(f'CREATE DATABASE "{name}"')
