@@ -125,3 +125,19 @@ def test_the_admin_finds_a_user_by_exact_address_in_any_case(dana: User) -> None
     assert found.status_code == 200 and list(found.context["cl"].result_list) == [dana]
     assert list(admin.get("/admin/accounts/user/", {"q": "dana.lee@example.co"}).context["cl"].result_list) == []
     assert dana in admin.get("/admin/accounts/user/", {"q": "dan"}).context["cl"].result_list  # by username
+
+
+@pytest.mark.parametrize(
+    "typed", ["@", "@@", "a@", "\u0000@x", "x" * 300 + "@example.com", "dana.lee@example.com\u202e"]
+)
+def test_sign_in_with_garbage_addresses_fails_cleanly(client: object, dana: User, typed: str) -> None:
+    response = client.post("/accounts/login/", {"username": typed, "password": PASSWORD})
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+
+
+def test_sign_up_refuses_a_malformed_address(client: object) -> None:
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "kim", "email": "not an address", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert response.status_code == 200 and not User.objects.filter(username="kim").exists()

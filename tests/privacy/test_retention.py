@@ -324,3 +324,27 @@ def test_a_batch_stops_at_its_message_budget(settings: object, monkeypatch: obje
     batches: list[int] = []
     run = retention.purge(progress=batches.append)
     assert sorted(batches) == [1, 1, 2] and run.conversations == 4 and run.messages == 36
+
+
+@pytest.mark.django_db
+def test_the_hold_form_refuses_garbage(supervisor: User) -> None:
+    from tests.auth import signed_in_client
+
+    conversation = _conversation(200)
+    boss = signed_in_client(supervisor)
+    url = f"/console/conversations/{conversation.pk}/hold/"
+    assert boss.post(url, {"reason": "x" * 501}).status_code == 302
+    assert boss.post(url, {"action": "\u0000garbage"}).status_code == 302  # no reason: refused
+    assert not Conversation.objects.get(pk=conversation.pk).legal_hold
+    for forged in ("not-a-uuid", str(uuid.uuid4()), "../../admin"):
+        assert boss.post(f"/console/conversations/{forged}/hold/", {"reason": "r"}).status_code == 404
+    assert boss.get(url).status_code == 405
+
+
+@pytest.mark.django_db
+def test_purge_command_refuses_bad_arguments() -> None:
+    from django.core.management import CommandError
+
+    for args in (("--batch-size", "0"), ("--pause", "-1")):
+        with pytest.raises(CommandError):
+            call_command("purge_transcripts", *args, stdout=StringIO())

@@ -272,3 +272,9 @@ def test_values_from_before_data_keys_keep_their_master_key_until_data_rotation(
     assert "decrypts nothing: safe to remove" in out.getvalue()
     _use_keys(settings, KEY_B)
     assert Message.objects.get(pk=pk).body == "an old body"
+
+
+def test_rotation_refuses_bad_arguments() -> None:
+    for args in (("--batch-size", "0"), ("--pause", "-1"), ("--pause", "3600")):
+        with pytest.raises(CommandError):
+            call_command("rotate_encryption_keys", *args, stdout=StringIO(), stderr=StringIO())
