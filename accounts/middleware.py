@@ -13,9 +13,10 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from accounts import mfa, services
-from accounts.policy import is_console_user
+from accounts.policy import is_console_user, is_privacy_officer
 
 STAFF_PREFIXES = ("/console/",)
+OFFICER_PREFIXES = ("/privacy/officer/",)
 # What a staff member may reach before passing the second factor.
 MFA_EXEMPT_PREFIXES = (
     "/accounts/login/",
@@ -23,8 +24,8 @@ MFA_EXEMPT_PREFIXES = (
     "/accounts/mfa/setup/",
     "/accounts/mfa/verify/",
     "/static/",
-    "/privacy/",
 )
+MFA_EXEMPT_PATHS = frozenset({"/privacy/"})  # the privacy notice
 
 
 class AccessMiddleware:
@@ -35,7 +36,8 @@ class AccessMiddleware:
     - a staff account (any staff role, superuser or admin user), or a customer who turned two-step
       sign-in on, reaches nothing but sign-in, sign-out and the second-factor pages until the
       session has passed a second factor;
-    - everything under STAFF_PREFIXES (the console) needs an agent or supervisor.
+    - everything under STAFF_PREFIXES (the console) needs an agent or supervisor, and under
+      OFFICER_PREFIXES (the data-request queue) a privacy officer.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -53,7 +55,11 @@ class AccessMiddleware:
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         # Decided once per request; the menus (accounts.context_processors) read it too.
         request.mfa_pending = user.is_authenticated and not user.is_verified() and mfa.required_for(user)
-        if request.mfa_pending and not request.path.startswith(MFA_EXEMPT_PREFIXES):
+        if (
+            request.mfa_pending
+            and not request.path.startswith(MFA_EXEMPT_PREFIXES)
+            and request.path not in MFA_EXEMPT_PATHS
+        ):
             target = "accounts:mfa_verify" if mfa.has_confirmed_device(user) else "accounts:mfa_setup"
             return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         if request.path.startswith(STAFF_PREFIXES):
@@ -61,4 +67,9 @@ class AccessMiddleware:
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
             if not is_console_user(user):
                 raise PermissionDenied("This area is for agents and supervisors.")
+        if request.path.startswith(OFFICER_PREFIXES):
+            if not user.is_authenticated:
+                return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+            if not is_privacy_officer(user):
+                raise PermissionDenied("This area is for privacy officers.")
         return self.get_response(request)

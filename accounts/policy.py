@@ -171,3 +171,45 @@ def access_widget_conversation(user: Any, session: Any) -> Conversation | None:
         return None
     owner = user.pk if getattr(user, "is_customer", False) else None
     return conversation if conversation.customer_id == owner else None
+
+
+def is_privacy_officer(user: Any) -> bool:
+    """May this principal handle data-subject requests (the officer's queue)?"""
+    from accounts.models import User
+
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and (user.is_superuser or user.role == User.Role.PRIVACY_OFFICER)
+    )
+
+
+def access_data_request(user: Any, request_id: Any) -> Any:
+    """A data-subject request, for a privacy officer; NotFound for anyone else or a bad id."""
+    from privacy.models import DataRequest
+
+    if not is_privacy_officer(user):
+        raise NotFound
+    try:
+        return DataRequest.objects.select_related("details").get(pk=_as_uuid(request_id))
+    except DataRequest.DoesNotExist as exc:
+        raise NotFound from exc
+
+
+STATUS_SESSION_KEY = "privacy_requests"
+
+
+def access_data_request_status(user: Any, session: Any, request_id: Any) -> Any:
+    """A request's status page: for the customer it is about, or the browser that opened the
+    status link from our e-mail (its id is then in the session). NotFound otherwise."""
+    from privacy.models import DataRequest
+
+    pk = _as_uuid(request_id)
+    request = DataRequest.objects.filter(pk=pk).first()
+    if request is None:
+        raise NotFound
+    own = request.subject_id is not None and getattr(user, "is_customer", False) and request.subject_id == user.pk
+    if own or str(pk) in (session.get(STATUS_SESSION_KEY) or []):
+        return request
+    raise NotFound

@@ -85,7 +85,8 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("conversations:console")
     if request.user.is_customer:
         return redirect("accounts:my_conversations")
-    # Roles without tools of their own yet (the privacy officer's queue comes with the portal).
+    if policy.is_privacy_officer(request.user):
+        return redirect("privacy:officer_queue")
     return render(request, "accounts/home.html")
 
 

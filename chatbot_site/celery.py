@@ -27,6 +27,10 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.failed_sign_ins_clear_expired",
         "schedule": crontab(minute=19, hour="*"),
     },
+    "data-requests-tidy": {
+        "task": "privacy.tasks.data_requests_tidy",
+        "schedule": crontab(minute=29, hour="*"),
+    },
     "data-keys-collect-orphans": {
         "task": "privacy.tasks.data_keys_collect_orphans",
         "schedule": crontab(minute=23, hour=4),

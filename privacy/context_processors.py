@@ -8,4 +8,5 @@ def privacy(request: HttpRequest) -> dict[str, object]:
     return {
         "business_name": settings.CONFIDANT_BUSINESS_NAME,
         "retention_days": settings.RETENTION_DAYS,
+        "due_days": settings.PRIVACY_REQUEST_DUE_DAYS,
     }

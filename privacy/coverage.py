@@ -24,11 +24,15 @@ ENCRYPTED: frozenset[str] = frozenset(
         "conversations.Message.body",
         "conversations.InternalNote.body",
         "conversations.Conversation.legal_hold_reason",
+        "privacy.RequestDetails.email",
+        "privacy.RequestDetails.session_key",
+        "privacy.RequestDetails.reason",
     }
 )
 
 BLIND_INDEXES: dict[str, str] = {
     "accounts.User.email_index": "HMAC of the normalised e-mail under BLIND_INDEX_KEY: sign-in, data requests",
+    "privacy.RequestDetails.email_index": "the same HMAC: a request's account, and the tombstone's proof",
 }
 
 _FAILED_SIGN_IN = (
@@ -57,6 +61,14 @@ PLAINTEXT: dict[str, str] = {
     "privacy.KeyRotation.holder": "a random id of the process running a key rotation",
     "privacy.RetentionRun.status": "a run's state",
     "privacy.RetentionRun.error": "the class name of an error, never its message or data",
+    "privacy.DataRequest.kind": "export or deletion",
+    "privacy.DataRequest.status": "a request's state",
+    "privacy.DataRequest.verified_by": "how the requester was verified: e-mail link or account",
+    "privacy.DataRequest.counts": "how many rows of each kind were found, deleted or exported; never content",
+    "privacy.RequestDetails.conversation_ids": "random ids of the requesting browser's conversations",
+    "privacy.DeletionRecord.origin": "request or widget",
+    "privacy.DeletionRecord.email_index": "a copy of the address's blind index (keyed HMAC), kept as proof",
+    "privacy.DeletionRecord.counts": "how many rows of each kind were deleted; never content",
     # Django
     "admin.LogEntry.object_id": "a primary key",
     "admin.LogEntry.object_repr": "str() of the object: a username or 'Conversation <id>', never content",

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
+
+from privacy.crypto import BlindIndexField, DataKeyOwner, EncryptedCharField, EncryptedEmailField, EncryptedTextField
 
 
 class DataKey(models.Model):
@@ -72,3 +77,108 @@ class RetentionRun(models.Model):
 
     def __str__(self) -> str:
         return f"Retention run {self.started_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
+
+
+class DataRequest(models.Model):
+    """A data-subject request: a copy of one's data (export) or its erasure (deletion).
+
+    Holds metadata only, in plaintext, so the officer's queue sorts and filters on it. What
+    identifies the requester (address, browser session) is in RequestDetails, under a data key of
+    its own that is destroyed once a deletion is carried out; the tombstone (DeletionRecord) keeps
+    the address's keyed hash as proof.
+    """
+
+    class Kind(models.TextChoices):
+        EXPORT = "export", "Copy of my data"
+        DELETION = "deletion", "Deletion of my data"
+
+    class Status(models.TextChoices):
+        UNVERIFIED = "unverified", "Waiting for e-mail confirmation"
+        RECEIVED = "received", "Received"
+        IN_REVIEW = "in_review", "In review"
+        APPROVED = "approved", "Approved, being carried out"
+        DONE = "done", "Done"
+        DENIED = "denied", "Denied"
+        EXPIRED = "expired", "Not confirmed in time"
+
+    class Verification(models.TextChoices):
+        EMAIL = "email", "E-mail link"
+        ACCOUNT = "account", "Signed in, with a fresh password check"
+
+    OPEN = (Status.RECEIVED, Status.IN_REVIEW, Status.APPROVED)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.UNVERIFIED)
+    # The account the request is about (known once verified); SET_NULL: the deletion removes it.
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verified_by = models.CharField(max_length=10, choices=Verification.choices, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    verified_at = models.DateTimeField(null=True, blank=True)  # "received": the month starts here
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    review_started_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # What was found, deleted or exported: counts per kind, never content.
+    counts = models.JSONField(default=dict, blank=True)
+    # Exports: the encrypted archive waits in MEDIA_ROOT until downloaded once or expired.
+    export_ready_at = models.DateTimeField(null=True, blank=True)
+    export_downloaded_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} request {str(self.id)[:8]}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+    def is_overdue(self, now: Any = None) -> bool:
+        return self.is_open and self.due_at is not None and self.due_at < (now or timezone.now())
+
+
+class RequestDetails(DataKeyOwner):
+    """The personal side of a DataRequest: where to write, which browser asked, an officer's
+    reason. Encrypted under its own data key; deleted (and so shredded, backups included) when a
+    deletion is carried out or an unconfirmed request expires."""
+
+    request = models.OneToOneField(DataRequest, on_delete=models.CASCADE, related_name="details")
+    email = EncryptedEmailField(max_length=254, blank=True)
+    email_index = BlindIndexField(source="email", purpose="email", db_index=True)
+    # The requesting browser's session and the chat it held: a visitor's conversation is tied to
+    # nothing else. Deleted with the subject's data.
+    session_key = EncryptedCharField(max_length=40, blank=True)
+    conversation_ids = models.JSONField(default=list, blank=True)
+    reason = EncryptedTextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"Details of {self.request_id}"
+
+
+class DeletionRecord(models.Model):
+    """The tombstone of a carried-out deletion: proof that it happened, and nothing more. The
+    address only as its keyed hash (blind index), the dates, and how much was deleted."""
+
+    class Origin(models.TextChoices):
+        REQUEST = "request", "Deletion request"
+        WIDGET = "widget", "Visitor deleted their chat"
+
+    request_id = models.UUIDField(null=True, blank=True, unique=True)
+    origin = models.CharField(max_length=10, choices=Origin.choices)
+    email_index = models.CharField(max_length=64, blank=True, db_index=True)
+    requested_at = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField()
+    counts = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"Deletion {self.completed_at:%Y-%m-%d}"

@@ -112,6 +112,17 @@ def _delete_where(model: type[models.Model], column: str, ids: list[Any]) -> int
         return cursor.rowcount
 
 
+def conversations_delete(ids: list[Any]) -> tuple[int, int, int]:
+    """Delete these conversations with their messages and notes, in SQL; returns how many messages,
+    notes and conversations went. Call inside a transaction holding their row locks, and destroy
+    their data keys once it commits."""
+    return (
+        _delete_where(Message, "conversation", ids),
+        _delete_where(InternalNote, "conversation", ids),
+        _delete_where(Conversation, "id", ids),
+    )
+
+
 def _purge_batch(cutoff: dt.datetime, now: dt.datetime, batch_size: int, run: RetentionRun) -> int:
     """Delete up to `batch_size` expired conversations with all that refers to them; return how many."""
     with transaction.atomic():
@@ -129,10 +140,7 @@ def _purge_batch(cutoff: dt.datetime, now: dt.datetime, batch_size: int, run: Re
             messages_in_batch += last_seq
         if not rows:
             return 0
-        ids = [pk for pk, _ in rows]
-        messages = _delete_where(Message, "conversation", ids)
-        notes = _delete_where(InternalNote, "conversation", ids)
-        deleted = _delete_where(Conversation, "id", ids)
+        messages, notes, deleted = conversations_delete([pk for pk, _ in rows])
     # Counted once committed, so a failed batch is never reported as deleted.
     run.messages, run.notes, run.conversations = run.messages + messages, run.notes + notes, run.conversations + deleted
     run.data_keys += data_keys_destroy([key_id for _, key_id in rows])

@@ -1,10 +1,23 @@
+"""The privacy portal (notice, requests, status, downloads), the widget's "delete this chat", and
+the privacy officer's queue. Access is decided in accounts.policy and accounts.middleware
+(/privacy/officer/ is for privacy officers with a verified second factor)."""
+
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages as flash
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import is_ratelimited
 
+from accounts import policy
+from accounts.mfa_views import reauth_redirect
 from accounts.models import User
+from privacy import requests
+from privacy.forms import AccountRequestForm, DecisionForm, VisitorRequestForm
+from privacy.models import DataRequest
 
 
 def notice(request: HttpRequest) -> HttpResponse:
@@ -15,5 +28,237 @@ def notice(request: HttpRequest) -> HttpResponse:
         {
             "version": settings.PRIVACY_NOTICE_VERSION,
             "transcript_roles": [User.Role.AGENT.label, User.Role.SUPERVISOR.label],
+            "verify_minutes": settings.PRIVACY_VERIFY_LINK_MAX_AGE // 60,
+            "export_days": settings.PRIVACY_EXPORT_LINK_MAX_AGE // 86400,
+            "due_days": settings.PRIVACY_REQUEST_DUE_DAYS,
+            "auto_approve": settings.PRIVACY_AUTO_APPROVE_DELETION,
+        },
+    )
+
+
+def _remember_request(request: HttpRequest, data_request: DataRequest) -> None:
+    """This browser may see the request's status page from now on."""
+    known = [i for i in request.session.get(policy.STATUS_SESSION_KEY, []) if i != str(data_request.pk)]
+    request.session[policy.STATUS_SESSION_KEY] = [*known[-19:], str(data_request.pk)]
+
+
+def _limited(request: HttpRequest, email: str) -> bool:
+    """Per client address and per e-mail address (as its keyed hash): both counted on every try."""
+    by_ip = is_ratelimited(
+        request,
+        group="privacy-request-ip",
+        key=lambda group, req: policy_client_ip(req),
+        rate=settings.PRIVACY_REQUEST_RATE_PER_IP,
+        increment=True,
+    )
+    by_address = is_ratelimited(
+        request,
+        group="privacy-request-address",
+        key=lambda group, req: requests.email_index_of(email) or "",
+        rate=settings.PRIVACY_REQUEST_RATE_PER_ADDRESS,
+        increment=True,
+    )
+    return by_ip or by_address
+
+
+def policy_client_ip(request: HttpRequest) -> str:
+    from accounts.network import client_ip
+
+    return client_ip(request) or "unknown"
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def request_new(request: HttpRequest) -> HttpResponse:
+    """Ask for a copy or the deletion of one's data: signed-in customers after re-entering their
+    password; visitors by confirming a link sent to their address."""
+    user = request.user
+    if user.is_authenticated and not user.is_customer:
+        return render(request, "privacy/request_staff.html", status=403)
+    if user.is_authenticated:
+        form = AccountRequestForm(
+            request.POST if request.method == "POST" else None, initial={"kind": request.GET.get("kind")}
+        )
+        if request.method == "POST" and form.is_valid():
+            if (back := reauth_redirect(request)) is not None:
+                return back
+            data_request = requests.data_request_open_for_account(kind=form.cleaned_data["kind"], user=user)
+            _remember_request(request, data_request)
+            return redirect("privacy:request_status", request_id=data_request.pk)
+        return render(
+            request,
+            "privacy/request_new.html",
+            {"form": form, "account": True, "history": requests.requests_of_user(user=user)},
+        )
+    form = VisitorRequestForm(
+        request.POST if request.method == "POST" else None, initial={"kind": request.GET.get("kind")}
+    )
+    if request.method == "POST" and form.is_valid():
+        if _limited(request, form.cleaned_data["email"]):
+            return render(request, "privacy/rate_limited.html", status=429)
+        if not request.session.session_key:
+            request.session.save()
+        conversation = policy.access_widget_conversation(user, request.session)
+        requests.data_request_open(
+            kind=form.cleaned_data["kind"],
+            email=form.cleaned_data["email"],
+            session_key=request.session.session_key,
+            conversation_id=conversation.pk if conversation else None,
+        )
+        return redirect("privacy:request_sent")
+    return render(request, "privacy/request_new.html", {"form": form, "account": False})
+
+
+def request_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "privacy/request_sent.html", {"minutes": settings.PRIVACY_VERIFY_LINK_MAX_AGE // 60})
+
+
+def _refused(request: HttpRequest, exc: requests.LinkRefused) -> HttpResponse:
+    title, detail = requests.LINK_REFUSALS[exc.reason]
+    return render(
+        request,
+        "privacy/link_refused.html",
+        {"title": title, "detail": detail, "reason": exc.reason},
+        status=410 if exc.reason in ("expired", "used") else 400,
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def request_verify(request: HttpRequest, request_id: str, token: str) -> HttpResponse:
+    """GET shows a button (mail scanners that open links must not use them up); POST confirms."""
+    try:
+        if request.method == "GET":
+            data_request = requests.verify_link_check(request_id, token)
+            return render(request, "privacy/verify_confirm.html", {"data_request": data_request})
+        data_request = requests.data_request_verify(request_id=request_id, token=token)
+    except requests.LinkRefused as exc:
+        return _refused(request, exc)
+    _remember_request(request, data_request)
+    return redirect("privacy:request_status", request_id=data_request.pk)
+
+
+@never_cache
+def request_status_link(request: HttpRequest, request_id: str, token: str) -> HttpResponse:
+    """The status link from our e-mails: remembered in this browser, then a clean address."""
+    try:
+        data_request = requests.status_link_check(request_id, token)
+    except requests.LinkRefused as exc:
+        return _refused(request, exc)
+    _remember_request(request, data_request)
+    return redirect("privacy:request_status", request_id=data_request.pk)
+
+
+@never_cache
+def request_status(request: HttpRequest, request_id: str) -> HttpResponse:
+    try:
+        data_request = policy.access_data_request_status(request.user, request.session, request_id)
+    except policy.NotFound as exc:
+        raise Http404("No such request.") from exc
+    download = None
+    if (
+        data_request.kind == DataRequest.Kind.EXPORT
+        and data_request.export_ready_at
+        and not data_request.export_downloaded_at
+        and data_request.subject_id is not None
+        and data_request.subject_id == request.user.pk
+        and requests.export_path(data_request).exists()
+    ):
+        download = requests.export_link(data_request)
+    reason = ""
+    if data_request.status == DataRequest.Status.DENIED and hasattr(data_request, "details"):
+        reason = data_request.details.reason
+    return render(
+        request,
+        "privacy/request_status.html",
+        {"data_request": data_request, "download": download, "reason": reason},
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def export_download(request: HttpRequest, request_id: str, token: str) -> HttpResponse:
+    """GET shows a button; POST hands over the archive, once."""
+    try:
+        if request.method == "GET":
+            data_request = requests.export_link_check(request_id, token)
+            return render(request, "privacy/export_confirm.html", {"data_request": data_request})
+        archive = requests.export_download(request_id=request_id, token=token)
+    except requests.LinkRefused as exc:
+        return _refused(request, exc)
+    response = HttpResponse(archive, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{settings.CONFIDANT_BUSINESS_NAME} data.zip"'
+    return response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def chat_delete(request: HttpRequest) -> HttpResponse:
+    """The widget's "Delete this chat": the conversation this browser holds goes at once."""
+    conversation = policy.access_widget_conversation(request.user, request.session)
+    if request.method == "POST":
+        if conversation is not None:
+            try:
+                requests.widget_conversation_delete(conversation=conversation, session_key=request.session.session_key)
+            except requests.RequestError:
+                pass  # deleted meanwhile: the outcome the visitor asked for
+        request.session.pop("conversation_id", None)
+        return render(request, "privacy/chat_deleted.html")
+    return render(request, "privacy/chat_delete.html", {"conversation": conversation})
+
+
+# --- the privacy officer ------------------------------------------------------------------------
+@never_cache
+def officer_queue(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "privacy/officer_queue.html",
+        {"open_requests": requests.officer_queue(), "closed": requests.officer_recent_closed()},
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def officer_request(request: HttpRequest, request_id: str) -> HttpResponse:
+    try:
+        data_request = policy.access_data_request(request.user, request_id)
+    except policy.NotFound as exc:
+        raise Http404("No such request.") from exc
+    form = DecisionForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if (back := reauth_redirect(request)) is not None:
+            return back
+        try:
+            if form.cleaned_data["action"] == "approve":
+                requests.deletion_approve(
+                    request_id=data_request.pk, officer=request.user, reason=form.cleaned_data["reason"]
+                )
+                flash.success(request, "Approved: the deletion is being carried out.")
+            else:
+                requests.deletion_deny(
+                    request_id=data_request.pk, officer=request.user, reason=form.cleaned_data["reason"]
+                )
+                flash.success(request, "Denied: the customer is told why by e-mail.")
+        except requests.RequestError:
+            flash.error(request, "This request has already been decided.")
+        return redirect("privacy:officer_request", request_id=data_request.pk)
+    if request.method == "GET" and data_request.kind == DataRequest.Kind.DELETION:
+        requests.deletion_review_start(request=data_request, officer=request.user)
+    details = getattr(data_request, "details", None)
+    # While open: what exists now; once closed: what was found, deleted or exported.
+    counts = requests.subject_inventory(data_request) if data_request.is_open else data_request.counts
+    return render(
+        request,
+        "privacy/officer_request.html",
+        {
+            "data_request": data_request,
+            "form": form,
+            "counts": [(name.replace("_", " ").capitalize(), value) for name, value in counts.items()],
+            "on_hold": counts.get("conversations_on_legal_hold", 0) if data_request.is_open else 0,
+            "can_decide": data_request.kind == DataRequest.Kind.DELETION
+            and data_request.status in (DataRequest.Status.RECEIVED, DataRequest.Status.IN_REVIEW),
+            "address": requests.masked_email(details.email) if details else "",
+            "reason": details.reason if details else "",
+            "overdue": data_request.is_overdue(),
         },
     )

@@ -19,6 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import User
 from conversations import routing, services
+from privacy import requests
 from tests.auth import signed_in_client
 from tests.factories import UserFactory
 from tests.wsclient import Socket, login_session, visitor_session
@@ -95,7 +96,7 @@ HTTP_MATRIX: dict[str, Route] = {
     "accounts:login": Route("GET", "/accounts/login/", outcomes("redirect", public="ok", staff_without_mfa="redirect")),
     "accounts:logout": Route("POST", "/accounts/logout/", outcomes("login", staff_without_mfa="login")),
     "accounts:sign_up": Route("GET", "/accounts/signup/", outcomes("redirect", public="ok")),
-    "accounts:home": Route("GET", "/accounts/", outcomes("redirect", public="login", privacy_officer="ok")),
+    "accounts:home": Route("GET", "/accounts/", outcomes("redirect", public="login")),
     "accounts:mfa_setup": Route(
         # Customers turning it on re-authenticate first; enrolled staff are sent to manage it.
         "GET",
@@ -120,6 +121,21 @@ HTTP_MATRIX: dict[str, Route] = {
         outcomes("missing", public="login", customer="ok", other_customer="missing"),
     ),
     "privacy:notice": Route("GET", "/privacy/", outcomes("ok", staff_without_mfa="ok")),
+    # The portal: customers and visitors; staff accounts are an administrator's business.
+    "privacy:request_new": Route("GET", "/privacy/requests/new/", outcomes("ok", staff="forbidden")),
+    "privacy:request_sent": Route("GET", "/privacy/requests/sent/", outcomes("ok")),
+    "privacy:request_status": Route("GET", "/privacy/requests/{data_request}/", outcomes("missing", customer="ok")),
+    # Signed links: a forged token is refused for everyone ("400": the "damaged link" page).
+    "privacy:request_verify": Route("GET", "/privacy/requests/{data_request}/verify/forged/", outcomes("400")),
+    "privacy:request_status_link": Route("GET", "/privacy/requests/{data_request}/status/forged/", outcomes("400")),
+    "privacy:export_download": Route("GET", "/privacy/exports/{data_request}/forged/", outcomes("400")),
+    "privacy:chat_delete": Route("GET", "/privacy/chat/delete/", outcomes("ok")),
+    "privacy:officer_queue": Route(
+        "GET", "/privacy/officer/", outcomes("forbidden", public="login", privacy_officer="ok")
+    ),
+    "privacy:officer_request": Route(
+        "GET", "/privacy/officer/requests/{data_request}/", outcomes("forbidden", public="login", privacy_officer="ok")
+    ),
     # Every admin page: only verified staff with the admin flag get in (none of these personas).
     "admin:*": Route("GET", "/admin/", outcomes("login")),
 }
@@ -165,7 +181,13 @@ def _people() -> dict[str, Any]:
     services.conversation_hand_over(conversation_id=agent_conv.pk)
     services.conversation_claim(conversation_id=agent_conv.pk, agent=people["agent"])
     customer_conv = services.conversation_start(customer=people["customer"])
-    return {"users": people, "agent_conv": agent_conv.pk, "customer_conv": customer_conv.pk}
+    data_request = requests.data_request_open_for_account(kind="deletion", user=people["customer"])
+    return {
+        "users": people,
+        "agent_conv": agent_conv.pk,
+        "customer_conv": customer_conv.pk,
+        "data_request": data_request.pk,
+    }
 
 
 def _client(principal: str, people: dict[str, Any]) -> Client:
@@ -199,7 +221,9 @@ def test_http_access(name: str, principal: str) -> None:
     route = HTTP_MATRIX[name]
     people = _people()
     client = _client(principal, people)
-    path = route.path.format(agent_conv=people["agent_conv"], customer_conv=people["customer_conv"])
+    path = route.path.format(
+        agent_conv=people["agent_conv"], customer_conv=people["customer_conv"], data_request=people["data_request"]
+    )
     response = client.post(path) if route.method == "POST" else client.get(path)
     assert _label(response) == route.expected[principal], (
         name,

@@ -1,0 +1,652 @@
+"""Data-subject requests: a copy of one's data (export) or its erasure (deletion).
+
+The life of a request:
+1. opened from the portal's form: by a visitor, for an e-mail address (`data_request_open`), then
+   confirmed from a signed link sent there, valid for PRIVACY_VERIFY_LINK_MAX_AGE and once
+   (`data_request_verify`); or by a signed-in customer who re-authenticated moments ago
+   (`data_request_open_for_account`), verified at once. The form answers the same whatever the
+   address, and the same work is done for known and unknown addresses (no account enumeration).
+2. received: due PRIVACY_REQUEST_DUE_DAYS later. An export is built at once (`export_build`); a
+   deletion waits for a privacy officer (`deletion_review_start`, `deletion_approve`,
+   `deletion_deny`), unless PRIVACY_AUTO_APPROVE_DELETION.
+3. carried out by Celery (`deletion_execute`, `export_build`), idempotently: a task run twice, or
+   after a crash, finishes the work and does nothing twice.
+
+What a deletion removes, and what it keeps, is listed in `deletion_execute`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import json
+import logging
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.core import signing
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Count, Q, QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User, UserSession
+from accounts.services import session_group, user_group
+from chatbot_site.realtime import group_send_on_commit
+from conversations.models import Conversation, InternalNote, Message
+from privacy.crypto import blind_index, data_key_cipher, data_keys_destroy, normalize_email
+from privacy.models import DataRequest, DeletionRecord, RequestDetails
+from privacy.retention import conversations_delete
+
+logger = logging.getLogger(__name__)
+
+Status = DataRequest.Status
+Kind = DataRequest.Kind
+
+
+class RequestError(Exception):
+    """A request cannot move as asked (already decided, not open, …); `code` says why."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+# --- signed links ---------------------------------------------------------------------------
+class LinkRefused(Exception):
+    """A link that must not be honoured; `reason` is one of LINK_REFUSALS' keys."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+LINK_REFUSALS = {
+    "damaged": (
+        "This link is damaged",
+        "The link is incomplete or has been altered. Open it again from the e-mail, or copy the whole address.",
+    ),
+    "expired": ("This link has expired", "Links in our e-mails work for a limited time. Please make a new request."),
+    "used": ("This link has already been used", "Each link works once. Your request is safe: nothing was lost."),
+    "other": (
+        "This link belongs to another request",
+        "The link was issued for a different address or request than the one it was opened for.",
+    ),
+}
+_VERIFY_SALT = "privacy.request.verify"
+_EXPORT_SALT = "privacy.export.download"
+_STATUS_SALT = "privacy.request.status"
+
+
+def _address_tag(details: RequestDetails) -> str:
+    return (details.email_index or "")[:16]
+
+
+def _link_token(request: DataRequest, salt: str) -> str:
+    return signing.dumps({"r": str(request.pk), "a": _address_tag(request.details)}, salt=salt)
+
+
+def _link_check(request_id: Any, token: str, salt: str, max_age: int | None) -> DataRequest:
+    """The request the link names, if its signature, age and request/address binding hold."""
+    try:
+        payload = signing.loads(token, salt=salt, max_age=max_age)
+    except signing.SignatureExpired as exc:
+        raise LinkRefused("expired") from exc
+    except signing.BadSignature as exc:
+        raise LinkRefused("damaged") from exc
+    if not isinstance(payload, dict) or payload.get("r") != str(request_id):
+        raise LinkRefused("other")
+    request = DataRequest.objects.select_related("details").filter(pk=request_id).first()
+    if request is None:
+        raise LinkRefused("other")
+    details = getattr(request, "details", None)
+    if details is None or payload.get("a") != _address_tag(details):
+        # The details are deleted once a deletion is carried out: such links are spent.
+        raise LinkRefused("used" if details is None else "other")
+    return request
+
+
+def verify_link_check(request_id: Any, token: str) -> DataRequest:
+    request = _link_check(request_id, token, _VERIFY_SALT, settings.PRIVACY_VERIFY_LINK_MAX_AGE)
+    if request.status == Status.EXPIRED:
+        raise LinkRefused("expired")
+    if request.status != Status.UNVERIFIED:
+        raise LinkRefused("used")
+    return request
+
+
+def export_link_check(request_id: Any, token: str) -> DataRequest:
+    request = _link_check(request_id, token, _EXPORT_SALT, settings.PRIVACY_EXPORT_LINK_MAX_AGE)
+    if request.kind != Kind.EXPORT or request.export_ready_at is None:
+        raise LinkRefused("other")
+    if request.export_downloaded_at is not None:
+        raise LinkRefused("used")
+    if not export_path(request).exists():
+        raise LinkRefused("expired")
+    return request
+
+
+def status_link_check(request_id: Any, token: str) -> DataRequest:
+    try:
+        payload = signing.loads(token, salt=_STATUS_SALT)
+    except signing.BadSignature as exc:
+        raise LinkRefused("damaged") from exc
+    if not isinstance(payload, dict) or payload.get("r") != str(request_id):
+        raise LinkRefused("other")
+    request = DataRequest.objects.filter(pk=request_id).first()
+    if request is None:
+        raise LinkRefused("other")
+    return request
+
+
+def _url(name: str, request: DataRequest, token: str) -> str:
+    return settings.SITE_URL + reverse(name, kwargs={"request_id": request.pk, "token": token})
+
+
+def status_url(request: DataRequest) -> str:
+    # Binds nothing but the id (the address may be gone): it only shows the status.
+    token = signing.dumps({"r": str(request.pk)}, salt=_STATUS_SALT)
+    return settings.SITE_URL + reverse("privacy:request_status_link", kwargs={"request_id": request.pk, "token": token})
+
+
+# --- opening and verifying --------------------------------------------------------------------
+def due_date(received_at: dt.datetime) -> dt.datetime:
+    """When an answer is due: PRIVACY_REQUEST_DUE_DAYS after the request was received (verified)."""
+    return received_at + dt.timedelta(days=settings.PRIVACY_REQUEST_DUE_DAYS)
+
+
+def data_request_open(*, kind: str, email: str, session_key: str | None, conversation_id: Any | None) -> DataRequest:
+    """A visitor's request for an address: stored unverified, and a confirmation link sent there.
+    Known and unknown addresses take the same path (the account is looked up at verification)."""
+    from privacy import tasks
+
+    with transaction.atomic():
+        request = DataRequest.objects.create(kind=kind)
+        RequestDetails.objects.create(
+            request=request,
+            email=normalize_email(email),
+            reason="",
+            session_key=session_key or "",
+            conversation_ids=[str(conversation_id)] if conversation_id else [],
+        )
+        transaction.on_commit(lambda: tasks.data_request_send_verification.delay(str(request.pk)))
+    return request
+
+
+def data_request_open_for_account(*, kind: str, user: User) -> DataRequest:
+    """A signed-in customer's request (the view demands a fresh re-authentication): verified at once."""
+    if not user.is_customer:
+        raise RequestError("not_customer")
+    with transaction.atomic():
+        request = DataRequest.objects.create(kind=kind, subject=user)
+        RequestDetails.objects.create(request=request, email=user.email or "", reason="")
+        _received(request, via=DataRequest.Verification.ACCOUNT)
+    return request
+
+
+def verification_send(*, request_id: Any) -> bool:
+    """E-mail the confirmation link of an unverified request (run by Celery). False if there is
+    nothing to send (already verified, expired or gone)."""
+    request = DataRequest.objects.select_related("details").filter(pk=request_id, status=Status.UNVERIFIED).first()
+    if request is None or not request.details.email:
+        return False
+    link = _url("privacy:request_verify", request, _link_token(request, _VERIFY_SALT))
+    _mail(
+        request,
+        f"Confirm your request to {settings.CONFIDANT_BUSINESS_NAME}",
+        "privacy/email/verify.txt",
+        {"link": link, "minutes": settings.PRIVACY_VERIFY_LINK_MAX_AGE // 60},
+    )
+    return True
+
+
+def data_request_verify(*, request_id: Any, token: str) -> DataRequest:
+    """Honour a confirmation link once: the request is received and its clock starts. Raises
+    LinkRefused (damaged, expired, used, other)."""
+    with transaction.atomic():
+        verify_link_check(request_id, token)  # a clear reason first, without a lock
+        request = DataRequest.objects.select_for_update().select_related("details").get(pk=request_id)
+        if request.status != Status.UNVERIFIED:
+            raise LinkRefused("used")
+        # The account the address belongs to, if a customer's (staff accounts are not removed by
+        # request: an administrator handles them).
+        request.subject = User.objects.filter(
+            email_index=request.details.email_index, role=User.Role.CUSTOMER, is_superuser=False
+        ).first()
+        _received(request, via=DataRequest.Verification.EMAIL)
+    return request
+
+
+def _received(request: DataRequest, *, via: str) -> None:
+    from privacy import tasks
+
+    now = timezone.now()
+    request.status, request.verified_by, request.verified_at, request.due_at = Status.RECEIVED, via, now, due_date(now)
+    request.counts = subject_inventory(request)
+    request.save(update_fields=["status", "verified_by", "verified_at", "due_at", "subject", "counts"])
+    if request.kind == Kind.EXPORT:
+        transaction.on_commit(lambda: tasks.export_build.delay(str(request.pk)))
+    elif settings.PRIVACY_AUTO_APPROVE_DELETION:
+        _approve(request, officer=None, reason="Approved automatically (PRIVACY_AUTO_APPROVE_DELETION).")
+
+
+def data_requests_expire_unverified(*, now: dt.datetime | None = None) -> int:
+    """Unconfirmed requests whose link has run out: forget who asked (their details are shredded)."""
+    cutoff = (now or timezone.now()) - dt.timedelta(seconds=settings.PRIVACY_VERIFY_LINK_MAX_AGE)
+    with transaction.atomic():
+        ids = list(
+            DataRequest.objects.select_for_update()
+            .filter(status=Status.UNVERIFIED, requested_at__lt=cutoff)
+            .values_list("pk", flat=True)
+        )
+        for details in RequestDetails.objects.filter(request_id__in=ids):
+            details.delete()  # one by one: each destroys its data key on commit
+        DataRequest.objects.filter(pk__in=ids).update(status=Status.EXPIRED)
+    return len(ids)
+
+
+# --- what is held -----------------------------------------------------------------------------
+def _subject_conversations(request: DataRequest) -> QuerySet[Conversation]:
+    """The subject's conversations: their account's, and the requesting browser's chat if it
+    belongs to no account (a visitor's is tied to nothing else)."""
+    details = getattr(request, "details", None)
+    visitor_ids = details.conversation_ids if details is not None else []
+    q = Q(pk__in=visitor_ids, customer__isnull=True)
+    if request.subject_id is not None:
+        q |= Q(customer_id=request.subject_id)
+    return Conversation.objects.filter(q)
+
+
+def subject_inventory(request: DataRequest) -> dict[str, int]:
+    """What exists about the subject, as counts (what an officer sees; never content)."""
+    conversations = _subject_conversations(request)
+    totals = conversations.aggregate(n=Count("pk"), on_hold=Count("pk", filter=Q(legal_hold=True)))
+    ids = list(conversations.values_list("pk", flat=True))
+    user_id = request.subject_id
+    counts = {
+        "account": int(user_id is not None),
+        "conversations": totals["n"],
+        "conversations_on_legal_hold": totals["on_hold"],
+        "messages": Message.objects.filter(conversation_id__in=ids).count(),
+        "internal_notes": InternalNote.objects.filter(conversation_id__in=ids).count(),
+        "sessions": UserSession.objects.filter(user_id=user_id).count() if user_id else 0,
+    }
+    if user_id:
+        from django_otp import devices_for_user
+
+        counts["two_step_devices"] = sum(1 for _ in devices_for_user(User(pk=user_id), confirmed=None))
+    return counts
+
+
+# --- the officer's decisions ------------------------------------------------------------------
+def deletion_review_start(*, request: DataRequest, officer: User) -> None:
+    """An officer opened a received request: the customer sees it is in review."""
+    updated = DataRequest.objects.filter(pk=request.pk, status=Status.RECEIVED).update(
+        status=Status.IN_REVIEW, review_started_at=timezone.now()
+    )
+    if updated:
+        request.refresh_from_db(fields=["status", "review_started_at"])
+
+
+def deletion_approve(*, request_id: Any, officer: User, reason: str = "") -> DataRequest:
+    with transaction.atomic():
+        request = _open_deletion_locked(request_id)
+        _approve(request, officer=officer, reason=reason)
+    return request
+
+
+def deletion_deny(*, request_id: Any, officer: User, reason: str) -> DataRequest:
+    """Refuse a deletion, with the reason the customer will read (required)."""
+    from privacy import tasks
+
+    if not reason.strip():
+        raise RequestError("reason_required")
+    with transaction.atomic():
+        request = _open_deletion_locked(request_id)
+        request.status, request.decided_at, request.decided_by = Status.DENIED, timezone.now(), officer
+        request.save(update_fields=["status", "decided_at", "decided_by"])
+        request.details.reason = reason.strip()
+        request.details.save(update_fields=["reason"])
+        transaction.on_commit(lambda: tasks.deletion_denied_notify.delay(str(request.pk)))
+    return request
+
+
+def _open_deletion_locked(request_id: Any) -> DataRequest:
+    request = DataRequest.objects.select_for_update().select_related("details").filter(pk=request_id).first()
+    if request is None or request.kind != Kind.DELETION:
+        raise RequestError("not_found")
+    if request.status not in (Status.RECEIVED, Status.IN_REVIEW):
+        raise RequestError("already_decided")
+    return request
+
+
+def _approve(request: DataRequest, *, officer: User | None, reason: str) -> None:
+    from privacy import tasks
+
+    request.status, request.decided_at, request.decided_by = Status.APPROVED, timezone.now(), officer
+    request.save(update_fields=["status", "decided_at", "decided_by"])
+    request.details.reason = reason.strip()
+    request.details.save(update_fields=["reason"])
+    transaction.on_commit(lambda: tasks.deletion_execute.delay(str(request.pk)))
+
+
+def denial_send(*, request_id: Any) -> None:
+    """Tell the requester their deletion was declined, and why (run by Celery)."""
+    request = DataRequest.objects.select_related("details").filter(pk=request_id, status=Status.DENIED).first()
+    if request is None or request.confirmation_sent_at is not None or not request.details.email:
+        return
+    _mail(
+        request,
+        "Your deletion request was declined",
+        "privacy/email/denied.txt",
+        {"reason": request.details.reason},
+    )
+    DataRequest.objects.filter(pk=request.pk).update(confirmation_sent_at=timezone.now())
+
+
+# --- carrying out a deletion ------------------------------------------------------------------
+@dataclasses.dataclass
+class _Deleted:
+    counts: dict[str, int]
+    data_keys: list[Any]
+    session_keys: list[str]
+    user_id: int | None
+
+
+def deletion_execute(*, request_id: Any) -> DataRequest | None:
+    """Carry out an approved deletion (Celery runs it; safe to run again). Removes, for the subject:
+
+    - main database: their conversations with every message and internal note (in SQL); their
+      account row, which takes with it (by cascade) their two-step devices and backup codes, MFA
+      failure records and session index; their browser sessions (django_session), the visitor's
+      requesting session included; failed sign-in records (django-axes) under their username;
+      their other data requests' details (addresses);
+    - keys database: the data keys of the account and of every conversation (crypto-shredding:
+      copies in backups become unreadable), then this request's own key, once the confirmation is sent;
+    - files: exports waiting for download (MEDIA_ROOT/exports);
+    - live connections: their sockets are closed.
+
+    Kept: this request's metadata (dates, counts) and a DeletionRecord with the address's keyed hash.
+    Conversations on legal hold are kept, and the officer saw them counted before approving.
+    """
+    deleted: _Deleted | None = None
+    with transaction.atomic():
+        request = DataRequest.objects.select_for_update().select_related("details").filter(pk=request_id).first()
+        if request is None or request.kind != Kind.DELETION:
+            return None
+        if request.status == Status.APPROVED:
+            deleted = _delete_subject(request)
+            now = timezone.now()
+            request.status, request.completed_at, request.counts = Status.DONE, now, deleted.counts
+            request.save(update_fields=["status", "completed_at", "counts"])
+            DeletionRecord.objects.create(
+                request_id=request.pk,
+                origin=DeletionRecord.Origin.REQUEST,
+                email_index=request.details.email_index or "",
+                requested_at=request.requested_at,
+                verified_at=request.verified_at,
+                approved_at=request.decided_at,
+                completed_at=now,
+                counts=deleted.counts,
+            )
+            for key in deleted.session_keys:
+                group_send_on_commit(session_group(key), {"type": "session.ended"})
+            if deleted.user_id is not None:
+                group_send_on_commit(user_group(deleted.user_id), {"type": "session.ended"})
+        elif request.status != Status.DONE:
+            return request  # not approved (or denied): nothing to do
+    if deleted is not None:
+        data_keys_destroy(deleted.data_keys)
+    _deletion_confirm(request)
+    return request
+
+
+def _delete_subject(request: DataRequest) -> _Deleted:
+    """Call inside the transaction that locks the request."""
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    from accounts.network import lockout_username
+
+    details = request.details
+    kept = Q(legal_hold=True)
+    conversations = list(
+        _subject_conversations(request).exclude(kept).select_for_update().values_list("pk", "data_key_id")
+    )
+    messages, notes, deleted_conversations = conversations_delete([pk for pk, _ in conversations])
+    session_keys = [details.session_key] if details.session_key else []
+    counts = {"conversations": deleted_conversations, "messages": messages, "internal_notes": notes}
+    user = User.objects.filter(pk=request.subject_id).first()
+    if user is not None:
+        session_keys += list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
+        names = {user.username}
+        if user.email:
+            names.add(lockout_username(None, {"username": user.email}))
+        counts["failed_sign_ins"] = AccessAttempt.objects.filter(username__in=names).delete()[0]
+        AccessFailureLog.objects.filter(username__in=names).delete()
+        # Their other requests: the addresses go (the requests' dates stay, as for this one).
+        others = RequestDetails.objects.filter(request__subject=user).exclude(request=request)
+        for other in others:
+            export_path(other.request).unlink(missing_ok=True)
+            other.delete()
+        # Held conversations outlive the account (the hold is a legal duty); they lose the link to it.
+        held = Conversation.objects.filter(customer=user, legal_hold=True).update(customer=None)
+        if held:
+            counts["conversations_kept_on_legal_hold"] = held
+        counts["accounts"] = 1
+        user.delete()  # cascades; its data key is destroyed on commit (privacy.crypto)
+    counts["sessions"] = Session.objects.filter(session_key__in=session_keys).delete()[0]
+    export_path(request).unlink(missing_ok=True)
+    return _Deleted(counts, [key for _, key in conversations], session_keys, user.pk if user else None)
+
+
+def _deletion_confirm(request: DataRequest) -> None:
+    """Send the confirmation (once), then forget the address: the details go, and their data key."""
+    details = RequestDetails.objects.filter(request=request).first()
+    if details is None:
+        return
+    if request.confirmation_sent_at is None and details.email:
+        _mail(request, "Your data has been deleted", "privacy/email/deleted.txt", {"counts": request.counts})
+        DataRequest.objects.filter(pk=request.pk).update(confirmation_sent_at=timezone.now())
+    details.delete()
+
+
+def widget_conversation_delete(*, conversation: Conversation, session_key: str | None) -> DeletionRecord:
+    """A visitor deletes the chat in their browser at once (it is tied to nothing else). Call
+    only with the conversation policy.access_widget_conversation returned."""
+    now = timezone.now()
+    with transaction.atomic():
+        row = Conversation.objects.select_for_update().filter(pk=conversation.pk).values_list("data_key_id").first()
+        if row is None:
+            raise RequestError("not_found")
+        messages, notes, deleted = conversations_delete([conversation.pk])
+        record = DeletionRecord.objects.create(
+            origin=DeletionRecord.Origin.WIDGET,
+            requested_at=now,
+            completed_at=now,
+            counts={"conversations": deleted, "messages": messages, "internal_notes": notes},
+        )
+        if session_key:
+            group_send_on_commit(session_group(session_key), {"type": "session.ended"})
+    data_keys_destroy([row[0]])
+    return record
+
+
+# --- exports ----------------------------------------------------------------------------------
+def export_path(request: DataRequest) -> Path:
+    return Path(settings.MEDIA_ROOT) / "exports" / f"{request.pk}.bin"
+
+
+def export_build(*, request_id: Any) -> DataRequest | None:
+    """Build the subject's archive, store it encrypted under the request's data key, and send the
+    download link (Celery runs it; run again, it rebuilds nothing already sent)."""
+    request = DataRequest.objects.select_related("details", "subject").filter(pk=request_id).first()
+    if request is None or request.kind != Kind.EXPORT or request.status not in (Status.RECEIVED, Status.IN_REVIEW):
+        return request
+    archive, counts = export_archive(request)
+    path = export_path(request)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    token = data_key_cipher(request.details.encryption_key_id()).encrypt(archive)
+    partial = path.with_suffix(".part")
+    partial.write_bytes(token)
+    partial.replace(path)
+    now = timezone.now()
+    request.status, request.export_ready_at, request.completed_at, request.counts = Status.DONE, now, now, counts
+    request.save(update_fields=["status", "export_ready_at", "completed_at", "counts"])
+    if request.details.email:
+        link = _url("privacy:export_download", request, _link_token(request, _EXPORT_SALT))
+        _mail(
+            request,
+            "Your data is ready to download",
+            "privacy/email/export_ready.txt",
+            {"link": link, "days": settings.PRIVACY_EXPORT_LINK_MAX_AGE // 86400},
+        )
+        DataRequest.objects.filter(pk=request.pk).update(confirmation_sent_at=timezone.now())
+    return request
+
+
+def export_link(request: DataRequest) -> str:
+    """The download link, for a signed-in customer's status page (the same signed, single-use link)."""
+    return _url("privacy:export_download", request, _link_token(request, _EXPORT_SALT))
+
+
+def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
+    """The zip: data.json (everything held about the subject) and transcript.html (readable)."""
+    user = request.subject
+    conversations = list(_subject_conversations(request).order_by("created_at"))
+    ids = [c.pk for c in conversations]
+    messages: dict[Any, list[Message]] = {pk: [] for pk in ids}
+    for message in Message.objects.filter(conversation_id__in=ids).order_by("conversation_id", "seq"):
+        messages[message.conversation_id].append(message)
+    notes: dict[Any, list[InternalNote]] = {pk: [] for pk in ids}
+    for note in InternalNote.objects.filter(conversation_id__in=ids):
+        notes[note.conversation_id].append(note)
+    data: dict[str, Any] = {
+        "generated_at": timezone.now().isoformat(),
+        "controller": settings.CONFIDANT_BUSINESS_NAME,
+        "request": {"id": str(request.pk), "requested_at": request.requested_at.isoformat()},
+        "account": None,
+        "conversations": [
+            {
+                "id": str(c.pk),
+                "started_at": c.created_at.isoformat(),
+                "last_message_at": c.last_message_at.isoformat() if c.last_message_at else None,
+                "state": c.get_state_display(),
+                "privacy_notice_version_shown": c.notice_version,
+                "privacy_notice_shown_at": c.notice_shown_at.isoformat() if c.notice_shown_at else None,
+                "messages": [
+                    {"seq": m.seq, "sender": m.sender, "sent_at": m.created_at.isoformat(), "text": m.body}
+                    for m in messages[c.pk]
+                ],
+                "staff_notes": [{"written_at": n.created_at.isoformat(), "text": n.body} for n in notes[c.pk]],
+            }
+            for c in conversations
+        ],
+    }
+    if user is not None:
+        data["account"] = {
+            "username": user.username,
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "email": user.email,
+            "joined_at": user.date_joined.isoformat(),
+            "last_sign_in_at": user.last_login.isoformat() if user.last_login else None,
+            "sessions": UserSession.objects.filter(user=user).count(),
+        }
+    counts = {
+        "conversations": len(conversations),
+        "messages": sum(len(v) for v in messages.values()),
+        "staff_notes": sum(len(v) for v in notes.values()),
+        "account": int(user is not None),
+    }
+    html = render_to_string(
+        "privacy/export_transcript.html",
+        {"data": data, "conversations": conversations, "messages": messages, "notes": notes, "user": user},
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data.json", json.dumps(data, indent=2, ensure_ascii=False))
+        archive.writestr("transcript.html", html)
+    return buffer.getvalue(), counts
+
+
+def export_download(*, request_id: Any, token: str) -> bytes:
+    """The archive, once: the link is spent and the file deleted before the bytes are returned.
+    Raises LinkRefused."""
+    with transaction.atomic():
+        request = export_link_check(request_id, token)
+        spent = DataRequest.objects.filter(pk=request.pk, export_downloaded_at__isnull=True).update(
+            export_downloaded_at=timezone.now()
+        )
+        if not spent:
+            raise LinkRefused("used")
+        path = export_path(request)
+        archive = data_key_cipher(request.details.encryption_key_id()).decrypt(path.read_bytes())
+    path.unlink(missing_ok=True)
+    return archive
+
+
+def exports_expire(*, now: dt.datetime | None = None) -> int:
+    """Delete archives nobody downloaded in time."""
+    cutoff = (now or timezone.now()) - dt.timedelta(seconds=settings.PRIVACY_EXPORT_LINK_MAX_AGE)
+    expired = DataRequest.objects.filter(
+        kind=Kind.EXPORT, export_ready_at__lt=cutoff, export_downloaded_at__isnull=True
+    )
+    removed = 0
+    for request in expired:
+        path = export_path(request)
+        if path.exists():
+            path.unlink()
+            removed += 1
+    return removed
+
+
+# --- e-mail -----------------------------------------------------------------------------------
+def _mail(request: DataRequest, subject: str, template: str, context: dict[str, Any]) -> None:
+    body = render_to_string(
+        template,
+        {
+            **context,
+            "business_name": settings.CONFIDANT_BUSINESS_NAME,
+            "request": request,
+            "status_url": status_url(request),
+        },
+    )
+    send_mail(subject, body, None, [request.details.email])
+    logger.info("sent %s e-mail for data request %s", template.rsplit("/", 1)[-1], request.pk)
+
+
+# --- reads ------------------------------------------------------------------------------------
+def officer_queue(*, now: dt.datetime | None = None) -> list[DataRequest]:
+    """Open requests, overdue first, then by due date; then the last 50 closed."""
+    now = now or timezone.now()
+    open_ = list(DataRequest.objects.filter(status__in=DataRequest.OPEN).order_by("due_at", "requested_at"))
+    open_.sort(key=lambda r: (not r.is_overdue(now), r.due_at))
+    return open_
+
+
+def officer_recent_closed(*, limit: int = 50) -> list[DataRequest]:
+    return list(
+        DataRequest.objects.filter(status__in=(Status.DONE, Status.DENIED)).order_by("-completed_at", "-decided_at")[
+            :limit
+        ]
+    )
+
+
+def requests_of_user(*, user: User) -> list[DataRequest]:
+    return list(DataRequest.objects.filter(subject=user).order_by("-requested_at"))
+
+
+def masked_email(address: str) -> str:
+    """d•••@example.com: enough for an officer to tell requests apart, not to read the address."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}•••@{domain}" if domain else ""
+
+
+def email_index_of(address: str) -> str | None:
+    return blind_index("email", address)

@@ -1,0 +1,572 @@
+"""Data-subject requests: opening, verification links, the officer's queue and decisions, the
+deletion and the export they lead to, and the widget's "delete this chat".
+
+Celery runs eagerly here (the tasks are one-line wrappers over the services these tests exercise);
+tests/e2e/test_privacy_browser.py drives the whole path through a real worker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+import statistics
+import time
+import uuid
+import zipfile
+from typing import Any
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core import mail, signing
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import User, UserSession
+from chatbot_site.celery import app as celery_app
+from conversations import services as conversation_services
+from conversations.models import Conversation, Message
+from privacy import requests
+from privacy.crypto import blind_index
+from privacy.models import DataKey, DataRequest, DeletionRecord, RequestDetails
+from tests.auth import signed_in_client
+from tests.factories import UserFactory
+from tests.privacy.scenario import canary
+
+pytestmark = pytest.mark.django_db(transaction=True)  # on_commit work (tasks, key destruction) runs as in production
+
+Status = DataRequest.Status
+
+
+@pytest.fixture(autouse=True)
+def eager_tasks(settings: Any, tmp_path: Any) -> Any:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.SITE_URL = "http://testserver"
+    settings.PRIVACY_AUTO_APPROVE_DELETION = False
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _clear_rate_limits() -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def _chat(customer: User | None, *texts: str) -> Conversation:
+    conversation = conversation_services.conversation_start(customer=customer)
+    for text in texts:
+        conversation_services.message_post(
+            conversation_id=conversation.pk, sender=Message.Sender.CUSTOMER, body=text, client_id=uuid.uuid4()
+        )
+    return conversation
+
+
+def _export_path(message: Any) -> str:
+    match = re.search(r"http://testserver(/privacy/exports/[0-9a-f-]+/[^\s]+/)", message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+def _verify_path(message: Any) -> str:
+    match = re.search(r"http://testserver(/privacy/requests/[0-9a-f-]+/verify/[^\s]+/)", message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+def _visitor_request(client: Client, email: str, kind: str = "deletion") -> Any:
+    return client.post("/privacy/requests/new/", {"kind": kind, "email": email})
+
+
+def _open_and_verify(client: Client, email: str, kind: str = "deletion") -> DataRequest:
+    mail.outbox.clear()
+    assert _visitor_request(client, email, kind).status_code == 302
+    response = client.post(_verify_path(mail.outbox[-1]))
+    assert response.status_code == 302, response.content
+    return DataRequest.objects.get(pk=response["Location"].split("/")[3])
+
+
+# --- the form: same answer for everyone, limited ---------------------------------------------------
+def test_the_form_answers_known_and_unknown_addresses_alike(customer: User) -> None:
+    customer.email = "known@example.com"
+    customer.save(update_fields=["email"])
+    answers = []
+    for email in ("known@example.com", "nobody-here@example.com"):
+        client = Client()
+        first = _visitor_request(client, email)
+        followed = client.get(first["Location"])
+        answers.append((first.status_code, first["Location"], followed.status_code, followed.content))
+    assert answers[0] == answers[1]
+    # Both get the same e-mail (the address may hold a visitor's chat even without an account).
+    assert len(mail.outbox) == 2
+    assert mail.outbox[0].subject == mail.outbox[1].subject
+    assert [m.to for m in mail.outbox] == [["known@example.com"], ["nobody-here@example.com"]]
+
+
+def test_the_form_takes_as_long_for_known_and_unknown_addresses(customer: User, settings: Any) -> None:
+    """Interleaved, many times: the medians differ by no more than noise (a fraction of either)."""
+    settings.PRIVACY_REQUEST_RATE_PER_ADDRESS = settings.PRIVACY_REQUEST_RATE_PER_IP = "10000/h"
+    customer.email = "timed@example.com"
+    customer.save(update_fields=["email"])
+    client = Client()
+    timings: dict[str, list[float]] = {"known": [], "unknown": []}
+    for i in range(40):
+        for label, email in (("known", "timed@example.com"), ("unknown", f"ghost{i}@example.com")):
+            start = time.perf_counter()
+            assert _visitor_request(client, email).status_code == 302
+            timings[label].append(time.perf_counter() - start)
+    known, unknown = statistics.median(timings["known"]), statistics.median(timings["unknown"])
+    assert abs(known - unknown) < max(0.005, 0.25 * min(known, unknown)), (known, unknown)
+
+
+def test_the_form_is_rate_limited_per_address_and_per_client(settings: Any) -> None:
+    settings.PRIVACY_REQUEST_RATE_PER_ADDRESS = "3/h"
+    settings.PRIVACY_REQUEST_RATE_PER_IP = "5/h"
+    client = Client()
+    codes = [_visitor_request(client, "Same@Example.com ").status_code for _ in range(4)]
+    assert codes == [302, 302, 302, 429]
+    assert (
+        "Too many requests" in _visitor_request(Client(), "same@example.com").content.decode()
+    )  # any case, any browser
+    other = Client(REMOTE_ADDR="10.1.1.1")
+    codes = [_visitor_request(other, f"person{i}@example.com").status_code for i in range(6)]
+    assert codes == [302] * 5 + [429]
+    assert DataRequest.objects.count() == 3 + 5
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"kind": "deletion"},
+        {"kind": "deletion", "email": "not-an-address"},
+        {"kind": "deletion", "email": "a" * 300 + "@example.com"},
+        {"kind": "erase-everything", "email": "x@example.com"},
+        {"kind": "deletion", "email": "x@example.com\r\nBcc: victim@example.com"},
+        {"kind": ["deletion", "export"], "email": "\x00@example.com"},
+    ],
+)
+def test_malformed_requests_are_refused_with_the_form_and_nothing_is_stored(data: dict) -> None:
+    response = Client().post("/privacy/requests/new/", data)
+    assert response.status_code == 200 and b'role="alert"' in response.content
+    assert not DataRequest.objects.exists() and not mail.outbox
+
+
+def test_staff_cannot_use_the_customer_form(agent: User) -> None:
+    response = signed_in_client(agent).post("/privacy/requests/new/", {"kind": "deletion"})
+    assert response.status_code == 403 and not DataRequest.objects.exists()
+
+
+# --- verification links ------------------------------------------------------------------------
+def _unverified(client: Client, email: str) -> tuple[DataRequest, str]:
+    mail.outbox.clear()
+    _visitor_request(client, email)
+    path = _verify_path(mail.outbox[-1])
+    return DataRequest.objects.get(pk=path.split("/")[3]), path
+
+
+def test_a_verification_link_works_once_and_starts_the_clock() -> None:
+    client = Client()
+    request, path = _unverified(client, "once@example.com")
+    page = client.get(path)  # a mail scanner opening the link uses nothing up
+    assert page.status_code == 200 and b"Confirm request" in page.content
+    response = client.post(path)
+    assert response.status_code == 302 and response["Location"] == f"/privacy/requests/{request.pk}/"
+    request.refresh_from_db()
+    assert request.status == Status.RECEIVED and request.verified_by == "email"
+    assert request.due_at == request.verified_at + dt.timedelta(days=30)
+    status = client.get(response["Location"])
+    assert b"Received" in status.content and request.due_at.strftime("%-d %B %Y").encode() in status.content
+    again = client.post(path)
+    assert again.status_code == 410 and b"already been used" in again.content
+    assert client.get(path).status_code == 410
+
+
+def test_an_expired_verification_link_is_refused(monkeypatch: Any) -> None:
+    client = Client()
+    request, path = _unverified(client, "late@example.com")
+    later = time.time() + 31 * 60
+    monkeypatch.setattr(signing.time, "time", lambda: later)
+    response = client.post(path)
+    assert response.status_code == 410 and b"This link has expired" in response.content
+    assert DataRequest.objects.get(pk=request.pk).status == Status.UNVERIFIED
+
+
+def test_a_tampered_verification_link_is_refused() -> None:
+    client = Client()
+    request, path = _unverified(client, "tamper@example.com")
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    for forged in (token[:-1] + ("A" if token[-1] != "A" else "B"), token[:20], "x" * 5000, "..%2F..", "a:b:c"):
+        response = client.post(f"/privacy/requests/{request.pk}/verify/{forged}/")
+        assert response.status_code in (400, 404), forged
+        if response.status_code == 400:
+            assert b"This link is damaged" in response.content
+    assert DataRequest.objects.get(pk=request.pk).status == Status.UNVERIFIED
+
+
+def test_a_link_for_another_address_is_refused() -> None:
+    client = Client()
+    mine, my_path = _unverified(client, "mine@example.com")
+    theirs, _ = _unverified(client, "theirs@example.com")
+    token = my_path.rstrip("/").rsplit("/", 1)[1]
+    response = client.post(f"/privacy/requests/{theirs.pk}/verify/{token}/")
+    assert response.status_code == 400 and b"belongs to another request" in response.content
+    # A token signed for the right request but another address (the address tag differs) too.
+    forged = signing.dumps({"r": str(theirs.pk), "a": mine.details.email_index[:16]}, salt="privacy.request.verify")
+    response = client.post(f"/privacy/requests/{theirs.pk}/verify/{forged}/")
+    assert response.status_code == 400 and b"belongs to another request" in response.content
+    assert DataRequest.objects.get(pk=theirs.pk).status == Status.UNVERIFIED
+
+
+def test_unconfirmed_requests_expire_and_their_address_is_shredded() -> None:
+    request, _ = _unverified(Client(), "forget@example.com")
+    key = request.details.data_key_id
+    assert requests.data_requests_expire_unverified(now=timezone.now() + dt.timedelta(minutes=31)) == 1
+    request.refresh_from_db()
+    assert request.status == Status.EXPIRED
+    assert not RequestDetails.objects.exists() and not DataKey.objects.filter(pk=key).exists()
+
+
+def test_the_status_page_is_only_for_the_requester(customer: User) -> None:
+    client = Client()
+    request = _open_and_verify(client, "status@example.com")
+    assert client.get(f"/privacy/requests/{request.pk}/").status_code == 200
+    for stranger in (Client(), signed_in_client(customer)):
+        assert stranger.get(f"/privacy/requests/{request.pk}/").status_code == 404
+    assert Client().get(f"/privacy/requests/{uuid.uuid4()}/").status_code == 404
+    link = requests.status_url(request).removeprefix("http://testserver")
+    other = Client()
+    assert other.get(link).status_code == 302 and other.get(f"/privacy/requests/{request.pk}/").status_code == 200
+
+
+# --- due dates and the officer's queue ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("received", "due"),
+    [
+        ("2027-01-31T10:00:00+00:00", "2027-03-02T10:00:00+00:00"),
+        ("2028-01-31T10:00:00+00:00", "2028-03-01T10:00:00+00:00"),  # leap year
+        ("2026-12-15T23:30:00+00:00", "2027-01-14T23:30:00+00:00"),  # year end
+        ("2027-02-28T00:00:00+00:00", "2027-03-30T00:00:00+00:00"),
+        ("2027-04-30T12:00:00+00:00", "2027-05-30T12:00:00+00:00"),
+    ],
+)
+def test_due_dates_are_thirty_days_after_receipt_across_month_ends(received: str, due: str) -> None:
+    assert requests.due_date(dt.datetime.fromisoformat(received)) == dt.datetime.fromisoformat(due)
+
+
+def _received_request(days_ago: int, kind: str = "deletion", status: str = Status.RECEIVED) -> DataRequest:
+    received = timezone.now() - dt.timedelta(days=days_ago)
+    request = DataRequest.objects.create(
+        kind=kind, status=status, requested_at=received, verified_at=received, due_at=requests.due_date(received)
+    )
+    RequestDetails.objects.create(request=request, email=f"r{days_ago}@example.com", reason="")
+    return request
+
+
+def test_the_queue_shows_overdue_requests_first_then_by_due_date(privacy_officer: User) -> None:
+    fresh, older, overdue_a_bit, overdue_long = (_received_request(d) for d in (1, 20, 31, 45))
+    in_review = _received_request(40, status=Status.IN_REVIEW)
+    _received_request(50, status=Status.DONE)  # closed: not in the open list
+    client = signed_in_client(privacy_officer)
+    response = client.get("/privacy/officer/")
+    assert response.status_code == 200
+    open_table = response.content.decode().split('id="open-requests"')[1].split("</table>")[0]
+    order = re.findall(r'data-id="([0-9a-f-]+)"', open_table)
+    assert order == [str(r.pk) for r in (overdue_long, in_review, overdue_a_bit, older, fresh)]
+    assert open_table.count("Overdue</span>") == 3
+
+
+def test_the_queue_page_runs_a_fixed_number_of_queries(
+    privacy_officer: User, django_assert_max_num_queries: Any
+) -> None:
+    for days in range(30):
+        _received_request(days)
+    client = signed_in_client(privacy_officer)
+    client.get("/privacy/officer/")
+    with django_assert_max_num_queries(12):
+        assert client.get("/privacy/officer/").status_code == 200
+
+
+def test_only_privacy_officers_reach_the_queue(customer: User, agent: User, supervisor: User) -> None:
+    request = _received_request(1)
+    assert Client().get("/privacy/officer/").status_code == 302
+    for user in (customer, agent, supervisor):
+        client = signed_in_client(user)
+        assert client.get("/privacy/officer/").status_code == 403
+        assert client.get(f"/privacy/officer/requests/{request.pk}/").status_code == 403
+
+
+def test_an_officer_without_a_verified_second_factor_is_sent_to_it(privacy_officer: User) -> None:
+    client = signed_in_client(privacy_officer, verified=False)
+    assert "/accounts/mfa/" in client.get("/privacy/officer/")["Location"]
+    assert client.get("/privacy/").status_code == 200  # the notice stays readable
+
+
+def test_the_officer_sees_counts_never_content(privacy_officer: User, customer: User) -> None:
+    secret = canary("officer-view")
+    customer.email = "counted@example.com"
+    customer.save(update_fields=["email"])
+    _chat(customer, f"my diagnosis is {secret}")
+    request = _open_and_verify(Client(), "counted@example.com")
+    page = signed_in_client(privacy_officer).get(f"/privacy/officer/requests/{request.pk}/").content.decode()
+    assert secret not in page and "counted@example.com" not in page and "c•••@example.com" in page
+    assert re.search(r"<dt>Messages</dt><dd>2</dd>", page)  # the customer's and the bot's
+    assert DataRequest.objects.get(pk=request.pk).status == Status.IN_REVIEW
+
+
+def _reauthed(client: Client) -> Client:
+    from accounts.mfa_views import REAUTH_KEY
+
+    session = client.session
+    session[REAUTH_KEY] = time.time()
+    session.save()
+    return client
+
+
+def test_approving_needs_a_fresh_reauthentication(privacy_officer: User) -> None:
+    request = _received_request(2)
+    client = signed_in_client(privacy_officer)
+    response = client.post(f"/privacy/officer/requests/{request.pk}/", {"action": "approve"})
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/reauth/")
+    assert DataRequest.objects.get(pk=request.pk).status == Status.RECEIVED
+
+
+def test_denying_needs_a_reason_and_tells_the_customer(privacy_officer: User) -> None:
+    request = _received_request(2)
+    client = _reauthed(signed_in_client(privacy_officer))
+    response = client.post(f"/privacy/officer/requests/{request.pk}/", {"action": "deny", "reason": "  "})
+    assert response.status_code == 200 and b"Give the reason" in response.content
+    client.post(
+        f"/privacy/officer/requests/{request.pk}/", {"action": "deny", "reason": "We must keep it: open fraud case."}
+    )
+    request.refresh_from_db()
+    assert request.status == Status.DENIED and request.decided_by == privacy_officer
+    assert mail.outbox[-1].to == ["r2@example.com"] and "open fraud case" in mail.outbox[-1].body
+    again = client.post(f"/privacy/officer/requests/{request.pk}/", {"action": "approve"}, follow=True)
+    assert b"already been decided" in again.content
+    assert DataRequest.objects.get(pk=request.pk).status == Status.DENIED
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{}, {"action": "delete-all"}, {"action": "deny", "reason": "x" * 2001}, {"action": ["approve", "deny"]}],
+)
+def test_malformed_decisions_change_nothing(privacy_officer: User, data: dict) -> None:
+    request = _received_request(2)
+    response = _reauthed(signed_in_client(privacy_officer)).post(f"/privacy/officer/requests/{request.pk}/", data)
+    assert response.status_code == 200
+    assert DataRequest.objects.get(pk=request.pk).status == Status.RECEIVED  # not decided
+
+
+@pytest.mark.parametrize("forged", ["nope", str(uuid.uuid4()), "1' OR '1'='1", "%00", "9" * 400])
+def test_forged_request_ids_are_not_found(privacy_officer: User, forged: str) -> None:
+    client = _reauthed(signed_in_client(privacy_officer))
+    assert client.get(f"/privacy/officer/requests/{forged}/").status_code == 404
+    assert client.post(f"/privacy/officer/requests/{forged}/", {"action": "approve"}).status_code == 404
+
+
+# --- carrying out a deletion -------------------------------------------------------------------------
+def _with_everything(user: User, tag: str) -> list[str]:
+    """An account with names, address, two chats (one with a note), a session and a failed sign-in."""
+    from axes.models import AccessAttempt
+
+    secrets = [canary(f"{tag}-{i}") for i in range(4)]
+    user.first_name, user.last_name, user.email = secrets[0], secrets[1], f"{tag}@example.com"
+    user.save(update_fields=["first_name", "last_name", "email"])
+    first = _chat(user, f"card {secrets[2]}")
+    _chat(user, f"diagnosis {secrets[3]}")
+    conversation_services.note_add(
+        conversation_id=first.pk, author=UserFactory(role=User.Role.SUPERVISOR), client_id=uuid.uuid4(), body="vip"
+    )
+    signed_in_client(user)  # a session
+    AccessAttempt.objects.create(username=user.username, ip_address="10.0.0.1", failures_since_start=1)
+    return secrets
+
+
+def test_an_approved_deletion_removes_everything_of_the_subject_and_nothing_else(
+    privacy_officer: User, customer: User, other_customer: User
+) -> None:
+    _with_everything(customer, "leaver")
+    stays = _with_everything(other_customer, "stayer")
+    keys_before = DataKey.objects.count()
+    their_keys = {
+        customer.data_key_id,
+        *Conversation.objects.filter(customer=customer).values_list("data_key_id", flat=True),
+    }
+    request = _open_and_verify(Client(), "Leaver@Example.com")
+    assert request.subject == customer
+    _reauthed(signed_in_client(privacy_officer)).post(
+        f"/privacy/officer/requests/{request.pk}/", {"action": "approve", "reason": ""}
+    )
+    request.refresh_from_db()
+    assert request.status == Status.DONE and request.completed_at and request.confirmation_sent_at
+    assert request.counts == {
+        "conversations": 2,
+        "messages": 4,
+        "internal_notes": 1,
+        "failed_sign_ins": 1,
+        "accounts": 1,
+        "sessions": 2,  # their account's, and the browser that asked
+    }
+    assert not User.objects.filter(pk=customer.pk).exists()
+    assert not Conversation.objects.filter(customer_id=customer.pk).exists()
+    assert not UserSession.objects.filter(user_id=customer.pk).exists()
+    assert not DataKey.objects.filter(pk__in=their_keys).exists()
+    # The request's own details (the address) are gone too, after the confirmation.
+    assert not RequestDetails.objects.filter(request=request).exists()
+    assert "has been carried out" in mail.outbox[-1].body and mail.outbox[-1].to == ["leaver@example.com"]
+    record = DeletionRecord.objects.get(request_id=request.pk)
+    assert record.email_index == blind_index("email", "leaver@example.com")
+    assert record.counts == request.counts and record.approved_at and record.verified_at
+    # The other customer is untouched.
+    other_customer.refresh_from_db()
+    assert other_customer.first_name == stays[0]
+    assert {stays[2], stays[3]} <= {
+        m.body.split()[-1] for m in Message.objects.filter(conversation__customer=other_customer)
+    }
+    assert DataKey.objects.count() == keys_before - len(their_keys)
+    # Running the task again changes nothing and sends nothing.
+    sent = len(mail.outbox)
+    requests.deletion_execute(request_id=request.pk)
+    assert len(mail.outbox) == sent
+
+
+def test_a_conversation_on_legal_hold_survives_a_deletion(customer: User, supervisor: User, settings: Any) -> None:
+    settings.PRIVACY_AUTO_APPROVE_DELETION = True
+    customer.email = "held@example.com"
+    customer.save(update_fields=["email"])
+    held = _chat(customer, "disputed payment")
+    conversation_services.conversation_hold(conversation_id=held.pk, by=supervisor, reason="court order 12")
+    _visitor_request(Client(), "held@example.com")
+    path = _verify_path(mail.outbox[-1])
+    # Verified here, not through the browser: the eager task would delete the very session the
+    # response is about to save.
+    request = requests.data_request_verify(request_id=path.split("/")[3], token=path.split("/")[5])
+    request.refresh_from_db()
+    assert request.status == Status.DONE and request.decided_by is None
+    assert Conversation.objects.filter(pk=held.pk).exists()
+
+
+def test_a_visitors_deletion_covers_the_chat_in_their_browser_and_their_session(customer: User) -> None:
+    secret = canary("visitor-del")
+    visitor = Client()
+    visitor.get("/chat/")
+    conversation = _chat(None, f"my card {secret}")
+    session = visitor.session
+    session["conversation_id"] = str(conversation.pk)
+    session.save()
+    someone_elses = _chat(None, "not theirs")
+    request = _open_and_verify(visitor, "visitor@example.com")
+    assert request.subject is None and request.counts["conversations"] == 1
+    requests.deletion_approve(request_id=request.pk, officer=customer, reason="")
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()
+    assert Conversation.objects.filter(pk=someone_elses.pk).exists()
+    assert not Session.objects.filter(session_key=session.session_key).exists()
+
+
+# --- exports ------------------------------------------------------------------------------------------
+def _export_for(customer: User) -> tuple[DataRequest, str]:
+    if not customer.email:
+        customer.email = f"{customer.username}@example.com"
+        customer.save(update_fields=["email"])
+    client = _reauthed(signed_in_client(customer))
+    response = client.post("/privacy/requests/new/", {"kind": "export"})
+    assert response.status_code == 302
+    request = DataRequest.objects.get(pk=response["Location"].split("/")[3])
+    assert request.status == Status.DONE and request.verified_by == "account"
+    return request, _export_path(mail.outbox[-1])
+
+
+def test_an_export_holds_exactly_the_subjects_data(customer: User, other_customer: User) -> None:
+    mine = _with_everything(customer, "exporter")
+    theirs = _with_everything(other_customer, "bystander")
+    request, link = _export_for(customer)
+    path = requests.export_path(request)
+    assert path.exists() and all(s.encode() not in path.read_bytes() for s in mine)  # encrypted at rest
+    client = Client()
+    assert b"Download" in client.get(link).content
+    response = client.post(link)
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert sorted(archive.namelist()) == ["data.json", "transcript.html"]
+    data = json.loads(archive.read("data.json"))
+    html = archive.read("transcript.html").decode()
+    assert data["account"]["email"] == "exporter@example.com" and data["account"]["first_name"] == mine[0]
+    assert len(data["conversations"]) == 2
+    texts = [m["text"] for c in data["conversations"] for m in c["messages"]]
+    assert any(mine[2] in t for t in texts) and any(mine[3] in t for t in texts)
+    for secret in mine:
+        assert secret in html
+    everything = json.dumps(data) + html
+    for secret in theirs:
+        assert secret not in everything
+    assert "bystander" not in everything
+    # Once: the second download fails, the file is gone, the use is recorded.
+    again = client.post(link)
+    assert again.status_code == 410 and b"already been used" in again.content
+    assert not path.exists()
+    assert DataRequest.objects.get(pk=request.pk).export_downloaded_at is not None
+
+
+def test_an_expired_or_tampered_export_link_fails_with_a_clear_page(customer: User, monkeypatch: Any) -> None:
+    request, link = _export_for(customer)
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    tampered = link.replace(token, token[:-2] + ("xx" if not token.endswith("xx") else "yy"))
+    response = Client().post(tampered)
+    assert response.status_code == 400 and b"This link is damaged" in response.content
+    other = link.replace(str(request.pk), str(uuid.uuid4()))
+    assert b"belongs to another request" in Client().post(other).content
+    later = time.time() + 7 * 86400 + 60
+    monkeypatch.setattr(signing.time, "time", lambda: later)
+    response = Client().post(link)
+    assert response.status_code == 410 and b"This link has expired" in response.content
+    assert DataRequest.objects.get(pk=request.pk).export_downloaded_at is None
+
+
+def test_undownloaded_exports_are_deleted_when_their_link_expires(customer: User) -> None:
+    request, _ = _export_for(customer)
+    assert requests.exports_expire(now=timezone.now() + dt.timedelta(days=6)) == 0
+    assert requests.exports_expire(now=timezone.now() + dt.timedelta(days=8)) == 1
+    assert not requests.export_path(request).exists()
+
+
+def test_exporting_from_an_account_needs_a_fresh_password(customer: User) -> None:
+    client = signed_in_client(customer)
+    response = client.post("/privacy/requests/new/", {"kind": "export"})
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/reauth/")
+    assert not DataRequest.objects.exists()
+
+
+# --- the widget's "delete this chat" -----------------------------------------------------------------
+def test_a_visitor_deletes_the_chat_in_their_browser_at_once() -> None:
+    visitor = Client()
+    visitor.get("/chat/")
+    conversation = _chat(None, "delete me please")
+    key = conversation.data_key_id
+    session = visitor.session
+    session["conversation_id"] = str(conversation.pk)
+    session.save()
+    page = visitor.get("/privacy/chat/delete/")
+    assert b"will be deleted at once" in page.content
+    response = visitor.post("/privacy/chat/delete/")
+    assert response.status_code == 200 and b"Your chat was deleted" in response.content
+    assert not Conversation.objects.filter(pk=conversation.pk).exists()
+    assert not Message.objects.filter(conversation_id=conversation.pk).exists()
+    assert not DataKey.objects.filter(pk=key).exists()
+    record = DeletionRecord.objects.get()
+    assert record.origin == "widget" and record.email_index == "" and record.counts["messages"] == 2
+    assert "conversation_id" not in visitor.session
+    assert visitor.post("/privacy/chat/delete/").status_code == 200  # again: nothing left, no error
+
+
+def test_the_widget_delete_never_reaches_another_browsers_chat(customer: User) -> None:
+    theirs = _chat(customer, "mine")
+    intruder = Client()
+    intruder.get("/chat/")
+    session = intruder.session
+    session["conversation_id"] = str(theirs.pk)  # a forged session value
+    session.save()
+    intruder.post("/privacy/chat/delete/")
+    assert Conversation.objects.filter(pk=theirs.pk).exists()
