@@ -347,15 +347,16 @@ AXES_USERNAME_CALLABLE = "accounts.network.lockout_username"
 # Successful sign-ins are not logged by axes (UserSession records sessions).
 AXES_DISABLE_ACCESS_LOG = True
 # --- e-mail and links in it ----------------------------------------------------------------
-# EMAIL_URL (django-environ): smtp+tls://user:password@host:587, smtps://…, consolemail://,
-# filemail:///path. Development writes each message as a file under var/mail/.
-_email_default = f"filemail://{VAR_DIR / 'mail'}" if DEV_ENV else ""
+# EMAIL_URL (django-environ): smtp+tls://user:password@host:587, smtps://…, consolemail://, or
+# filemail:// (each message a file in EMAIL_FILE_PATH, by default var/mail/: what development uses).
+_email_default = "filemail://" if DEV_ENV else ""
 if not env.str("EMAIL_URL", default=_email_default):
     raise ImproperlyConfigured(
         "EMAIL_URL must be set (for example smtp+tls://user:password@mail.example.com:587): verification "
         "links and deletion confirmations are sent by e-mail (docs/operations.md)."
     )
 vars().update(env.email_url("EMAIL_URL", default=_email_default))
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{CONFIDANT_BUSINESS_NAME} privacy <privacy@localhost>")
 # The address links in e-mails point to (e-mails are sent by Celery, away from any request).

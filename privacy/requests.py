@@ -211,7 +211,7 @@ def data_request_verify(*, request_id: Any, token: str) -> DataRequest:
     LinkRefused (damaged, expired, used, other)."""
     with transaction.atomic():
         verify_link_check(request_id, token)  # a clear reason first, without a lock
-        request = DataRequest.objects.select_for_update().select_related("details").get(pk=request_id)
+        request = DataRequest.objects.select_for_update(of=("self",)).select_related("details").get(pk=request_id)
         if request.status != Status.UNVERIFIED:
             raise LinkRefused("used")
         # The account the address belongs to, if a customer's (staff accounts are not removed by
@@ -318,7 +318,9 @@ def deletion_deny(*, request_id: Any, officer: User, reason: str) -> DataRequest
 
 
 def _open_deletion_locked(request_id: Any) -> DataRequest:
-    request = DataRequest.objects.select_for_update().select_related("details").filter(pk=request_id).first()
+    request = (
+        DataRequest.objects.select_for_update(of=("self",)).select_related("details").filter(pk=request_id).first()
+    )
     if request is None or request.kind != Kind.DELETION:
         raise RequestError("not_found")
     if request.status not in (Status.RECEIVED, Status.IN_REVIEW):
@@ -377,7 +379,9 @@ def deletion_execute(*, request_id: Any) -> DataRequest | None:
     """
     deleted: _Deleted | None = None
     with transaction.atomic():
-        request = DataRequest.objects.select_for_update().select_related("details").filter(pk=request_id).first()
+        request = (
+            DataRequest.objects.select_for_update(of=("self",)).select_related("details").filter(pk=request_id).first()
+        )
         if request is None or request.kind != Kind.DELETION:
             return None
         if request.status == Status.APPROVED:

@@ -69,6 +69,7 @@ def test_signing_in_mid_chat_starts_a_conversation_in_the_account(customer: obje
     assert policy.access_widget_conversation(customer, session) is None
 
 
-def test_roles_without_a_home_get_a_plain_account_page(privacy_officer: object) -> None:
+def test_a_privacy_officers_home_is_the_data_request_queue(privacy_officer: object) -> None:
     response = signed_in_client(privacy_officer).get("/accounts/", follow=True)
-    assert response.status_code == 200 and "privacy officer" in response.content.decode()
+    assert response.redirect_chain[-1][0] == "/privacy/officer/"
+    assert response.status_code == 200 and "Data requests" in response.content.decode()
