@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
@@ -69,6 +71,7 @@ class Command(BaseCommand):
                         name="Demo authenticator",
                         defaults={"key": demo_totp_key(username), "confirmed": True},
                     )
+            requests_made = self._demo_data_requests()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(ARTICLES)} help articles."))
         self.stdout.write(f'Sign in at /accounts/login/ with password "{DEMO_PASSWORD}" as:')
         for username, _, last, role in DEMO_USERS:
@@ -79,3 +82,30 @@ class Command(BaseCommand):
             "  DEBUG=1 .venv/bin/python manage.py demo_code <username>"
         )
         self.stdout.write("Visit / for a demo bank site with the chat (no sign-in); agents work at /console/.")
+        self.stdout.write(
+            "Privacy: customers and visitors ask for a copy or deletion at /privacy/requests/new/; pat works the\n"
+            f"  requests at /privacy/officer/ ({requests_made} demo requests added). E-mails are written to\n"
+            f"  {settings.EMAIL_FILE_PATH}/; show the newest with: DEBUG=1 .venv/bin/python manage.py last_email"
+        )
+
+    def _demo_data_requests(self) -> int:
+        """Two visitors' deletion requests for the officer's queue, one of them overdue (once)."""
+        from privacy.models import DataRequest, RequestDetails
+        from privacy.requests import due_date
+
+        if DataRequest.objects.exists():
+            return 0
+        now = timezone.now()
+        for email, days_ago in (("jordan@example.com", 33), ("riley@example.com", 2)):
+            received = now - dt.timedelta(days=days_ago)
+            request = DataRequest.objects.create(
+                kind=DataRequest.Kind.DELETION,
+                status=DataRequest.Status.RECEIVED,
+                verified_by=DataRequest.Verification.EMAIL,
+                requested_at=received - dt.timedelta(minutes=4),
+                verified_at=received,
+                due_at=due_date(received),
+                counts={"account": 0, "conversations": 0, "messages": 0},
+            )
+            RequestDetails.objects.create(request=request, email=email, reason="")
+        return 2
