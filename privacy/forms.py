@@ -8,7 +8,12 @@ REASON_MAX = 2000
 
 
 class AccountRequestForm(forms.Form):
-    kind = forms.ChoiceField(choices=DataRequest.Kind.choices, widget=forms.RadioSelect, label="What would you like?")
+    kind = forms.ChoiceField(
+        choices=DataRequest.Kind.choices,
+        widget=forms.RadioSelect,
+        label="What would you like?",
+        error_messages={"required": "Choose a copy or a deletion.", "invalid_choice": "Choose a copy or a deletion."},
+    )
 
 
 class VisitorRequestForm(AccountRequestForm):
@@ -17,6 +22,10 @@ class VisitorRequestForm(AccountRequestForm):
         label="Your e-mail address",
         help_text="We send a confirmation link there.",
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={
+            "required": "Enter your e-mail address.",
+            "invalid": "Enter an e-mail address such as name@example.com.",
+        },
     )
 
 

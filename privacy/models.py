@@ -138,6 +138,11 @@ class DataRequest(models.Model):
         return f"{self.get_kind_display()} request {str(self.id)[:8]}"
 
     @property
+    def kind_short(self) -> str:
+        """The kind as staff name it: "Deletion" or "Export"."""
+        return "Deletion" if self.kind == self.Kind.DELETION else "Export"
+
+    @property
     def is_open(self) -> bool:
         return self.status in self.OPEN
 
