@@ -380,7 +380,7 @@ PRIVACY_REQUEST_RATE_PER_IP = env.str("PRIVACY_REQUEST_RATE_PER_IP", default="10
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 # Stored with each conversation (which notice the customer was shown): change it with the text.
-PRIVACY_NOTICE_VERSION = "2026-11-23.2"
+PRIVACY_NOTICE_VERSION = "2026-11-23.3"
 CHAT_MAX_BODY_CHARS = 4000
 CHAT_MAX_FRAME_BYTES = 64 * 1024
 

@@ -1,0 +1,53 @@
+"""The privacy notice is written from live configuration, and its version moves with its text."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+# Conversations record which notice version the customer was shown: the text of a version must
+# never change. Changing templates/privacy/notice.html? Bump PRIVACY_NOTICE_VERSION in settings and
+# record the new fingerprint here.
+FINGERPRINTS = {"2026-11-23.3": "039f1dc49dbbfe63"}
+
+
+def test_the_notice_text_changes_only_with_its_version() -> None:
+    text = (Path(settings.BASE_DIR) / "templates" / "privacy" / "notice.html").read_bytes()
+    assert FINGERPRINTS.get(settings.PRIVACY_NOTICE_VERSION) == hashlib.sha256(text).hexdigest()[:16], (
+        "templates/privacy/notice.html changed: bump PRIVACY_NOTICE_VERSION and record its fingerprint"
+    )
+
+
+def test_the_notice_states_the_live_settings(settings: Any) -> None:
+    settings.RETENTION_DAYS = 45
+    settings.PRIVACY_REQUEST_DUE_DAYS = 21
+    settings.PRIVACY_EXPORT_LINK_DAYS = 3
+    settings.PRIVACY_EXPORT_LINK_MAX_AGE = 3 * 86400
+    settings.PRIVACY_VERIFY_LINK_MAX_AGE = 15 * 60
+    page = Client().get("/privacy/").content.decode()
+    for fact in (
+        "45 days after their last message",
+        "within 21 days",
+        "for 3 days",
+        "for 15 minutes",
+        "no outside AI provider receives your messages",
+        "Agent, Supervisor",
+        'href="/privacy/requests/new/"',
+        "Version 2026-11-23.3",
+    ):
+        assert fact in page, fact
+    settings.PRIVACY_AUTO_APPROVE_DELETION = True
+    assert "Confirmed requests are carried out at once" in Client().get("/privacy/").content.decode()
+
+
+def test_the_widget_links_the_notice_and_delete_this_chat() -> None:
+    page = Client().get("/chat/").content.decode()
+    assert 'href="/privacy/"' in page and "automated assistant" in page
+    assert 'href="/privacy/chat/delete/"' in page
