@@ -488,30 +488,42 @@ def export_path(request: DataRequest) -> Path:
 
 def export_build(*, request_id: Any) -> DataRequest | None:
     """Build the subject's archive, store it encrypted under the request's data key, and send the
-    download link (Celery runs it; run again, it rebuilds nothing already sent)."""
-    request = DataRequest.objects.select_related("details", "subject").filter(pk=request_id).first()
-    if request is None or request.kind != Kind.EXPORT or request.status not in (Status.RECEIVED, Status.IN_REVIEW):
-        return request
-    archive, counts = export_archive(request)
-    path = export_path(request)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    token = data_key_cipher(request.details.encryption_key_id()).encrypt(archive)
-    partial = path.with_suffix(".part")
-    partial.write_bytes(token)
-    partial.replace(path)
-    now = timezone.now()
-    request.status, request.export_ready_at, request.completed_at, request.counts = Status.DONE, now, now, counts
-    request.save(update_fields=["status", "export_ready_at", "completed_at", "counts"])
-    if request.details.email:
-        link = _url("privacy:export_download", request, _link_token(request, _EXPORT_SALT))
-        _mail(
-            request,
-            "Your data is ready to download",
-            "privacy/email/export_ready.txt",
-            {"link": link, "days": settings.PRIVACY_EXPORT_LINK_MAX_AGE // 86400},
+    download link (Celery runs it). Under the request's row lock: a duplicate delivery of the task
+    waits, then finds it done and sends nothing twice."""
+    with transaction.atomic():
+        request = (
+            DataRequest.objects.select_for_update(of=("self",))
+            .select_related("details", "subject")
+            .filter(pk=request_id)
+            .first()
         )
-        DataRequest.objects.filter(pk=request.pk).update(confirmation_sent_at=timezone.now())
+        if request is None or request.kind != Kind.EXPORT or request.status != Status.RECEIVED:
+            return request
+        archive, counts = export_archive(request)
+        path = export_path(request)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        partial.write_bytes(data_key_cipher(request.details.encryption_key_id()).encrypt(archive))
+        partial.replace(path)
+        now = timezone.now()
+        request.status, request.export_ready_at, request.completed_at, request.counts = Status.DONE, now, now, counts
+        request.save(update_fields=["status", "export_ready_at", "completed_at", "counts"])
+    export_link_send(request=request)
     return request
+
+
+def export_link_send(*, request: DataRequest) -> None:
+    """E-mail the download link, once (a retry after a mail failure sends it then)."""
+    if request.confirmation_sent_at is not None or not request.details.email:
+        return
+    link = _url("privacy:export_download", request, _link_token(request, _EXPORT_SALT))
+    _mail(
+        request,
+        "Your data is ready to download",
+        "privacy/email/export_ready.txt",
+        {"link": link, "days": settings.PRIVACY_EXPORT_LINK_MAX_AGE // 86400},
+    )
+    DataRequest.objects.filter(pk=request.pk).update(confirmation_sent_at=timezone.now())
 
 
 def export_link(request: DataRequest) -> str:
@@ -608,6 +620,33 @@ def exports_expire(*, now: dt.datetime | None = None) -> int:
             path.unlink()
             removed += 1
     return removed
+
+
+# How long a closed request keeps who asked (its details), and why:
+CONFIRMATION_GRACE = dt.timedelta(days=2)  # a deletion's confirmation e-mail, retried meanwhile
+
+
+def data_requests_forget_closed(*, now: dt.datetime | None = None) -> int:
+    """Shred the details (address, session, reason) of requests that no longer need them: exports
+    downloaded or past their link, deletions whose confirmation could not be sent within
+    CONFIRMATION_GRACE, denials RETENTION_DAYS after the decision (the requester could still
+    come back about it)."""
+    now = now or timezone.now()
+    export_cutoff = now - dt.timedelta(seconds=settings.PRIVACY_EXPORT_LINK_MAX_AGE)
+    closed = RequestDetails.objects.filter(
+        Q(request__kind=Kind.EXPORT, request__export_downloaded_at__isnull=False)
+        | Q(request__kind=Kind.EXPORT, request__export_ready_at__lt=export_cutoff)
+        | Q(
+            request__kind=Kind.DELETION, request__status=Status.DONE, request__completed_at__lt=now - CONFIRMATION_GRACE
+        )
+        | Q(request__status=Status.DENIED, request__decided_at__lt=now - dt.timedelta(days=settings.RETENTION_DAYS))
+    ).select_related("request")
+    forgotten = 0
+    for details in closed:
+        export_path(details.request).unlink(missing_ok=True)
+        details.delete()  # its data key is destroyed on commit
+        forgotten += 1
+    return forgotten
 
 
 # --- e-mail -----------------------------------------------------------------------------------

@@ -52,8 +52,13 @@ def export_build(request_id: str) -> None:
 
 
 @shared_task
-def data_requests_tidy() -> tuple[int, int]:
-    """Hourly: forget unconfirmed requests whose link ran out; delete undownloaded exports past their link."""
+def data_requests_tidy() -> tuple[int, int, int]:
+    """Hourly: forget unconfirmed requests whose link ran out, delete undownloaded exports past
+    their link, shred the details of closed requests that no longer need them."""
     from privacy import requests
 
-    return requests.data_requests_expire_unverified(), requests.exports_expire()
+    return (
+        requests.data_requests_expire_unverified(),
+        requests.exports_expire(),
+        requests.data_requests_forget_closed(),
+    )

@@ -570,3 +570,19 @@ def test_the_widget_delete_never_reaches_another_browsers_chat(customer: User) -
     session.save()
     intruder.post("/privacy/chat/delete/")
     assert Conversation.objects.filter(pk=theirs.pk).exists()
+
+
+def test_closed_requests_forget_who_asked_once_they_no_longer_need_to(customer: User, privacy_officer: User) -> None:
+    downloaded, link = _export_for(customer)
+    Client().post(link)
+    waiting, _ = _export_for(UserFactory(username="waiting", email="waiting@example.com"))
+    denied = _received_request(3)
+    requests.deletion_deny(request_id=denied.pk, officer=privacy_officer, reason="fraud case open")
+    now = timezone.now()
+    assert requests.data_requests_forget_closed(now=now) == 1  # the downloaded export's only
+    assert not RequestDetails.objects.filter(request=downloaded).exists()
+    assert requests.data_requests_forget_closed(now=now + dt.timedelta(days=8)) == 1  # the export past its link
+    assert not requests.export_path(waiting).exists()
+    assert RequestDetails.objects.filter(request=denied).exists()
+    assert requests.data_requests_forget_closed(now=now + dt.timedelta(days=91)) == 1
+    assert not RequestDetails.objects.exists()
