@@ -213,3 +213,35 @@ def access_data_request_status(user: Any, session: Any, request_id: Any) -> Any:
     if own or str(pk) in (session.get(STATUS_SESSION_KEY) or []):
         return request
     raise NotFound
+
+
+def export_includes_staff_notes() -> bool:
+    """Does a customer's export include the text of staff notes on their conversations? Notes are
+    staff-only everywhere else and may concern other people: by default the export says how many
+    there are and how to ask for them (PRIVACY_EXPORT_STAFF_NOTES=1 includes them)."""
+    from django.conf import settings
+
+    return settings.PRIVACY_EXPORT_STAFF_NOTES
+
+
+def may_use_portal(user: Any) -> bool:
+    """The portal's request form is for visitors and customers; staff accounts are an
+    administrator's business."""
+    return not getattr(user, "is_authenticated", False) or bool(getattr(user, "is_customer", False))
+
+
+def may_download_export_from_status(user: Any, data_request: Any) -> bool:
+    """A signed-in customer sees their own export's download link on its status page."""
+    return bool(
+        getattr(user, "is_customer", False)
+        and data_request.subject_id is not None
+        and data_request.subject_id == user.pk
+    )
+
+
+def access_widget_conversation_delete(user: Any, session: Any) -> Conversation | None:
+    """The chat "Delete this chat" removes at once: the visitor chat this browser holds (one that
+    belongs to no account; a customer's account conversations go through a deletion request).
+    Legal holds are checked again under the row lock by the service. None when there is none."""
+    conversation = access_widget_conversation(None, session)
+    return conversation if conversation is not None and conversation.customer_id is None else None

@@ -358,11 +358,20 @@ if not env.str("EMAIL_URL", default=_email_default):
 vars().update(env.email_url("EMAIL_URL", default=_email_default))
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{CONFIDANT_BUSINESS_NAME} privacy <privacy@localhost>")
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default=f"{CONFIDANT_BUSINESS_NAME} privacy <privacy@localhost>" if DEV_ENV else ""
+)
+if not DEFAULT_FROM_EMAIL:
+    raise ImproperlyConfigured(
+        "DEFAULT_FROM_EMAIL must be set to an address your mail relay may send from, such as "
+        '"Harbor Bank privacy <privacy@harborbank.example>".'
+    )
 # The address links in e-mails point to (e-mails are sent by Celery, away from any request).
 SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{env.int('CONFIDANT_PORT', default=8000)}" if DEV_ENV else "")
-if not SITE_URL.startswith(("https://", "http://")):
-    raise ImproperlyConfigured("SITE_URL must be set to the site's address, such as https://chat.example.com.")
+if not SITE_URL.startswith("https://" if HTTPS and not DEV_ENV else ("https://", "http://")):
+    raise ImproperlyConfigured(
+        "SITE_URL must be set to the site's address, such as https://chat.example.com (https:// unless HTTPS=0)."
+    )
 SITE_URL = SITE_URL.rstrip("/")
 
 # --- data-subject requests (privacy portal) -------------------------------------------------
@@ -373,6 +382,8 @@ PRIVACY_EXPORT_LINK_MAX_AGE = env.int("PRIVACY_EXPORT_LINK_DAYS", default=7) * 2
 PRIVACY_REQUEST_DUE_DAYS = env.int("PRIVACY_REQUEST_DUE_DAYS", default=30)
 # Verified deletion requests are carried out without waiting for a privacy officer.
 PRIVACY_AUTO_APPROVE_DELETION = env.bool("PRIVACY_AUTO_APPROVE_DELETION", default=False)
+# Exports include the text of staff notes on the customer's conversations (by default: how many, and how to ask).
+PRIVACY_EXPORT_STAFF_NOTES = env.bool("PRIVACY_EXPORT_STAFF_NOTES", default=False)
 # Request-form limits (django-ratelimit rates): per address and per client address.
 PRIVACY_REQUEST_RATE_PER_ADDRESS = env.str("PRIVACY_REQUEST_RATE_PER_ADDRESS", default="3/h")
 PRIVACY_REQUEST_RATE_PER_IP = env.str("PRIVACY_REQUEST_RATE_PER_IP", default="10/h")

@@ -6,6 +6,9 @@ The life of a request:
    (`data_request_verify`); or by a signed-in customer who re-authenticated moments ago
    (`data_request_open_for_account`), verified at once. The form answers the same whatever the
    address, and the same work is done for known and unknown addresses (no account enumeration).
+   A link proves control of a mailbox, not of an account (sign-up does not verify addresses):
+   a visitor's request covers the chat of the browser that asked; an account's data is reached
+   only by signing in to it.
 2. received: due PRIVACY_REQUEST_DUE_DAYS later. An export is built at once (`export_build`); a
    deletion waits for a privacy officer (`deletion_review_start`, `deletion_approve`,
    `deletion_deny`), unless PRIVACY_AUTO_APPROVE_DELETION.
@@ -17,12 +20,15 @@ What a deletion removes, and what it keeps, is listed in `deletion_execute`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import io
 import json
 import logging
+import smtplib
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +42,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import policy
 from accounts.models import User, UserSession
 from accounts.services import session_group, user_group
 from chatbot_site.realtime import group_send_on_commit
@@ -179,13 +186,27 @@ def data_request_open(*, kind: str, email: str, session_key: str | None, convers
     return request
 
 
-def data_request_open_for_account(*, kind: str, user: User) -> DataRequest:
-    """A signed-in customer's request (the view demands a fresh re-authentication): verified at once."""
+def data_request_open_for_account(
+    *, kind: str, user: User, session_key: str | None = None, conversation_id: Any | None = None
+) -> DataRequest:
+    """A signed-in customer's request (the view demands a fresh re-authentication): verified at
+    once. It also covers the visitor chat this browser had before signing in. An open request of
+    the same kind is returned rather than duplicated."""
     if not user.is_customer:
         raise RequestError("not_customer")
     with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()  # one at a time per account
+        existing = DataRequest.objects.filter(subject=user, kind=kind, status__in=DataRequest.OPEN).first()
+        if existing is not None:
+            return existing
         request = DataRequest.objects.create(kind=kind, subject=user)
-        RequestDetails.objects.create(request=request, email=user.email or "", reason="")
+        RequestDetails.objects.create(
+            request=request,
+            email=user.email or "",
+            reason="",
+            session_key=session_key or "",
+            conversation_ids=[str(conversation_id)] if conversation_id else [],
+        )
         _received(request, via=DataRequest.Verification.ACCOUNT)
     return request
 
@@ -197,13 +218,12 @@ def verification_send(*, request_id: Any) -> bool:
     if request is None or not request.details.email:
         return False
     link = _url("privacy:request_verify", request, _link_token(request, _VERIFY_SALT))
-    _mail(
+    return _mail(
         request,
         f"Confirm your request to {settings.CONFIDANT_BUSINESS_NAME}",
         "privacy/email/verify.txt",
         {"link": link, "minutes": settings.PRIVACY_VERIFY_LINK_MAX_AGE // 60},
     )
-    return True
 
 
 def data_request_verify(*, request_id: Any, token: str) -> DataRequest:
@@ -214,11 +234,8 @@ def data_request_verify(*, request_id: Any, token: str) -> DataRequest:
         request = DataRequest.objects.select_for_update(of=("self",)).select_related("details").get(pk=request_id)
         if request.status != Status.UNVERIFIED:
             raise LinkRefused("used")
-        # The account the address belongs to, if a customer's (staff accounts are not removed by
-        # request: an administrator handles them).
-        request.subject = User.objects.filter(
-            email_index=request.details.email_index, role=User.Role.CUSTOMER, is_superuser=False
-        ).first()
+        # No account is bound here: sign-up does not verify addresses, so the mailbox's owner need
+        # not be the account's. The status page tells them to sign in for an account's data.
         _received(request, via=DataRequest.Verification.EMAIL)
     return request
 
@@ -236,6 +253,30 @@ def _received(request: DataRequest, *, via: str) -> None:
         _approve(request, officer=None, reason="Approved automatically (PRIVACY_AUTO_APPROVE_DELETION).")
 
 
+STUCK_AFTER = dt.timedelta(minutes=15)
+
+
+def data_requests_redrive(*, now: dt.datetime | None = None) -> int:
+    """Queue again the step of every request still waiting on a worker STUCK_AFTER after it was due
+    (a task lost with its worker, or out of retries while the relay or database was down)."""
+    from privacy import tasks
+
+    cutoff = (now or timezone.now()) - STUCK_AFTER
+    deletions = DataRequest.objects.filter(kind=Kind.DELETION).filter(
+        Q(status=Status.APPROVED, decided_at__lt=cutoff)
+        | Q(status=Status.DONE, completed_at__lt=cutoff, details__isnull=False)  # confirmation pending
+    )
+    exports = DataRequest.objects.filter(kind=Kind.EXPORT).filter(
+        Q(status=Status.RECEIVED, verified_at__lt=cutoff)
+        | Q(status=Status.DONE, export_ready_at__lt=cutoff, confirmation_sent_at__isnull=True, details__isnull=False)
+    )
+    ids = [(tasks.deletion_execute, pk) for pk in deletions.values_list("pk", flat=True)]
+    ids += [(tasks.export_build, pk) for pk in exports.values_list("pk", flat=True)]
+    for task, pk in ids:
+        task.delay(str(pk))
+    return len(ids)
+
+
 def data_requests_expire_unverified(*, now: dt.datetime | None = None) -> int:
     """Unconfirmed requests whose link has run out: forget who asked (their details are shredded)."""
     cutoff = (now or timezone.now()) - dt.timedelta(seconds=settings.PRIVACY_VERIFY_LINK_MAX_AGE)
@@ -249,6 +290,15 @@ def data_requests_expire_unverified(*, now: dt.datetime | None = None) -> int:
             details.delete()  # one by one: each destroys its data key on commit
         DataRequest.objects.filter(pk__in=ids).update(status=Status.EXPIRED)
     return len(ids)
+
+
+def address_has_account(request: DataRequest) -> bool:
+    """Does a customer account use the address this request was confirmed for? Shown only to the
+    browser that confirmed it (the mailbox's owner), so it tells nobody else anything."""
+    details = getattr(request, "details", None)
+    if request.verified_by != DataRequest.Verification.EMAIL or details is None or not details.email_index:
+        return False
+    return User.objects.filter(email_index=details.email_index, role=User.Role.CUSTOMER).exists()
 
 
 # --- what is held -----------------------------------------------------------------------------
@@ -323,7 +373,7 @@ def _open_deletion_locked(request_id: Any) -> DataRequest:
     )
     if request is None or request.kind != Kind.DELETION:
         raise RequestError("not_found")
-    if request.status not in (Status.RECEIVED, Status.IN_REVIEW):
+    if request.status not in (Status.RECEIVED, Status.IN_REVIEW) or not hasattr(request, "details"):
         raise RequestError("already_decided")
     return request
 
@@ -341,15 +391,11 @@ def _approve(request: DataRequest, *, officer: User | None, reason: str) -> None
 def denial_send(*, request_id: Any) -> None:
     """Tell the requester their deletion was declined, and why (run by Celery)."""
     request = DataRequest.objects.select_related("details").filter(pk=request_id, status=Status.DENIED).first()
-    if request is None or request.confirmation_sent_at is not None or not request.details.email:
+    if request is None or not hasattr(request, "details") or not request.details.email:
         return
-    _mail(
-        request,
-        "Your deletion request was declined",
-        "privacy/email/denied.txt",
-        {"reason": request.details.reason},
+    _send_once(
+        request, "Your deletion request was declined", "privacy/email/denied.txt", {"reason": request.details.reason}
     )
-    DataRequest.objects.filter(pk=request.pk).update(confirmation_sent_at=timezone.now())
 
 
 # --- carrying out a deletion ------------------------------------------------------------------
@@ -362,13 +408,15 @@ class _Deleted:
 
 
 def deletion_execute(*, request_id: Any) -> DataRequest | None:
-    """Carry out an approved deletion (Celery runs it; safe to run again). Removes, for the subject:
+    """Carry out an approved deletion (Celery runs it; safe to run again, and run again by the
+    hourly tidy if it has not finished: a crash between the commit and the keys' destruction
+    leaves them to data_keys_collect_orphans). Removes, for the subject:
 
     - main database: their conversations with every message and internal note (in SQL); their
       account row, which takes with it (by cascade) their two-step devices and backup codes, MFA
       failure records and session index; their browser sessions (django_session), the visitor's
       requesting session included; failed sign-in records (django-axes) under their username;
-      their other data requests' details (addresses);
+      their other data requests' details (addresses), theirs or for the same address;
     - keys database: the data keys of the account and of every conversation (crypto-shredding:
       copies in backups become unreadable), then this request's own key, once the confirmation is sent;
     - files: exports waiting for download (MEDIA_ROOT/exports);
@@ -418,13 +466,21 @@ def _delete_subject(request: DataRequest) -> _Deleted:
     from accounts.network import lockout_username
 
     details = request.details
-    kept = Q(legal_hold=True)
+    subject_conversations = _subject_conversations(request)
+    held = subject_conversations.filter(legal_hold=True).count()
     conversations = list(
-        _subject_conversations(request).exclude(kept).select_for_update().values_list("pk", "data_key_id")
+        subject_conversations.filter(legal_hold=False)
+        .select_for_update()
+        .order_by("pk")  # the same lock order as any other deletion: no deadlock
+        .values_list("pk", "data_key_id")
     )
     messages, notes, deleted_conversations = conversations_delete([pk for pk, _ in conversations])
     session_keys = [details.session_key] if details.session_key else []
     counts = {"conversations": deleted_conversations, "messages": messages, "internal_notes": notes}
+    if held:
+        # Held conversations outlive the request (the hold is a legal duty); the requester is told.
+        counts["conversations_kept_on_legal_hold"] = held
+    counts["other_requests"] = _other_requests_close(request)
     user = User.objects.filter(pk=request.subject_id).first()
     if user is not None:
         session_keys += list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
@@ -433,15 +489,7 @@ def _delete_subject(request: DataRequest) -> _Deleted:
             names.add(lockout_username(None, {"username": user.email}))
         counts["failed_sign_ins"] = AccessAttempt.objects.filter(username__in=names).delete()[0]
         AccessFailureLog.objects.filter(username__in=names).delete()
-        # Their other requests: the addresses go (the requests' dates stay, as for this one).
-        others = RequestDetails.objects.filter(request__subject=user).exclude(request=request)
-        for other in others:
-            export_path(other.request).unlink(missing_ok=True)
-            other.delete()
-        # Held conversations outlive the account (the hold is a legal duty); they lose the link to it.
-        held = Conversation.objects.filter(customer=user, legal_hold=True).update(customer=None)
-        if held:
-            counts["conversations_kept_on_legal_hold"] = held
+        Conversation.objects.filter(customer=user, legal_hold=True).update(customer=None)  # kept, unlinked
         counts["accounts"] = 1
         user.delete()  # cascades; its data key is destroyed on commit (privacy.crypto)
     counts["sessions"] = Session.objects.filter(session_key__in=session_keys).delete()[0]
@@ -449,25 +497,50 @@ def _delete_subject(request: DataRequest) -> _Deleted:
     return _Deleted(counts, [key for _, key in conversations], session_keys, user.pk if user else None)
 
 
+def _other_requests_close(request: DataRequest) -> int:
+    """The subject's other requests (their account's, or for the same address): their details and
+    exports go, and open ones close as done, covered by this deletion. Returns how many."""
+    q = Q(request__subject_id=request.subject_id) if request.subject_id else Q(pk__in=[])
+    if request.details.email_index:
+        q |= Q(email_index=request.details.email_index)
+    others = list(RequestDetails.objects.filter(q).exclude(request=request).select_related("request"))
+    for other in others:
+        export_path(other.request).unlink(missing_ok=True)
+        other.delete()  # its data key is destroyed on commit
+    ids = [other.request_id for other in others]
+    DataRequest.objects.filter(pk__in=ids, status__in=(*DataRequest.OPEN, Status.UNVERIFIED)).update(
+        status=Status.DONE, completed_at=timezone.now()
+    )
+    return len(ids)
+
+
 def _deletion_confirm(request: DataRequest) -> None:
     """Send the confirmation (once), then forget the address: the details go, and their data key."""
     details = RequestDetails.objects.filter(request=request).first()
     if details is None:
         return
-    if request.confirmation_sent_at is None and details.email:
-        _mail(request, "Your data has been deleted", "privacy/email/deleted.txt", {"counts": request.counts})
-        DataRequest.objects.filter(pk=request.pk).update(confirmation_sent_at=timezone.now())
+    request.details = details
+    if details.email:
+        _send_once(request, "Your data has been deleted", "privacy/email/deleted.txt", {"counts": request.counts})
     details.delete()
 
 
 def widget_conversation_delete(*, conversation: Conversation, session_key: str | None) -> DeletionRecord:
     """A visitor deletes the chat in their browser at once (it is tied to nothing else). Call
-    only with the conversation policy.access_widget_conversation returned."""
+    only with the conversation policy.access_widget_conversation_delete returned. Raises
+    RequestError: "not_found" (gone meanwhile), "legal_hold" (kept for a legal obligation)."""
     now = timezone.now()
     with transaction.atomic():
-        row = Conversation.objects.select_for_update().filter(pk=conversation.pk).values_list("data_key_id").first()
+        row = (
+            Conversation.objects.select_for_update()
+            .filter(pk=conversation.pk, customer__isnull=True)
+            .values_list("data_key_id", "legal_hold")
+            .first()
+        )
         if row is None:
             raise RequestError("not_found")
+        if row[1]:
+            raise RequestError("legal_hold")
         messages, notes, deleted = conversations_delete([conversation.pk])
         record = DeletionRecord.objects.create(
             origin=DeletionRecord.Origin.WIDGET,
@@ -489,7 +562,7 @@ def export_path(request: DataRequest) -> Path:
 def export_build(*, request_id: Any) -> DataRequest | None:
     """Build the subject's archive, store it encrypted under the request's data key, and send the
     download link (Celery runs it). Under the request's row lock: a duplicate delivery of the task
-    waits, then finds it done and sends nothing twice."""
+    waits, then finds it built; the e-mail goes once (privacy.requests._send_once)."""
     with transaction.atomic():
         request = (
             DataRequest.objects.select_for_update(of=("self",))
@@ -497,38 +570,57 @@ def export_build(*, request_id: Any) -> DataRequest | None:
             .filter(pk=request_id)
             .first()
         )
-        if request is None or request.kind != Kind.EXPORT or request.status != Status.RECEIVED:
+        if request is None or request.kind != Kind.EXPORT or not hasattr(request, "details"):
             return request
-        archive, counts = export_archive(request)
-        path = export_path(request)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".part")
-        partial.write_bytes(data_key_cipher(request.details.encryption_key_id()).encrypt(archive))
-        partial.replace(path)
-        now = timezone.now()
-        request.status, request.export_ready_at, request.completed_at, request.counts = Status.DONE, now, now, counts
-        request.save(update_fields=["status", "export_ready_at", "completed_at", "counts"])
+        if request.status == Status.RECEIVED:
+            archive, counts = export_archive(request)
+            path = export_path(request)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".part")
+            partial.write_bytes(data_key_cipher(request.details.encryption_key_id()).encrypt(archive))
+            partial.replace(path)
+            now = timezone.now()
+            request.status, request.export_ready_at, request.completed_at, request.counts = (
+                Status.DONE,
+                now,
+                now,
+                counts,
+            )
+            request.save(update_fields=["status", "export_ready_at", "completed_at", "counts"])
+        elif request.status != Status.DONE or request.export_downloaded_at is not None:
+            return request
+    # Built now, or before by a run whose e-mail failed: send it (once).
     export_link_send(request=request)
     return request
 
 
 def export_link_send(*, request: DataRequest) -> None:
-    """E-mail the download link, once (a retry after a mail failure sends it then)."""
-    if request.confirmation_sent_at is not None or not request.details.email:
+    """E-mail that the archive is ready, once (a retry after a mail failure sends it then). A
+    visitor gets the download link; a customer who asked from their account is told to sign in
+    for it (their account's address was never verified, so it gets no bearer link)."""
+    if not request.details.email:
+        # Nowhere to write: the status page (signed in) is the only way; nothing left to send.
+        DataRequest.objects.filter(pk=request.pk, confirmation_sent_at__isnull=True).update(
+            confirmation_sent_at=timezone.now()
+        )
         return
-    link = _url("privacy:export_download", request, _link_token(request, _EXPORT_SALT))
-    _mail(
-        request,
-        "Your data is ready to download",
-        "privacy/email/export_ready.txt",
-        {"link": link, "days": settings.PRIVACY_EXPORT_LINK_MAX_AGE // 86400},
-    )
-    DataRequest.objects.filter(pk=request.pk).update(confirmation_sent_at=timezone.now())
+    if request.verified_by == DataRequest.Verification.ACCOUNT:
+        context = {"link": "", "days": settings.PRIVACY_EXPORT_LINK_MAX_AGE // 86400}
+    else:
+        link = _url("privacy:export_download", request, _link_token(request, _EXPORT_SALT))
+        context = {"link": link, "days": settings.PRIVACY_EXPORT_LINK_MAX_AGE // 86400}
+    _send_once(request, "Your data is ready to download", "privacy/email/export_ready.txt", context)
 
 
 def export_link(request: DataRequest) -> str:
     """The download link, for a signed-in customer's status page (the same signed, single-use link)."""
     return _url("privacy:export_download", request, _link_token(request, _EXPORT_SALT))
+
+
+NOTES_WITHHELD = (
+    "Our staff wrote notes on this conversation. They may concern other people, so they are not "
+    "included here; ask our privacy officer for them."
+)
 
 
 def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
@@ -542,6 +634,10 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
     notes: dict[Any, list[InternalNote]] = {pk: [] for pk in ids}
     for note in InternalNote.objects.filter(conversation_id__in=ids):
         notes[note.conversation_id].append(note)
+    with_notes = policy.export_includes_staff_notes()
+    from axes.models import AccessAttempt
+    from django_otp import devices_for_user
+
     data: dict[str, Any] = {
         "generated_at": timezone.now().isoformat(),
         "controller": settings.CONFIDANT_BUSINESS_NAME,
@@ -559,9 +655,26 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
                     {"seq": m.seq, "sender": m.sender, "sent_at": m.created_at.isoformat(), "text": m.body}
                     for m in messages[c.pk]
                 ],
-                "staff_notes": [{"written_at": n.created_at.isoformat(), "text": n.body} for n in notes[c.pk]],
+                "on_legal_hold": c.legal_hold,
+                "staff_notes": (
+                    [{"written_at": n.created_at.isoformat(), "text": n.body} for n in notes[c.pk]]
+                    if with_notes
+                    else {"count": len(notes[c.pk]), "content": NOTES_WITHHELD}
+                ),
             }
             for c in conversations
+        ],
+        "data_requests": [
+            {
+                "kind": r.kind,
+                "status": r.status,
+                "requested_at": r.requested_at.isoformat(),
+                "received_at": r.verified_at.isoformat() if r.verified_at else None,
+                "completed_at": r.completed_at.isoformat() if r.completed_at else None,
+            }
+            for r in DataRequest.objects.filter(
+                Q(pk=request.pk) | (Q(subject=user) if user is not None else Q(pk__in=[]))
+            ).order_by("requested_at")
         ],
     }
     if user is not None:
@@ -572,7 +685,18 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
             "email": user.email,
             "joined_at": user.date_joined.isoformat(),
             "last_sign_in_at": user.last_login.isoformat() if user.last_login else None,
-            "sessions": UserSession.objects.filter(user=user).count(),
+            "sessions": [
+                {"started_at": s.created_at.isoformat(), "last_seen_at": s.last_seen.isoformat()}
+                for s in UserSession.objects.filter(user=user).order_by("created_at")
+            ],
+            "two_step_devices": [
+                {"kind": type(d).__name__, "name": d.name, "confirmed": d.confirmed}
+                for d in devices_for_user(user, confirmed=None)
+            ],
+            "failed_sign_ins": [
+                {"at": a.attempt_time.isoformat(), "ip_address": a.ip_address, "browser": a.user_agent}
+                for a in AccessAttempt.objects.filter(username=user.username).order_by("attempt_time")
+            ],
         }
     counts = {
         "conversations": len(conversations),
@@ -580,10 +704,7 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
         "staff_notes": sum(len(v) for v in notes.values()),
         "account": int(user is not None),
     }
-    html = render_to_string(
-        "privacy/export_transcript.html",
-        {"data": data, "conversations": conversations, "messages": messages, "notes": notes, "user": user},
-    )
+    html = render_to_string("privacy/export_transcript.html", {"data": data, "notes_withheld": NOTES_WITHHELD})
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps(data, indent=2, ensure_ascii=False))
@@ -650,7 +771,14 @@ def data_requests_forget_closed(*, now: dt.datetime | None = None) -> int:
 
 
 # --- e-mail -----------------------------------------------------------------------------------
-def _mail(request: DataRequest, subject: str, template: str, context: dict[str, Any]) -> None:
+class MailTemporaryFailure(Exception):
+    """The mail relay could not take a message now (retried). Says which request, never to whom."""
+
+
+def _mail(request: DataRequest, subject: str, template: str, context: dict[str, Any]) -> bool:
+    """Send one of our e-mails to the request's address. False if the relay refused it for good
+    (a 5xx: an address that does not exist); MailTemporaryFailure if it may work later. Neither
+    the address nor the relay's reply (which quotes it) reaches logs or task results."""
     body = render_to_string(
         template,
         {
@@ -660,8 +788,43 @@ def _mail(request: DataRequest, subject: str, template: str, context: dict[str, 
             "status_url": status_url(request),
         },
     )
-    send_mail(subject, body, None, [request.details.email])
-    logger.info("sent %s e-mail for data request %s", template.rsplit("/", 1)[-1], request.pk)
+    name = template.rsplit("/", 1)[-1]
+    try:
+        send_mail(subject, body, None, [request.details.email])
+    except smtplib.SMTPRecipientsRefused as exc:
+        permanent = all(code >= 500 for code, _ in exc.recipients.values())
+        failure = exc.__class__.__name__
+    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+        permanent, failure = exc.smtp_code >= 500, exc.__class__.__name__
+    except OSError as exc:  # connection refused or lost, timeouts, other smtplib errors
+        permanent, failure = False, exc.__class__.__name__
+    else:
+        logger.info("sent %s e-mail for data request %s", name, request.pk)
+        return True
+    if permanent:
+        logger.warning("the mail relay refused the %s e-mail of data request %s (%s)", name, request.pk, failure)
+        return False
+    raise MailTemporaryFailure(f"{name} e-mail of data request {request.pk}: {failure}") from None
+
+
+@contextlib.contextmanager
+def _claimed_confirmation(request: DataRequest) -> Iterator[bool]:
+    """Claim the request's one confirmation e-mail: yields True to the one caller that should send
+    it (two workers running the same task send it once); a send that fails for now un-claims it."""
+    claimed = DataRequest.objects.filter(pk=request.pk, confirmation_sent_at__isnull=True).update(
+        confirmation_sent_at=timezone.now()
+    )
+    try:
+        yield bool(claimed)
+    except MailTemporaryFailure:
+        DataRequest.objects.filter(pk=request.pk).update(confirmation_sent_at=None)
+        raise
+
+
+def _send_once(request: DataRequest, subject: str, template: str, context: dict[str, Any]) -> None:
+    with _claimed_confirmation(request) as mine:
+        if mine:
+            _mail(request, subject, template, context)
 
 
 # --- reads ------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from privacy import keys
+from privacy.requests import MailTemporaryFailure
 
 
 @shared_task
@@ -19,32 +21,41 @@ def retention_purge(batch_size: int = 1000, pause: float = 0.0) -> int:
 
 
 # Data-subject requests (privacy.requests). Ids only: addresses and content never sit in the broker.
-# E-mail may fail for a while (the relay is outside): retried, as each step is idempotent.
-_MAIL_RETRY = {"autoretry_for": (OSError,), "retry_backoff": 30, "retry_backoff_max": 1800, "max_retries": 12}
+# Every step is idempotent, so a task is acknowledged only once it has run (a worker lost midway
+# leaves it queued), and retried while the mail relay or the database fails for a while; the hourly
+# tidy re-sends what is still stuck after that.
+_STEP = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (MailTemporaryFailure, OperationalError, InterfaceError),
+    "retry_backoff": 30,
+    "retry_backoff_max": 1800,
+    "max_retries": 12,
+}
 
 
-@shared_task(**_MAIL_RETRY)
+@shared_task(**_STEP)
 def data_request_send_verification(request_id: str) -> bool:
     from privacy import requests
 
     return requests.verification_send(request_id=request_id)
 
 
-@shared_task(**_MAIL_RETRY)
+@shared_task(**_STEP)
 def deletion_execute(request_id: str) -> None:
     from privacy import requests
 
     requests.deletion_execute(request_id=request_id)
 
 
-@shared_task(**_MAIL_RETRY)
+@shared_task(**_STEP)
 def deletion_denied_notify(request_id: str) -> None:
     from privacy import requests
 
     requests.denial_send(request_id=request_id)
 
 
-@shared_task(**_MAIL_RETRY)
+@shared_task(**_STEP)
 def export_build(request_id: str) -> None:
     from privacy import requests
 
@@ -52,13 +63,15 @@ def export_build(request_id: str) -> None:
 
 
 @shared_task
-def data_requests_tidy() -> tuple[int, int, int]:
-    """Hourly: forget unconfirmed requests whose link ran out, delete undownloaded exports past
-    their link, shred the details of closed requests that no longer need them."""
+def data_requests_tidy() -> dict[str, int]:
+    """Hourly: re-send the steps of requests still stuck, forget unconfirmed requests whose link ran
+    out, delete undownloaded exports past their link, shred the details of closed requests that no
+    longer need them."""
     from privacy import requests
 
-    return (
-        requests.data_requests_expire_unverified(),
-        requests.exports_expire(),
-        requests.data_requests_forget_closed(),
-    )
+    return {
+        "redriven": requests.data_requests_redrive(),
+        "expired": requests.data_requests_expire_unverified(),
+        "exports_deleted": requests.exports_expire(),
+        "forgotten": requests.data_requests_forget_closed(),
+    }

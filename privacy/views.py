@@ -4,10 +4,13 @@ the privacy officer's queue. Access is decided in accounts.policy and accounts.m
 
 from __future__ import annotations
 
+from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages as flash
+from django.contrib.auth import logout
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.core import is_ratelimited
@@ -73,7 +76,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
     """Ask for a copy or the deletion of one's data: signed-in customers after re-entering their
     password; visitors by confirming a link sent to their address."""
     user = request.user
-    if user.is_authenticated and not user.is_customer:
+    if not policy.may_use_portal(user):
         return render(request, "privacy/request_staff.html", status=403)
     if user.is_authenticated:
         form = AccountRequestForm(
@@ -82,7 +85,16 @@ def request_new(request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and form.is_valid():
             if (back := reauth_redirect(request)) is not None:
                 return back
-            data_request = requests.data_request_open_for_account(kind=form.cleaned_data["kind"], user=user)
+            earlier_chat = policy.access_widget_conversation_delete(user, request.session)
+            data_request = requests.data_request_open_for_account(
+                kind=form.cleaned_data["kind"],
+                user=user,
+                session_key=request.session.session_key,
+                conversation_id=earlier_chat.pk if earlier_chat else None,
+            )
+            if _deletion_underway(data_request):
+                logout(request)  # the account and its sessions are going; this page must not need them
+                return render(request, "privacy/deletion_underway.html")
             _remember_request(request, data_request)
             return redirect("privacy:request_status", request_id=data_request.pk)
         return render(
@@ -107,6 +119,14 @@ def request_new(request: HttpRequest) -> HttpResponse:
         )
         return redirect("privacy:request_sent")
     return render(request, "privacy/request_new.html", {"form": form, "account": False})
+
+
+def _deletion_underway(data_request: DataRequest) -> bool:
+    """Approved automatically: the worker may already be deleting this browser's session."""
+    return data_request.kind == DataRequest.Kind.DELETION and data_request.status in (
+        DataRequest.Status.APPROVED,
+        DataRequest.Status.DONE,
+    )
 
 
 def request_sent(request: HttpRequest) -> HttpResponse:
@@ -134,6 +154,8 @@ def request_verify(request: HttpRequest, request_id: str, token: str) -> HttpRes
         data_request = requests.data_request_verify(request_id=request_id, token=token)
     except requests.LinkRefused as exc:
         return _refused(request, exc)
+    if _deletion_underway(data_request):
+        return render(request, "privacy/deletion_underway.html")  # the session is being deleted
     _remember_request(request, data_request)
     return redirect("privacy:request_status", request_id=data_request.pk)
 
@@ -160,8 +182,7 @@ def request_status(request: HttpRequest, request_id: str) -> HttpResponse:
         data_request.kind == DataRequest.Kind.EXPORT
         and data_request.export_ready_at
         and not data_request.export_downloaded_at
-        and data_request.subject_id is not None
-        and data_request.subject_id == request.user.pk
+        and policy.may_download_export_from_status(request.user, data_request)
         and requests.export_path(data_request).exists()
     ):
         download = requests.export_link(data_request)
@@ -171,7 +192,12 @@ def request_status(request: HttpRequest, request_id: str) -> HttpResponse:
     return render(
         request,
         "privacy/request_status.html",
-        {"data_request": data_request, "download": download, "reason": reason},
+        {
+            "data_request": data_request,
+            "download": download,
+            "reason": reason,
+            "address_has_account": data_request.is_open and requests.address_has_account(data_request),
+        },
     )
 
 
@@ -187,24 +213,32 @@ def export_download(request: HttpRequest, request_id: str, token: str) -> HttpRe
     except requests.LinkRefused as exc:
         return _refused(request, exc)
     response = HttpResponse(archive, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{settings.CONFIDANT_BUSINESS_NAME} data.zip"'
+    response["Content-Disposition"] = content_disposition_header(True, f"{settings.CONFIDANT_BUSINESS_NAME} data.zip")
     return response
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@csp_replace({"frame-ancestors": ["'self'", *settings.WIDGET_EMBED_ORIGINS]})  # inside the widget's frame
 def chat_delete(request: HttpRequest) -> HttpResponse:
-    """The widget's "Delete this chat": the conversation this browser holds goes at once."""
-    conversation = policy.access_widget_conversation(request.user, request.session)
-    if request.method == "POST":
-        if conversation is not None:
-            try:
-                requests.widget_conversation_delete(conversation=conversation, session_key=request.session.session_key)
-            except requests.RequestError:
-                pass  # deleted meanwhile: the outcome the visitor asked for
+    """The widget's "Delete this chat": the visitor chat this browser holds goes at once."""
+    conversation = policy.access_widget_conversation_delete(request.user, request.session)
+    if request.method == "POST" and conversation is not None:
+        try:
+            requests.widget_conversation_delete(conversation=conversation, session_key=request.session.session_key)
+        except requests.RequestError as exc:
+            if exc.code == "legal_hold":
+                return render(request, "privacy/chat_delete.html", {"conversation": conversation, "held": True})
+            # not_found: deleted meanwhile, the outcome the visitor asked for
         request.session.pop("conversation_id", None)
         return render(request, "privacy/chat_deleted.html")
-    return render(request, "privacy/chat_delete.html", {"conversation": conversation})
+    if request.method == "POST":
+        return render(request, "privacy/chat_deleted.html")  # nothing (left) to delete
+    return render(
+        request,
+        "privacy/chat_delete.html",
+        {"conversation": conversation, "held": conversation is not None and conversation.legal_hold},
+    )
 
 
 # --- the privacy officer ------------------------------------------------------------------------
