@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -24,6 +25,10 @@ class ConfidantAdminSite(OTPAdminSite):
     daily code cap, re-authentication, ending sessions everywhere)."""
 
     def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if request.user.is_authenticated:
+            # Signed in but not let in (no admin rights, or no verified second factor): sending
+            # them to sign in again would send them straight back here, for ever.
+            raise PermissionDenied("The administration is for administrators with two-step sign-in.")
         return redirect_to_login(request.GET.get("next", reverse("admin:index")), reverse("accounts:login"))
 
     def logout(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:

@@ -197,22 +197,16 @@ def access_data_request(user: Any, request_id: Any) -> Any:
         raise NotFound from exc
 
 
-STATUS_SESSION_KEY = "privacy_requests"
-
-
-def access_data_request_status(user: Any, session: Any, request_id: Any) -> Any:
-    """A request's status page: for the customer it is about, or the browser that opened the
-    status link from our e-mail (its id is then in the session). NotFound otherwise."""
+def access_data_request_status(user: Any, request_id: Any) -> Any:
+    """A request's status page by its plain address: for the signed-in customer it is about.
+    (Visitors use the signed status link from the confirmation page and our e-mails.) NotFound
+    otherwise."""
     from privacy.models import DataRequest
 
-    pk = _as_uuid(request_id)
-    request = DataRequest.objects.filter(pk=pk).first()
-    if request is None:
+    request = DataRequest.objects.filter(pk=_as_uuid(request_id)).first()
+    if request is None or not may_download_export_from_status(user, request):
         raise NotFound
-    own = request.subject_id is not None and getattr(user, "is_customer", False) and request.subject_id == user.pk
-    if own or str(pk) in (session.get(STATUS_SESSION_KEY) or []):
-        return request
-    raise NotFound
+    return request
 
 
 def export_includes_staff_notes() -> bool:

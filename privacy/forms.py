@@ -41,6 +41,6 @@ class DecisionForm(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("action") == "deny" and not (data.get("reason") or "").strip():
+        if data.get("action") == "deny" and "reason" not in self.errors and not (data.get("reason") or "").strip():
             self.add_error("reason", "Give the reason for denying: the customer will read it.")
         return data

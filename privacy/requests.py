@@ -81,6 +81,11 @@ LINK_REFUSALS = {
     ),
     "expired": ("This link has expired", "Links in our e-mails work for a limited time. Please make a new request."),
     "used": ("This link has already been used", "Each link works once. Your request is safe: nothing was lost."),
+    "downloaded": (
+        "This copy has already been downloaded",
+        "Each download link works once: after the download, the copy was deleted from our servers. "
+        "Need it again? Make a new request.",
+    ),
     "other": (
         "This link belongs to another request",
         "The link was issued for a different address or request than the one it was opened for.",
@@ -133,7 +138,7 @@ def export_link_check(request_id: Any, token: str) -> DataRequest:
     if request.kind != Kind.EXPORT or request.export_ready_at is None:
         raise LinkRefused("other")
     if request.export_downloaded_at is not None:
-        raise LinkRefused("used")
+        raise LinkRefused("downloaded")
     if not export_path(request).exists():
         raise LinkRefused("expired")
     return request
@@ -156,10 +161,15 @@ def _url(name: str, request: DataRequest, token: str) -> str:
     return settings.SITE_URL + reverse(name, kwargs={"request_id": request.pk, "token": token})
 
 
-def status_url(request: DataRequest) -> str:
-    # Binds nothing but the id (the address may be gone): it only shows the status.
+def status_path(request: DataRequest) -> str:
+    """A bookmarkable address of the request's status page. Binds nothing but the id (the address
+    may be gone, and so may the browser session that asked): it shows only state, dates and counts."""
     token = signing.dumps({"r": str(request.pk)}, salt=_STATUS_SALT)
-    return settings.SITE_URL + reverse("privacy:request_status_link", kwargs={"request_id": request.pk, "token": token})
+    return reverse("privacy:request_status_link", kwargs={"request_id": request.pk, "token": token})
+
+
+def status_url(request: DataRequest) -> str:
+    return settings.SITE_URL + status_path(request)
 
 
 # --- opening and verifying --------------------------------------------------------------------
@@ -336,7 +346,7 @@ def subject_inventory(request: DataRequest) -> dict[str, int]:
 
 # --- the officer's decisions ------------------------------------------------------------------
 def deletion_review_start(*, request: DataRequest, officer: User) -> None:
-    """An officer opened a received request: the customer sees it is in review."""
+    """An officer starts reviewing a received request: the customer sees it is in review."""
     updated = DataRequest.objects.filter(pk=request.pk, status=Status.RECEIVED).update(
         status=Status.IN_REVIEW, review_started_at=timezone.now()
     )
@@ -641,7 +651,11 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
     data: dict[str, Any] = {
         "generated_at": timezone.now().isoformat(),
         "controller": settings.CONFIDANT_BUSINESS_NAME,
-        "request": {"id": str(request.pk), "requested_at": request.requested_at.isoformat()},
+        "request": {
+            "id": str(request.pk),
+            "requested_at": request.requested_at.isoformat(),
+            "email_given": request.details.email or None,
+        },
         "account": None,
         "conversations": [
             {
@@ -704,7 +718,21 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
         "staff_notes": sum(len(v) for v in notes.values()),
         "account": int(user is not None),
     }
-    html = render_to_string("privacy/export_transcript.html", {"data": data, "notes_withheld": NOTES_WITHHELD})
+    html = render_to_string(
+        "privacy/export_transcript.html",
+        {
+            "data": data,
+            "user": user,
+            "sessions": UserSession.objects.filter(user=user).order_by("created_at") if user else [],
+            "conversations": [(c, messages[c.pk], notes[c.pk]) for c in conversations],
+            "with_notes": with_notes,
+            "notes_withheld": NOTES_WITHHELD,
+            "requests_made": DataRequest.objects.filter(
+                Q(pk=request.pk) | (Q(subject=user) if user is not None else Q(pk__in=[]))
+            ).order_by("requested_at"),
+            "generated_at": timezone.now(),
+        },
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps(data, indent=2, ensure_ascii=False))
@@ -721,7 +749,7 @@ def export_download(*, request_id: Any, token: str) -> bytes:
             export_downloaded_at=timezone.now()
         )
         if not spent:
-            raise LinkRefused("used")
+            raise LinkRefused("downloaded")
         path = export_path(request)
         archive = data_key_cipher(request.details.encryption_key_id()).decrypt(path.read_bytes())
     path.unlink(missing_ok=True)

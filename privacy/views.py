@@ -39,12 +39,6 @@ def notice(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _remember_request(request: HttpRequest, data_request: DataRequest) -> None:
-    """This browser may see the request's status page from now on."""
-    known = [i for i in request.session.get(policy.STATUS_SESSION_KEY, []) if i != str(data_request.pk)]
-    request.session[policy.STATUS_SESSION_KEY] = [*known[-19:], str(data_request.pk)]
-
-
 def _limited(request: HttpRequest, email: str) -> bool:
     """Per client address and per e-mail address (as its keyed hash): both counted on every try."""
     by_ip = is_ratelimited(
@@ -85,6 +79,14 @@ def request_new(request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and form.is_valid():
             if (back := reauth_redirect(request)) is not None:
                 return back
+            if is_ratelimited(
+                request,
+                group="privacy-request-account",
+                key=lambda group, req: str(req.user.pk),
+                rate=settings.PRIVACY_REQUEST_RATE_PER_ADDRESS,
+                increment=True,
+            ):
+                return render(request, "privacy/rate_limited.html", status=429)
             earlier_chat = policy.access_widget_conversation_delete(user, request.session)
             data_request = requests.data_request_open_for_account(
                 kind=form.cleaned_data["kind"],
@@ -95,12 +97,16 @@ def request_new(request: HttpRequest) -> HttpResponse:
             if _deletion_underway(data_request):
                 logout(request)  # the account and its sessions are going; this page must not need them
                 return render(request, "privacy/deletion_underway.html")
-            _remember_request(request, data_request)
             return redirect("privacy:request_status", request_id=data_request.pk)
         return render(
             request,
             "privacy/request_new.html",
-            {"form": form, "account": True, "history": requests.requests_of_user(user=user)},
+            {
+                "form": form,
+                "account": True,
+                "history": requests.requests_of_user(user=user),
+                "reauth_needed": reauth_redirect(request) is not None,
+            },
         )
     form = VisitorRequestForm(
         request.POST if request.method == "POST" else None, initial={"kind": request.GET.get("kind")}
@@ -139,7 +145,7 @@ def _refused(request: HttpRequest, exc: requests.LinkRefused) -> HttpResponse:
         request,
         "privacy/link_refused.html",
         {"title": title, "detail": detail, "reason": exc.reason},
-        status=410 if exc.reason in ("expired", "used") else 400,
+        status=410 if exc.reason in ("expired", "used", "downloaded") else 400,
     )
 
 
@@ -156,27 +162,31 @@ def request_verify(request: HttpRequest, request_id: str, token: str) -> HttpRes
         return _refused(request, exc)
     if _deletion_underway(data_request):
         return render(request, "privacy/deletion_underway.html")  # the session is being deleted
-    _remember_request(request, data_request)
-    return redirect("privacy:request_status", request_id=data_request.pk)
+    # The bookmarkable status page: a visitor's deletion ends this browser's session.
+    return redirect(requests.status_path(data_request))
 
 
 @never_cache
 def request_status_link(request: HttpRequest, request_id: str, token: str) -> HttpResponse:
-    """The status link from our e-mails: remembered in this browser, then a clean address."""
+    """The status link from our e-mails and the confirmation page: bookmarkable, and it works in
+    any browser, even once a deletion has ended the session that asked."""
     try:
         data_request = requests.status_link_check(request_id, token)
     except requests.LinkRefused as exc:
         return _refused(request, exc)
-    _remember_request(request, data_request)
-    return redirect("privacy:request_status", request_id=data_request.pk)
+    return _status_page(request, data_request, bookmark=True)
 
 
 @never_cache
 def request_status(request: HttpRequest, request_id: str) -> HttpResponse:
     try:
-        data_request = policy.access_data_request_status(request.user, request.session, request_id)
+        data_request = policy.access_data_request_status(request.user, request_id)
     except policy.NotFound as exc:
         raise Http404("No such request.") from exc
+    return _status_page(request, data_request, bookmark=False)
+
+
+def _status_page(request: HttpRequest, data_request: DataRequest, *, bookmark: bool) -> HttpResponse:
     download = None
     if (
         data_request.kind == DataRequest.Kind.EXPORT
@@ -197,6 +207,7 @@ def request_status(request: HttpRequest, request_id: str) -> HttpResponse:
             "download": download,
             "reason": reason,
             "address_has_account": data_request.is_open and requests.address_has_account(data_request),
+            "bookmark": bookmark,
         },
     )
 
@@ -258,10 +269,13 @@ def officer_request(request: HttpRequest, request_id: str) -> HttpResponse:
         data_request = policy.access_data_request(request.user, request_id)
     except policy.NotFound as exc:
         raise Http404("No such request.") from exc
+    if request.method == "POST" and request.POST.get("action") == "start_review":
+        requests.deletion_review_start(request=data_request, officer=request.user)
+        return redirect("privacy:officer_request", request_id=data_request.pk)
     form = DecisionForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if (back := reauth_redirect(request)) is not None:
-            return back
+            return back  # the form offers re-authentication first: nothing typed is lost here
         try:
             if form.cleaned_data["action"] == "approve":
                 requests.deletion_approve(
@@ -273,11 +287,9 @@ def officer_request(request: HttpRequest, request_id: str) -> HttpResponse:
                     request_id=data_request.pk, officer=request.user, reason=form.cleaned_data["reason"]
                 )
                 flash.success(request, "Denied: the customer is told why by e-mail.")
-        except requests.RequestError:
-            flash.error(request, "This request has already been decided.")
+        except requests.RequestError as exc:
+            flash.error(request, DECISION_ERRORS.get(exc.code, DECISION_ERRORS["already_decided"]))
         return redirect("privacy:officer_request", request_id=data_request.pk)
-    if request.method == "GET" and data_request.kind == DataRequest.Kind.DELETION:
-        requests.deletion_review_start(request=data_request, officer=request.user)
     details = getattr(data_request, "details", None)
     # While open: what exists now; once closed: what was found, deleted or exported.
     counts = requests.subject_inventory(data_request) if data_request.is_open else data_request.counts
@@ -294,5 +306,12 @@ def officer_request(request: HttpRequest, request_id: str) -> HttpResponse:
             "address": requests.masked_email(details.email) if details else "",
             "reason": details.reason if details else "",
             "overdue": data_request.is_overdue(),
+            "reauth_needed": reauth_redirect(request) is not None,
         },
     )
+
+
+DECISION_ERRORS = {
+    "not_found": "Only deletion requests are approved or denied; copies are sent without review.",
+    "already_decided": "This request has already been decided.",
+}

@@ -123,14 +123,17 @@ def test_a_visitor_deletes_their_data_and_an_officer_approves(
         officer.click("button[value=approve]")
         expect(officer.locator(".flash")).to_contain_text("Approved")
 
-        # The deletion ends the visitor's session too: the confirmation e-mail carries the status link.
-        status = _mail_link(
-            mail_dir, r"has been carried out[\s\S]*?http://confidant\.test(/privacy/requests/\S+/status/\S+/)"
-        )
-        visitor.goto(base + status)
+        # The status page the visitor landed on is bookmarkable: it outlives the session the
+        # deletion ends. Reloaded until the worker is done.
+        for _ in range(120):
+            visitor.reload()
+            if visitor.locator("#request-status").inner_text() == "Done":
+                break
+            visitor.wait_for_timeout(500)
         expect(visitor.locator("#request-status")).to_have_text("Done")
         expect(visitor.locator("main")).to_contain_text("We keep only a record that this deletion happened")
         expect(visitor.locator("main")).to_contain_text("1 conversation")
+        assert _mail_link(mail_dir, r"(has been carried out)")
 
     request = DataRequest.objects.get()
     assert request.status == DataRequest.Status.DONE and request.counts["conversations"] == 1

@@ -173,12 +173,16 @@ def test_a_verification_link_works_once_and_starts_the_clock() -> None:
     page = client.get(path)  # a mail scanner opening the link uses nothing up
     assert page.status_code == 200 and b"Confirm request" in page.content
     response = client.post(path)
-    assert response.status_code == 302 and response["Location"] == f"/privacy/requests/{request.pk}/"
+    assert response.status_code == 302 and response["Location"].startswith(f"/privacy/requests/{request.pk}/status/")
     request.refresh_from_db()
     assert request.status == Status.RECEIVED and request.verified_by == "email"
     assert request.due_at == request.verified_at + dt.timedelta(days=30)
-    status = client.get(response["Location"])
-    assert b"Received" in status.content and request.due_at.strftime("%-d %B %Y").encode() in status.content
+    status = Client().get(response["Location"])  # bookmarkable: any browser
+    assert (
+        b"Bookmark this page" in status.content
+        and b"Received" in status.content
+        and request.due_at.strftime("%-d %B %Y").encode() in status.content
+    )
     again = client.post(path)
     assert again.status_code == 410 and b"already been used" in again.content
     assert client.get(path).status_code == 410
@@ -232,13 +236,14 @@ def test_unconfirmed_requests_expire_and_their_address_is_shredded() -> None:
 def test_the_status_page_is_only_for_the_requester(customer: User) -> None:
     client = Client()
     request = _open_and_verify(client, "status@example.com")
-    assert client.get(f"/privacy/requests/{request.pk}/").status_code == 200
-    for stranger in (Client(), signed_in_client(customer)):
+    for stranger in (client, Client(), signed_in_client(customer)):  # the plain address is the account's only
         assert stranger.get(f"/privacy/requests/{request.pk}/").status_code == 404
     assert Client().get(f"/privacy/requests/{uuid.uuid4()}/").status_code == 404
-    link = requests.status_url(request).removeprefix("http://testserver")
-    other = Client()
-    assert other.get(link).status_code == 302 and other.get(f"/privacy/requests/{request.pk}/").status_code == 200
+    link = requests.status_path(request)
+    assert Client().get(link).status_code == 200
+    assert Client().get(link.replace(str(request.pk), str(uuid.uuid4()))).status_code == 400
+    mine = _account_request(customer, "deletion")
+    assert signed_in_client(customer).get(f"/privacy/requests/{mine.pk}/").status_code == 200
 
 
 # --- due dates and the officer's queue ------------------------------------------------------------
@@ -313,7 +318,20 @@ def test_the_officer_sees_counts_never_content(privacy_officer: User, customer: 
     page = signed_in_client(privacy_officer).get(f"/privacy/officer/requests/{request.pk}/").content.decode()
     assert secret not in page and "counted@example.com" not in page and "c•••@example.com" in page
     assert re.search(r"<dt>Messages</dt><dd>2</dd>", page)  # the customer's and the bot's
+    assert DataRequest.objects.get(pk=request.pk).status == Status.RECEIVED  # reading changes nothing
+    officer = signed_in_client(privacy_officer)
+    officer.post(f"/privacy/officer/requests/{request.pk}/", {"action": "start_review"})
     assert DataRequest.objects.get(pk=request.pk).status == Status.IN_REVIEW
+    status = signed_in_client(customer).get(f"/privacy/requests/{request.pk}/").content.decode()
+    assert "In review since" in status
+
+
+def test_the_decision_form_asks_for_reauthentication_before_anything_is_typed(privacy_officer: User) -> None:
+    request = _received_request(2)
+    page = signed_in_client(privacy_officer).get(f"/privacy/officer/requests/{request.pk}/").content.decode()
+    assert "Confirm it's you" in page and 'name="reason"' not in page
+    page = _reauthed(signed_in_client(privacy_officer)).get(f"/privacy/officer/requests/{request.pk}/").content.decode()
+    assert 'name="reason"' in page
 
 
 def _account_request(user: User, kind: str) -> DataRequest:
@@ -518,7 +536,7 @@ def test_an_export_holds_exactly_the_subjects_data(customer: User, other_custome
     assert "bystander" not in everything
     # Once: the second download fails, the file is gone, the use is recorded.
     again = client.post(link)
-    assert again.status_code == 410 and b"already been used" in again.content
+    assert again.status_code == 410 and b"already been downloaded" in again.content
     assert not path.exists()
     assert DataRequest.objects.get(pk=request.pk).export_downloaded_at is not None
 
@@ -611,12 +629,12 @@ def test_an_email_link_never_reaches_the_account_that_typed_the_address(customer
     bob = Client()
     request = _open_and_verify(bob, "bob@example.com", kind="export")
     assert request.subject is None and request.counts["conversations"] == 0
-    status = bob.get(f"/privacy/requests/{request.pk}/")
+    status = bob.get(requests.status_path(request))
     assert b"An account uses this address" not in status.content  # closed already: an export is done at once
     archive = zipfile.ZipFile(io.BytesIO(bob.post(_export_path(mail.outbox[-1])).content))
     assert secret not in archive.read("data.json").decode() and "customer" not in archive.read("data.json").decode()
     deletion = _open_and_verify(bob, "bob@example.com")
-    assert b"An account uses this address" in bob.get(f"/privacy/requests/{deletion.pk}/").content
+    assert b"An account uses this address" in bob.get(requests.status_path(deletion)).content
     requests.deletion_approve(request_id=deletion.pk, officer=UserFactory(role=User.Role.PRIVACY_OFFICER), reason="")
     assert (
         User.objects.filter(pk=customer.pk).exists()

@@ -136,7 +136,8 @@ HTTP_MATRIX: dict[str, Route] = {
     "privacy:officer_request": Route(
         "GET", "/privacy/officer/requests/{data_request}/", outcomes("forbidden", public="login", privacy_officer="ok")
     ),
-    # Every admin page: only verified staff with the admin flag get in (none of these personas).
+    # Every admin page: only verified staff with the admin flag get in (none of these personas);
+    # anyone else signed in is refused, not sent to sign in again (that looped).
     "admin:*": Route("GET", "/admin/", outcomes("login")),
 }
 
@@ -231,6 +232,14 @@ def test_http_access(name: str, principal: str) -> None:
         response.status_code,
         response.get("Location"),
     )
+
+
+@pytest.mark.django_db
+def test_a_signed_in_non_admin_is_refused_by_the_admin_not_sent_round_in_circles() -> None:
+    people = _people()
+    for principal in ("customer", "privacy_officer"):
+        response = _client(principal, people).get("/admin/", follow=True)
+        assert response.status_code == 403 and len(response.redirect_chain) == 1, principal
 
 
 def test_login_and_logout_reject_the_other_method() -> None:
