@@ -27,3 +27,16 @@ def chromium(executable_path: str) -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def staff_sign_in(page: Any, base: str, username: str, totp_key: bytes, *, start: str = "/accounts/login/") -> None:
+    """Sign a staff member in through the real pages: password, then a code from their authenticator."""
+    from tests.auth import current_code
+    from tests.factories import PASSWORD
+
+    page.goto(f"{base}{start}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.fill("#id_code", current_code(totp_key))
+    page.click("main button[type=submit]")

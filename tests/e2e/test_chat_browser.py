@@ -8,9 +8,9 @@ from playwright.sync_api import expect
 from accounts.models import User
 from conversations.demo_data import ARTICLES
 from conversations.models import Conversation, KnowledgeArticle, Message
-from tests.auth import current_code, totp_device
-from tests.e2e.conftest import chromium
-from tests.factories import PASSWORD, UserFactory
+from tests.auth import totp_device
+from tests.e2e.conftest import chromium, staff_sign_in
+from tests.factories import UserFactory
 from tests.servers import asgi_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,12 +39,7 @@ def test_visitor_gets_an_answer_asks_for_a_human_and_talks_live_with_an_agent(ch
         expect(visitor.locator("#chat-state")).to_have_text("Waiting for an agent…")
 
         agent = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-        agent.goto(f"{base}/console/")
-        agent.fill("#id_username", "alex")
-        agent.fill("#id_password", PASSWORD)
-        agent.click("button[type=submit]")
-        agent.fill("#id_code", current_code(agent_key))
-        agent.click("main button[type=submit]")
+        staff_sign_in(agent, base, "alex", agent_key, start="/console/")
         expect(agent.locator("#queue-rows tr")).to_have_count(1)
         agent.click("#queue-rows tr button:has-text('Claim')")
         expect(agent.locator("#composer")).to_be_visible()

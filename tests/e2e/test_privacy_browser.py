@@ -21,9 +21,9 @@ from conversations.models import Conversation
 from privacy.crypto import blind_index
 from privacy.models import DataRequest, DeletionRecord, RequestDetails
 from tests import servers
-from tests.auth import current_code, totp_device
-from tests.e2e.conftest import chromium
-from tests.factories import PASSWORD, UserFactory
+from tests.auth import totp_device
+from tests.e2e.conftest import chromium, staff_sign_in
+from tests.factories import UserFactory
 from tests.privacy.scenario import canary
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -110,12 +110,7 @@ def test_a_visitor_deletes_their_data_and_an_officer_approves(
         expect(visitor.locator("#request-status")).to_have_text("Received")
 
         officer = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-        officer.goto(f"{base}/accounts/login/")
-        officer.fill("#id_username", "pat")
-        officer.fill("#id_password", PASSWORD)
-        officer.click("main button[type=submit]")
-        officer.fill("#id_code", current_code(officer_key))
-        officer.click("main button[type=submit]")
+        staff_sign_in(officer, base, "pat", officer_key)
         expect(officer.locator("h1")).to_have_text("Data requests")
         officer.click("#open-requests tbody tr a")
         expect(officer.locator("#inventory")).to_contain_text("Messages")
