@@ -129,6 +129,9 @@ class DataRequest(models.Model):
     # Exports: the encrypted archive waits in MEDIA_ROOT until downloaded once or expired.
     export_ready_at = models.DateTimeField(null=True, blank=True)
     export_downloaded_at = models.DateTimeField(null=True, blank=True)
+    # The one e-mail that ends a request (ready, deleted, denied): claimed by the worker sending it
+    # (a claim older than privacy.requests.CLAIM_STALE_AFTER is taken over), then marked sent.
+    confirmation_claimed_at = models.DateTimeField(null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

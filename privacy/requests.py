@@ -81,6 +81,10 @@ LINK_REFUSALS = {
     ),
     "expired": ("This link has expired", "Links in our e-mails work for a limited time. Please make a new request."),
     "used": ("This link has already been used", "Each link works once. Your request is safe: nothing was lost."),
+    "closed": (
+        "This request is closed",
+        "It was carried out, or covered by another request of yours, so its links no longer work.",
+    ),
     "downloaded": (
         "This copy has already been downloaded",
         "Each download link works once: after the download, the copy was deleted from our servers. "
@@ -119,8 +123,8 @@ def _link_check(request_id: Any, token: str, salt: str, max_age: int | None) -> 
         raise LinkRefused("other")
     details = getattr(request, "details", None)
     if details is None or payload.get("a") != _address_tag(details):
-        # The details are deleted once a deletion is carried out: such links are spent.
-        raise LinkRefused("used" if details is None else "other")
+        # The details are deleted once a request is carried out or covered: such links are spent.
+        raise LinkRefused("closed" if details is None else "other")
     return request
 
 
@@ -192,7 +196,7 @@ def data_request_open(*, kind: str, email: str, session_key: str | None, convers
             session_key=session_key or "",
             conversation_ids=[str(conversation_id)] if conversation_id else [],
         )
-        transaction.on_commit(lambda: tasks.data_request_send_verification.delay(str(request.pk)))
+        transaction.on_commit(lambda: tasks.data_request_send_verification.delay(str(request.pk)), robust=True)
     return request
 
 
@@ -258,7 +262,7 @@ def _received(request: DataRequest, *, via: str) -> None:
     request.counts = subject_inventory(request)
     request.save(update_fields=["status", "verified_by", "verified_at", "due_at", "subject", "counts"])
     if request.kind == Kind.EXPORT:
-        transaction.on_commit(lambda: tasks.export_build.delay(str(request.pk)))
+        transaction.on_commit(lambda: tasks.export_build.delay(str(request.pk)), robust=True)
     elif settings.PRIVACY_AUTO_APPROVE_DELETION:
         _approve(request, officer=None, reason="Approved automatically (PRIVACY_AUTO_APPROVE_DELETION).")
 
@@ -280,9 +284,14 @@ def data_requests_redrive(*, now: dt.datetime | None = None) -> int:
         Q(status=Status.RECEIVED, verified_at__lt=cutoff)
         | Q(status=Status.DONE, export_ready_at__lt=cutoff, confirmation_sent_at__isnull=True, details__isnull=False)
     )
+    denials = DataRequest.objects.filter(
+        status=Status.DENIED, decided_at__lt=cutoff, confirmation_sent_at__isnull=True, details__isnull=False
+    )
     ids = [(tasks.deletion_execute, pk) for pk in deletions.values_list("pk", flat=True)]
     ids += [(tasks.export_build, pk) for pk in exports.values_list("pk", flat=True)]
+    ids += [(tasks.deletion_denied_notify, pk) for pk in denials.values_list("pk", flat=True)]
     for task, pk in ids:
+        logger.warning("data request %s is still waiting for %s: queued again", pk, task.name)
         task.delay(str(pk))
     return len(ids)
 
@@ -347,7 +356,7 @@ def subject_inventory(request: DataRequest) -> dict[str, int]:
 # --- the officer's decisions ------------------------------------------------------------------
 def deletion_review_start(*, request: DataRequest, officer: User) -> None:
     """An officer starts reviewing a received request: the customer sees it is in review."""
-    updated = DataRequest.objects.filter(pk=request.pk, status=Status.RECEIVED).update(
+    updated = DataRequest.objects.filter(pk=request.pk, kind=Kind.DELETION, status=Status.RECEIVED).update(
         status=Status.IN_REVIEW, review_started_at=timezone.now()
     )
     if updated:
@@ -373,7 +382,7 @@ def deletion_deny(*, request_id: Any, officer: User, reason: str) -> DataRequest
         request.save(update_fields=["status", "decided_at", "decided_by"])
         request.details.reason = reason.strip()
         request.details.save(update_fields=["reason"])
-        transaction.on_commit(lambda: tasks.deletion_denied_notify.delay(str(request.pk)))
+        transaction.on_commit(lambda: tasks.deletion_denied_notify.delay(str(request.pk)), robust=True)
     return request
 
 
@@ -395,7 +404,7 @@ def _approve(request: DataRequest, *, officer: User | None, reason: str) -> None
     request.save(update_fields=["status", "decided_at", "decided_by"])
     request.details.reason = reason.strip()
     request.details.save(update_fields=["reason"])
-    transaction.on_commit(lambda: tasks.deletion_execute.delay(str(request.pk)))
+    transaction.on_commit(lambda: tasks.deletion_execute.delay(str(request.pk)), robust=True)
 
 
 def denial_send(*, request_id: Any) -> None:
@@ -490,6 +499,7 @@ def _delete_subject(request: DataRequest) -> _Deleted:
     if held:
         # Held conversations outlive the request (the hold is a legal duty); the requester is told.
         counts["conversations_kept_on_legal_hold"] = held
+    # Before the account goes (its requests would lose their subject), after the chats have.
     counts["other_requests"] = _other_requests_close(request)
     user = User.objects.filter(pk=request.subject_id).first()
     if user is not None:
@@ -508,20 +518,43 @@ def _delete_subject(request: DataRequest) -> _Deleted:
 
 
 def _other_requests_close(request: DataRequest) -> int:
-    """The subject's other requests (their account's, or for the same address): their details and
-    exports go, and open ones close as done, covered by this deletion. Returns how many."""
-    q = Q(request__subject_id=request.subject_id) if request.subject_id else Q(pk__in=[])
-    if request.details.email_index:
-        q |= Q(email_index=request.details.email_index)
-    others = list(RequestDetails.objects.filter(q).exclude(request=request).select_related("request"))
-    for other in others:
-        export_path(other.request).unlink(missing_ok=True)
-        other.delete()  # its data key is destroyed on commit
-    ids = [other.request_id for other in others]
-    DataRequest.objects.filter(pk__in=ids, status__in=(*DataRequest.OPEN, Status.UNVERIFIED)).update(
-        status=Status.DONE, completed_at=timezone.now()
+    """The subject's other requests that this deletion has covered: their address, session and
+    exports go, and open ones close as done. Call after the subject's data is deleted, in the same
+    transaction. Covered means:
+
+    - the same account's requests (the account is gone);
+    - when this request's mailbox was proven by its link, visitor requests for the same address
+      whose chats no longer exist (deleted now, or before). Never another account's requests, and
+      never by an account's address, which sign-up does not verify.
+
+    Returns how many."""
+    q = Q(subject_id=request.subject_id) if request.subject_id else Q(pk__in=[])
+    if request.verified_by == DataRequest.Verification.EMAIL and request.details.email_index:
+        q |= Q(subject__isnull=True, details__email_index=request.details.email_index)
+    others = list(
+        DataRequest.objects.select_for_update(of=("self",))
+        .filter(q)
+        .exclude(pk=request.pk)
+        .select_related("details")
+        .order_by("pk")  # one lock order: two overlapping deletions cannot deadlock for long
     )
-    return len(ids)
+    covered = 0
+    now = timezone.now()
+    for other in others:
+        details = getattr(other, "details", None)
+        if other.subject_id is None:
+            chats = details.conversation_ids if details is not None else []
+            if Conversation.objects.filter(pk__in=chats).exists():
+                continue  # a chat this deletion did not remove (held, or not the same browser's)
+        export_path(other).unlink(missing_ok=True)
+        if details is not None:
+            details.delete()  # its data key is destroyed on commit
+        if other.status in (*DataRequest.OPEN, Status.UNVERIFIED):
+            other.status, other.completed_at = Status.DONE, now
+            other.counts = {"covered_by_another_request": 1}
+            other.save(update_fields=["status", "completed_at", "counts"])
+        covered += 1
+    return covered
 
 
 def _deletion_confirm(request: DataRequest) -> None:
@@ -530,8 +563,12 @@ def _deletion_confirm(request: DataRequest) -> None:
     if details is None:
         return
     request.details = details
-    if details.email:
-        _send_once(request, "Your data has been deleted", "privacy/email/deleted.txt", {"counts": request.counts})
+    unsent = DataRequest.objects.filter(pk=request.pk, confirmation_sent_at__isnull=True).exists()
+    if details.email and unsent:
+        with _claimed_confirmation(request) as mine:
+            if not mine:
+                return  # another run is sending it; that run forgets the address afterwards
+            _mail(request, "Your data has been deleted", "privacy/email/deleted.txt", {"counts": request.counts})
     details.delete()
 
 
@@ -724,6 +761,9 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
             "data": data,
             "user": user,
             "sessions": UserSession.objects.filter(user=user).order_by("created_at") if user else [],
+            "failed_sign_ins": AccessAttempt.objects.filter(username=user.username).order_by("attempt_time")
+            if user
+            else [],
             "conversations": [(c, messages[c.pk], notes[c.pk]) for c in conversations],
             "with_notes": with_notes,
             "notes_withheld": NOTES_WITHHELD,
@@ -799,6 +839,16 @@ def data_requests_forget_closed(*, now: dt.datetime | None = None) -> int:
 
 
 # --- e-mail -----------------------------------------------------------------------------------
+def _status_url_for_mail(request: DataRequest) -> str:
+    """A visitor's e-mails carry the bookmarkable status link. An account's address was never
+    verified: its e-mails point to the status page behind sign-in (none once the account is gone)."""
+    if request.verified_by != DataRequest.Verification.ACCOUNT:
+        return status_url(request)
+    if request.kind == Kind.DELETION and request.status == Status.DONE:
+        return ""
+    return settings.SITE_URL + reverse("privacy:request_status", kwargs={"request_id": request.pk})
+
+
 class MailTemporaryFailure(Exception):
     """The mail relay could not take a message now (retried). Says which request, never to whom."""
 
@@ -813,7 +863,7 @@ def _mail(request: DataRequest, subject: str, template: str, context: dict[str, 
             **context,
             "business_name": settings.CONFIDANT_BUSINESS_NAME,
             "request": request,
-            "status_url": status_url(request),
+            "status_url": _status_url_for_mail(request),
         },
     )
     name = template.rsplit("/", 1)[-1]
@@ -835,18 +885,30 @@ def _mail(request: DataRequest, subject: str, template: str, context: dict[str, 
     raise MailTemporaryFailure(f"{name} e-mail of data request {request.pk}: {failure}") from None
 
 
+CLAIM_STALE_AFTER = dt.timedelta(minutes=10)
+
+
 @contextlib.contextmanager
 def _claimed_confirmation(request: DataRequest) -> Iterator[bool]:
-    """Claim the request's one confirmation e-mail: yields True to the one caller that should send
-    it (two workers running the same task send it once); a send that fails for now un-claims it."""
-    claimed = DataRequest.objects.filter(pk=request.pk, confirmation_sent_at__isnull=True).update(
-        confirmation_sent_at=timezone.now()
+    """Claim the request's one closing e-mail: yields True to the one caller that should send it
+    (two workers running the same task send it once). Marked sent when the block ends normally (a
+    permanent refusal counts: there is nobody to send it to); un-claimed if it raises; a claim left
+    by a worker that died is taken over after CLAIM_STALE_AFTER."""
+    now = timezone.now()
+    claimed = (
+        DataRequest.objects.filter(pk=request.pk, confirmation_sent_at__isnull=True)
+        .filter(Q(confirmation_claimed_at__isnull=True) | Q(confirmation_claimed_at__lt=now - CLAIM_STALE_AFTER))
+        .update(confirmation_claimed_at=now)
     )
+    if not claimed:
+        yield False
+        return
     try:
-        yield bool(claimed)
-    except MailTemporaryFailure:
-        DataRequest.objects.filter(pk=request.pk).update(confirmation_sent_at=None)
+        yield True
+    except BaseException:
+        DataRequest.objects.filter(pk=request.pk).update(confirmation_claimed_at=None)
         raise
+    DataRequest.objects.filter(pk=request.pk).update(confirmation_sent_at=timezone.now())
 
 
 def _send_once(request: DataRequest, subject: str, template: str, context: dict[str, Any]) -> None:

@@ -21,12 +21,11 @@ def retention_purge(batch_size: int = 1000, pause: float = 0.0) -> int:
 
 
 # Data-subject requests (privacy.requests). Ids only: addresses and content never sit in the broker.
-# Every step is idempotent, so a task is acknowledged only once it has run (a worker lost midway
-# leaves it queued), and retried while the mail relay or the database fails for a while; the hourly
-# tidy re-sends what is still stuck after that.
+# Every step is idempotent, so a task is acknowledged only once it has run, and retried while the
+# mail relay or the database fails for a while. A worker killed midway (say, out of memory) does not
+# get the task straight back, which could loop: the hourly tidy re-sends what is still stuck.
 _STEP = {
     "acks_late": True,
-    "reject_on_worker_lost": True,
     "autoretry_for": (MailTemporaryFailure, OperationalError, InterfaceError),
     "retry_backoff": 30,
     "retry_backoff_max": 1800,

@@ -145,7 +145,7 @@ def _refused(request: HttpRequest, exc: requests.LinkRefused) -> HttpResponse:
         request,
         "privacy/link_refused.html",
         {"title": title, "detail": detail, "reason": exc.reason},
-        status=410 if exc.reason in ("expired", "used", "downloaded") else 400,
+        status=410 if exc.reason in ("expired", "used", "downloaded", "closed") else 400,
     )
 
 
@@ -197,7 +197,14 @@ def _status_page(request: HttpRequest, data_request: DataRequest, *, bookmark: b
     ):
         download = requests.export_link(data_request)
     reason = ""
-    if data_request.status == DataRequest.Status.DENIED and hasattr(data_request, "details"):
+    if (
+        data_request.status == DataRequest.Status.DENIED
+        and hasattr(data_request, "details")
+        and (
+            data_request.verified_by == DataRequest.Verification.EMAIL
+            or policy.may_download_export_from_status(request.user, data_request)
+        )
+    ):
         reason = data_request.details.reason
     return render(
         request,
@@ -206,7 +213,7 @@ def _status_page(request: HttpRequest, data_request: DataRequest, *, bookmark: b
             "data_request": data_request,
             "download": download,
             "reason": reason,
-            "address_has_account": data_request.is_open and requests.address_has_account(data_request),
+            "address_has_account": requests.address_has_account(data_request),
             "bookmark": bookmark,
         },
     )
@@ -243,8 +250,7 @@ def chat_delete(request: HttpRequest) -> HttpResponse:
             # not_found: deleted meanwhile, the outcome the visitor asked for
         request.session.pop("conversation_id", None)
         return render(request, "privacy/chat_deleted.html")
-    if request.method == "POST":
-        return render(request, "privacy/chat_deleted.html")  # nothing (left) to delete
+
     return render(
         request,
         "privacy/chat_delete.html",
