@@ -32,7 +32,7 @@ class SignUpForm(UserCreationForm):
         label="E-mail address (optional)",
         required=False,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-        help_text="Lets you sign in with it and receive confirmations of your data requests. Stored encrypted.",
+        help_text="We send a link to confirm it; once confirmed, you can sign in with it. Stored encrypted.",
     )
 
     field_order = ("username", "email", "password1", "password2")
@@ -43,12 +43,9 @@ class SignUpForm(UserCreationForm):
         help_texts = {"username": "A name to sign in with. It need not be your real name."}
 
     def clean_email(self) -> str:
-        from accounts.backends import user_by_email
-
-        address = self.cleaned_data["email"].strip()
-        if address and user_by_email(address) is not None:
-            raise forms.ValidationError("An account already uses this address: sign in instead.")
-        return address
+        # Whether another account uses it is not said here (that would tell anyone which
+        # addresses have accounts): the confirmation e-mail tells the address's owner.
+        return self.cleaned_data["email"].strip()
 
 
 class SignInForm(AuthenticationForm):

@@ -49,6 +49,11 @@ class User(DataKeyOwner, AbstractUser):
     last_name = EncryptedCharField("last name", max_length=150, blank=True, editable=True)
     email = EncryptedEmailField("email address", max_length=254, blank=True, editable=True)
     email_index = BlindIndexField(source="email", purpose="email", unique=True)
+    # An address given at sign-up waits here until its owner confirms it from the link we send
+    # (accounts.services.email_confirm): `email` only ever holds confirmed addresses (or ones an
+    # administrator set), and sign-up never tells whether another account uses an address.
+    pending_email = EncryptedEmailField("address waiting for confirmation", max_length=254, blank=True, editable=False)
+    pending_email_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta(AbstractUser.Meta):
         swappable = "AUTH_USER_MODEL"

@@ -51,8 +51,110 @@ def failed_sign_ins_clear_expired() -> int:
 
 
 def customer_sign_up(*, username: str, password: str, email: str = "") -> User:
-    """A new customer account. The role is fixed: nobody signs up as staff."""
-    return User.objects.create_user(username=username, email=email, password=password, role=User.Role.CUSTOMER)
+    """A new customer account. The role is fixed: nobody signs up as staff. An address waits for
+    its owner's confirmation (email_change_start)."""
+    with transaction.atomic():
+        user = User.objects.create_user(username=username, password=password, role=User.Role.CUSTOMER)
+        if email:
+            email_change_start(user=user, address=email)
+    return user
+
+
+EMAIL_CONFIRM_SALT = "accounts.email.confirm"
+
+
+class EmailLinkRefused(Exception):
+    """A confirmation link that must not be honoured: damaged, expired, used or taken."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def email_change_start(*, user: User, address: str) -> None:
+    """Ask the address's owner to confirm it: a link that works once, for
+    PRIVACY_VERIFY_LINK_MAX_AGE. The same is done whether or not another account uses the address;
+    only the e-mail, which the address's owner alone reads, differs."""
+    from accounts import tasks
+    from privacy.crypto import normalize_email
+
+    user.pending_email, user.pending_email_at = normalize_email(address), timezone.now()
+    user.save(update_fields=["pending_email", "pending_email_at"])
+    transaction.on_commit(lambda: tasks.email_confirmation_send.delay(user.pk), robust=True)
+
+
+def _pending_tag(user: User) -> str:
+    from privacy.crypto import blind_index
+
+    return (blind_index("email", user.pending_email) or "")[:16]
+
+
+def email_confirmation_send(*, user_id: int) -> bool:
+    """E-mail the confirmation link for the pending address (Celery runs it); if another account
+    already uses the address, tell its owner that instead, with no link."""
+    from django.core import signing
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    from privacy import mail
+    from privacy.crypto import blind_index
+
+    user = User.objects.filter(pk=user_id).first()
+    if user is None or not user.pending_email:
+        return False
+    taken = User.objects.filter(email_index=blind_index("email", user.pending_email)).exclude(pk=user.pk).exists()
+    token = signing.dumps({"u": user.pk, "a": _pending_tag(user)}, salt=EMAIL_CONFIRM_SALT)
+    link = settings.SITE_URL + reverse("accounts:email_confirm", kwargs={"user_id": user.pk, "token": token})
+    body = render_to_string(
+        "accounts/email/confirm_address.txt",
+        {
+            "taken": taken,
+            "link": link,
+            "minutes": settings.PRIVACY_VERIFY_LINK_MAX_AGE // 60,
+            "business_name": settings.CONFIDANT_BUSINESS_NAME,
+            "sign_in": settings.SITE_URL + reverse("accounts:login"),
+        },
+    )
+    return mail.send(
+        to=user.pending_email,
+        subject=f"Confirm your e-mail address for {settings.CONFIDANT_BUSINESS_NAME}",
+        body=body,
+        what=f"address confirmation e-mail of user {user.pk}",
+    )
+
+
+def email_link_check(*, user_id: int, token: str) -> User:
+    from django.core import signing
+
+    try:
+        payload = signing.loads(token, salt=EMAIL_CONFIRM_SALT, max_age=settings.PRIVACY_VERIFY_LINK_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        raise EmailLinkRefused("expired") from exc
+    except signing.BadSignature as exc:
+        raise EmailLinkRefused("damaged") from exc
+    user = User.objects.filter(pk=user_id).first()
+    if not isinstance(payload, dict) or payload.get("u") != user_id or user is None:
+        raise EmailLinkRefused("damaged")
+    if not user.pending_email or payload.get("a") != _pending_tag(user):
+        raise EmailLinkRefused("used")  # confirmed already, or replaced by a newer address
+    return user
+
+
+def email_confirm(*, user_id: int, token: str) -> User:
+    """Honour a confirmation link once: the pending address becomes the account's."""
+    from django.db import IntegrityError
+
+    with transaction.atomic():
+        email_link_check(user_id=user_id, token=token)
+        user = User.objects.select_for_update().get(pk=user_id)
+        email_link_check(user_id=user_id, token=token)  # again, under the lock: once
+        user.email, user.pending_email, user.pending_email_at = user.pending_email, "", None
+        try:
+            with transaction.atomic():
+                user.save(update_fields=["email", "pending_email", "pending_email_at"])
+        except IntegrityError as exc:  # another account confirmed it first
+            raise EmailLinkRefused("taken") from exc
+    return user
 
 
 def session_record(*, user: User, session_key: str) -> None:

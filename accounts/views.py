@@ -11,6 +11,8 @@ from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
 
 from accounts import policy, services
 from accounts.forms import SignInForm, SignUpForm
@@ -75,8 +77,43 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         login(request, user, backend="accounts.backends.EmailOrUsernameBackend")
         services.session_record(user=user, session_key=request.session.session_key)
         request.session[REAUTH_KEY] = time.time()
+        if form.cleaned_data["email"]:
+            messages.info(request, "Welcome! We sent a link to the address you gave: open it to confirm the address.")
         return redirect("accounts:my_conversations")
     return render(request, "accounts/sign_up.html", {"form": form})
+
+
+EMAIL_LINK_PAGES = {
+    "damaged": ("This link is damaged", "Open it again from the e-mail, or copy the whole address."),
+    "expired": ("This link has expired", "Links in our e-mails work for a limited time."),
+    "used": ("This link has already been used", "The address was confirmed, or replaced by a newer one."),
+    "taken": ("This address is taken", "Another account confirmed this address first."),
+}
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def email_confirm(request: HttpRequest, user_id: int, token: str) -> HttpResponse:
+    """GET shows a button (mail scanners must not use the link up); POST confirms the address."""
+    try:
+        if request.method == "GET":
+            services.email_link_check(user_id=user_id, token=token)
+            return render(
+                request,
+                "accounts/email_confirm.html",
+                {"title": "Confirm your e-mail address", "detail": "Press the button to confirm it.", "confirm": True},
+            )
+        services.email_confirm(user_id=user_id, token=token)
+    except services.EmailLinkRefused as exc:
+        title, detail = EMAIL_LINK_PAGES[exc.reason]
+        return render(
+            request, "accounts/email_confirm.html", {"title": title, "detail": detail, "reason": exc.reason}, status=410
+        )
+    return render(
+        request,
+        "accounts/email_confirm.html",
+        {"title": "Address confirmed", "detail": "You can now sign in with it, and we will write to it."},
+    )
 
 
 @login_required

@@ -21,6 +21,7 @@ ENCRYPTED: frozenset[str] = frozenset(
         "accounts.User.first_name",
         "accounts.User.last_name",
         "accounts.User.email",
+        "accounts.User.pending_email",
         "conversations.Message.body",
         "conversations.InternalNote.body",
         "conversations.Conversation.legal_hold_reason",

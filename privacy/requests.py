@@ -26,7 +26,6 @@ import datetime as dt
 import io
 import json
 import logging
-import smtplib
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +34,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core import signing
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.template.loader import render_to_string
@@ -47,6 +45,7 @@ from accounts.models import User, UserSession
 from accounts.services import session_group, user_group
 from chatbot_site.realtime import group_send_on_commit
 from conversations.models import Conversation, InternalNote, Message
+from privacy import mail
 from privacy.crypto import blind_index, data_key_cipher, data_keys_destroy, normalize_email
 from privacy.models import DataRequest, DeletionRecord, RequestDetails
 from privacy.retention import conversations_delete
@@ -849,14 +848,9 @@ def _status_url_for_mail(request: DataRequest) -> str:
     return settings.SITE_URL + reverse("privacy:request_status", kwargs={"request_id": request.pk})
 
 
-class MailTemporaryFailure(Exception):
-    """The mail relay could not take a message now (retried). Says which request, never to whom."""
-
-
 def _mail(request: DataRequest, subject: str, template: str, context: dict[str, Any]) -> bool:
-    """Send one of our e-mails to the request's address. False if the relay refused it for good
-    (a 5xx: an address that does not exist); MailTemporaryFailure if it may work later. Neither
-    the address nor the relay's reply (which quotes it) reaches logs or task results."""
+    """Send one of our e-mails to the request's address (privacy.mail.send: False if refused for
+    good, MailTemporaryFailure if it may work later)."""
     body = render_to_string(
         template,
         {
@@ -867,22 +861,9 @@ def _mail(request: DataRequest, subject: str, template: str, context: dict[str, 
         },
     )
     name = template.rsplit("/", 1)[-1]
-    try:
-        send_mail(subject, body, None, [request.details.email])
-    except smtplib.SMTPRecipientsRefused as exc:
-        permanent = all(code >= 500 for code, _ in exc.recipients.values())
-        failure = exc.__class__.__name__
-    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-        permanent, failure = exc.smtp_code >= 500, exc.__class__.__name__
-    except OSError as exc:  # connection refused or lost, timeouts, other smtplib errors
-        permanent, failure = False, exc.__class__.__name__
-    else:
-        logger.info("sent %s e-mail for data request %s", name, request.pk)
-        return True
-    if permanent:
-        logger.warning("the mail relay refused the %s e-mail of data request %s (%s)", name, request.pk, failure)
-        return False
-    raise MailTemporaryFailure(f"{name} e-mail of data request {request.pk}: {failure}") from None
+    return mail.send(
+        to=request.details.email, subject=subject, body=body, what=f"{name} e-mail of data request {request.pk}"
+    )
 
 
 CLAIM_STALE_AFTER = dt.timedelta(minutes=10)

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from privacy import keys
-from privacy.requests import MailTemporaryFailure
+from privacy.mail import MailTemporaryFailure
 
 
 @shared_task

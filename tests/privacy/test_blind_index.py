@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import time
+from collections.abc import Iterator
 
 import pytest
+from django.core import mail
 from django.db import IntegrityError, connection, transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 
+from accounts import services
 from accounts.backends import user_by_email
 from accounts.models import User
 from privacy.crypto import blind_index
@@ -98,17 +103,76 @@ def test_a_username_cannot_be_an_e_mail_address(client: object) -> None:
     assert not User.objects.filter(username="kim@example.com").exists()
 
 
-def test_sign_up_with_an_address_that_is_taken_is_refused(client: object, dana: User) -> None:
-    response = client.post(
-        "/accounts/signup/",
-        {"username": "dana2", "email": "dana.LEE@example.com", "password1": PASSWORD, "password2": PASSWORD},
+@pytest.fixture
+def eager(settings: object) -> Iterator[None]:
+    from chatbot_site.celery import app as celery_app
+
+    settings.SITE_URL = "http://testserver"
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def _confirm_path(message: object) -> str:
+    match = re.search(r"http://testserver(/accounts/email/confirm/\d+/\S+/)", message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sign_up_answers_alike_for_a_taken_and_a_free_address(dana: User, eager: None) -> None:
+    """Sign-up never tells whether an account uses an address; the address's owner learns it by e-mail."""
+    answers = []
+    for username, address in (("dana2", "dana.LEE@example.com"), ("kim", "Kim@Example.com")):
+        client = Client()
+        response = client.post(
+            "/accounts/signup/", {"username": username, "email": address, "password1": PASSWORD, "password2": PASSWORD}
+        )
+        page = client.get(response["Location"]).content.decode().replace(username, "USER")
+        page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "CSRF", page)  # random per session
+        answers.append((response.status_code, response["Location"], page))
+    assert answers[0] == answers[1]
+    assert user_by_email("dana.lee@example.com") == dana  # unchanged
+    assert User.objects.get(username="dana2").email == "" and User.objects.get(username="kim").email == ""
+    taken, free = mail.outbox[-2:]
+    assert (
+        taken.to == ["dana.lee@example.com"]
+        and "already uses this address" in taken.body
+        and "/confirm/" not in taken.body
     )
-    assert response.status_code == 200 and "already uses this address" in response.content.decode()
-    response = client.post(
+    assert free.to == ["kim@example.com"] and "/accounts/email/confirm/" in free.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_address_is_the_accounts_once_its_owner_confirms_it_once(eager: None, monkeypatch: object) -> None:
+    from django.core import signing
+
+    client = Client()
+    client.post(
         "/accounts/signup/",
-        {"username": "kim", "email": "Kim@Example.com", "password1": PASSWORD, "password2": PASSWORD},
+        {"username": "kim", "email": "kim@example.com", "password1": PASSWORD, "password2": PASSWORD},
     )
-    assert response.status_code == 302 and user_by_email("kim@example.com").username == "kim"
+    path = _confirm_path(mail.outbox[-1])
+    assert user_by_email("kim@example.com") is None  # not before confirmation
+    other = Client()  # any browser: the mailbox is the proof
+    assert b"Confirm my address" in other.get(path).content
+    assert other.post(path).status_code == 200 and user_by_email("kim@example.com").username == "kim"
+    again = other.post(path)
+    assert again.status_code == 410 and b"already been used" in again.content
+    token = path.rstrip("/").rsplit("/", 1)[1]
+    tampered = other.post(path.replace(token, token[:-2] + "zz"))
+    assert tampered.status_code == 410 and b"damaged" in tampered.content
+    forged_user = other.post(path.replace(f"/confirm/{User.objects.get(username='kim').pk}/", "/confirm/999999/"))
+    assert forged_user.status_code == 410
+    # A second address, confirmed too late.
+    user = User.objects.get(username="kim")
+    services.email_change_start(user=user, address="kim.new@example.com")
+    late = _confirm_path(mail.outbox[-1])
+    later = time.time() + 31 * 60
+    monkeypatch.setattr(signing.time, "time", lambda: later)
+    response = other.post(late)
+    assert response.status_code == 410 and b"expired" in response.content
+    assert User.objects.get(username="kim").email == "kim@example.com"
 
 
 def test_the_admin_finds_a_user_by_exact_address_in_any_case(dana: User) -> None:

@@ -26,6 +26,7 @@ from accounts.models import User, UserSession
 from chatbot_site.celery import app as celery_app
 from conversations import services as conversation_services
 from conversations.models import Conversation, Message
+from privacy import mail as privacy_mail
 from privacy import requests
 from privacy.crypto import blind_index
 from privacy.models import DataKey, DataRequest, DeletionRecord, RequestDetails
@@ -695,7 +696,7 @@ def test_an_export_link_is_sent_on_the_retry_after_the_relay_failed(customer: Us
             raise ConnectionRefusedError("relay down")
         return real_send(*args, **kwargs)
 
-    monkeypatch.setattr(requests, "send_mail", flaky)
+    monkeypatch.setattr(privacy_mail, "send_mail", flaky)
     request = _open_and_verify(visitor, "flaky@example.com", kind="export")
     # The first "ready" e-mail failed; Celery's retry (run at once here: eager) sent it.
     assert [c for c in calls if "ready" in c] == ["Your data is ready to download"] * 2
@@ -712,7 +713,7 @@ def test_a_refused_address_never_reaches_the_logs(monkeypatch: Any, caplog: Any)
     def refuse(*args: Any, **kwargs: Any) -> int:
         raise smtplib.SMTPRecipientsRefused({"ghost@example.com": (550, b"5.1.1 <ghost@example.com> unknown")})
 
-    monkeypatch.setattr(requests, "send_mail", refuse)
+    monkeypatch.setattr(privacy_mail, "send_mail", refuse)
     _visitor_request(Client(), "ghost@example.com")
     assert "refused" in caplog.text and "ghost" not in caplog.text
 
@@ -723,10 +724,10 @@ def test_a_temporary_relay_failure_is_retried_without_the_address(monkeypatch: A
     def busy(*args: Any, **kwargs: Any) -> int:
         raise smtplib.SMTPRecipientsRefused({"busy@example.com": (451, b"try later busy@example.com")})
 
-    monkeypatch.setattr(requests, "send_mail", busy)
+    monkeypatch.setattr(privacy_mail, "send_mail", busy)
     request = DataRequest.objects.create(kind="export")
     RequestDetails.objects.create(request=request, email="busy@example.com", reason="")
-    with pytest.raises(requests.MailTemporaryFailure) as failure:
+    with pytest.raises(privacy_mail.MailTemporaryFailure) as failure:
         requests.verification_send(request_id=request.pk)
     assert "busy" not in str(failure.value) and failure.value.__suppress_context__
 
@@ -921,7 +922,7 @@ def test_a_crash_while_sending_leaves_the_email_to_be_sent_later(customer: User,
 
     request = DataRequest.objects.create(kind="export", status=Status.DONE, export_ready_at=timezone.now())
     RequestDetails.objects.create(request=request, email="later@example.com", reason="")
-    monkeypatch.setattr(requests, "send_mail", crash)
+    monkeypatch.setattr(privacy_mail, "send_mail", crash)
     with pytest.raises(SystemExit):
         requests.export_link_send(request=DataRequest.objects.select_related("details").get(pk=request.pk))
     request.refresh_from_db()

@@ -110,6 +110,8 @@ HTTP_MATRIX: dict[str, Route] = {
     "accounts:mfa_backup_codes": Route("POST", "/accounts/mfa/backup-codes/", outcomes("redirect", public="login")),
     "accounts:mfa_disable": Route("POST", "/accounts/mfa/disable/", outcomes("redirect", public="login")),
     "accounts:reauth": Route("GET", "/accounts/reauth/", outcomes("ok", public="login")),
+    # A forged confirmation link is refused for everyone ("410": the refusal page).
+    "accounts:email_confirm": Route("GET", "/accounts/email/confirm/1/forged/", outcomes("410")),
     "accounts:password_change": Route("GET", "/accounts/password/", outcomes("redirect", public="login")),
     "accounts:password_change_done": Route("GET", "/accounts/password/done/", outcomes("ok", public="login")),
     "accounts:my_conversations": Route(
