@@ -31,6 +31,7 @@ class SignUpForm(UserCreationForm):
     email = forms.EmailField(
         label="E-mail address (optional)",
         required=False,
+        max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         help_text="We send a link to confirm it; once confirmed, you can sign in with it. Stored encrypted.",
     )
@@ -46,6 +47,19 @@ class SignUpForm(UserCreationForm):
         # Whether another account uses it is not said here (that would tell anyone which
         # addresses have accounts): the confirmation e-mail tells the address's owner.
         return self.cleaned_data["email"].strip()
+
+
+class EmailAddressForm(forms.Form):
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text="We send a link there; it becomes your address once you open it, signed in.",
+        error_messages={
+            "required": "Enter your e-mail address.",
+            "invalid": "Enter an e-mail address such as name@example.com.",
+        },
+    )
 
 
 class SignInForm(AuthenticationForm):

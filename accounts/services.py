@@ -50,13 +50,13 @@ def failed_sign_ins_clear_expired() -> int:
     return deleted
 
 
-def customer_sign_up(*, username: str, password: str, email: str = "") -> User:
+def customer_sign_up(*, username: str, password: str, email: str = "", notify: bool = True) -> User:
     """A new customer account. The role is fixed: nobody signs up as staff. An address waits for
-    its owner's confirmation (email_change_start)."""
+    its owner's confirmation (email_change_start); `notify=False` sends no e-mail (rate limit)."""
     with transaction.atomic():
         user = User.objects.create_user(username=username, password=password, role=User.Role.CUSTOMER)
         if email:
-            email_change_start(user=user, address=email)
+            email_change_start(user=user, address=email, notify=notify)
     return user
 
 
@@ -71,7 +71,7 @@ class EmailLinkRefused(Exception):
         self.reason = reason
 
 
-def email_change_start(*, user: User, address: str) -> None:
+def email_change_start(*, user: User, address: str, notify: bool = True) -> None:
     """Ask the address's owner to confirm it: a link that works once, for
     PRIVACY_VERIFY_LINK_MAX_AGE. The same is done whether or not another account uses the address;
     only the e-mail, which the address's owner alone reads, differs."""
@@ -80,7 +80,23 @@ def email_change_start(*, user: User, address: str) -> None:
 
     user.pending_email, user.pending_email_at = normalize_email(address), timezone.now()
     user.save(update_fields=["pending_email", "pending_email_at"])
-    transaction.on_commit(lambda: tasks.email_confirmation_send.delay(user.pk), robust=True)
+    if notify:
+        transaction.on_commit(lambda: tasks.email_confirmation_send.delay(user.pk), robust=True)
+
+
+# An unconfirmed address is forgotten once its link has long expired (and the mail retries with it).
+PENDING_EMAIL_KEPT = dt.timedelta(hours=8)
+
+
+def pending_emails_forget(*, now: dt.datetime | None = None) -> int:
+    """Forget addresses nobody confirmed: they may not even be the account holder's."""
+    cutoff = (now or timezone.now()) - dt.timedelta(seconds=settings.PRIVACY_VERIFY_LINK_MAX_AGE) - PENDING_EMAIL_KEPT
+    forgotten = 0
+    for user in User.objects.filter(pending_email_at__lt=cutoff):
+        user.pending_email, user.pending_email_at = "", None
+        user.save(update_fields=["pending_email", "pending_email_at"])
+        forgotten += 1
+    return forgotten
 
 
 def _pending_tag(user: User) -> str:
@@ -109,6 +125,7 @@ def email_confirmation_send(*, user_id: int) -> bool:
         "accounts/email/confirm_address.txt",
         {
             "taken": taken,
+            "username": user.username,
             "link": link,
             "minutes": settings.PRIVACY_VERIFY_LINK_MAX_AGE // 60,
             "business_name": settings.CONFIDANT_BUSINESS_NAME,

@@ -14,6 +14,11 @@ def email_confirmation_send(user_id: int) -> bool:
 
 
 @shared_task
+def pending_emails_forget() -> int:
+    return services.pending_emails_forget()
+
+
+@shared_task
 def sessions_clear_expired() -> int:
     return services.sessions_clear_expired()
 

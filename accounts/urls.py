@@ -24,6 +24,7 @@ urlpatterns = [
     path("accounts/mfa/backup-codes/", mfa_views.mfa_backup_codes_regenerate, name="mfa_backup_codes"),
     path("accounts/reauth/", mfa_views.reauth, name="reauth"),
     path("accounts/email/confirm/<int:user_id>/<str:token>/", views.email_confirm, name="email_confirm"),
+    path("accounts/email/", views.email_address, name="email_address"),
     path("me/conversations/", views.my_conversations, name="my_conversations"),
     path("me/conversations/<str:conversation_id>/", views.my_conversation, name="my_conversation"),
 ]

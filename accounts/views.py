@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -13,11 +14,13 @@ from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
+from django_ratelimit.core import is_ratelimited
 
-from accounts import policy, services
-from accounts.forms import SignInForm, SignUpForm
-from accounts.mfa_views import REAUTH_KEY, recent_auth_required
+from accounts import network, policy, services
+from accounts.forms import EmailAddressForm, SignInForm, SignUpForm
+from accounts.mfa_views import REAUTH_KEY, reauth_redirect, recent_auth_required
 from conversations import selectors
+from privacy.crypto import blind_index
 
 
 class SignInView(auth_views.LoginView):
@@ -65,27 +68,48 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        if _limited(
+            request, "sign-up-ip", network.client_ip(request) or "unknown", settings.PRIVACY_REQUEST_RATE_PER_IP
+        ):
+            return render(request, "accounts/sign_up_limited.html", status=429)
+        address = form.cleaned_data["email"]
+        # Too many sign-ups giving one address: the account is made all the same (the answer must
+        # not differ), but that address gets no more e-mails this hour.
+        notify = not (
+            address
+            and _limited(
+                request,
+                "sign-up-address",
+                blind_index("email", address) or "",
+                settings.PRIVACY_REQUEST_RATE_PER_ADDRESS,
+            )
+        )
         try:
             user = services.customer_sign_up(
                 username=form.cleaned_data["username"],
                 password=form.cleaned_data["password1"],
-                email=form.cleaned_data["email"],
+                email=address,
+                notify=notify,
             )
         except IntegrityError:  # taken between the form's check and the insert
-            form.add_error(None, "That username or address was taken a moment ago. Please choose another.")
+            form.add_error(None, "That username was taken a moment ago. Please choose another.")
             return render(request, "accounts/sign_up.html", {"form": form})
         login(request, user, backend="accounts.backends.EmailOrUsernameBackend")
         services.session_record(user=user, session_key=request.session.session_key)
         request.session[REAUTH_KEY] = time.time()
-        if form.cleaned_data["email"]:
+        if address:
             messages.info(request, "Welcome! We sent a link to the address you gave: open it to confirm the address.")
         return redirect("accounts:my_conversations")
     return render(request, "accounts/sign_up.html", {"form": form})
 
 
+def _limited(request: HttpRequest, group: str, key: str, rate: str) -> bool:
+    return is_ratelimited(request, group=group, key=lambda g, r: key, rate=rate, increment=True)
+
+
 EMAIL_LINK_PAGES = {
     "damaged": ("This link is damaged", "Open it again from the e-mail, or copy the whole address."),
-    "expired": ("This link has expired", "Links in our e-mails work for a limited time."),
+    "expired": ("This link has expired", "Links in our e-mails work for a limited time: ask for a new one."),
     "used": ("This link has already been used", "The address was confirmed, or replaced by a newer one."),
     "taken": ("This address is taken", "Another account confirmed this address first."),
 }
@@ -94,15 +118,15 @@ EMAIL_LINK_PAGES = {
 @never_cache
 @require_http_methods(["GET", "POST"])
 def email_confirm(request: HttpRequest, user_id: int, token: str) -> HttpResponse:
-    """GET shows a button (mail scanners must not use the link up); POST confirms the address."""
+    """Confirming an address takes both: the mailbox (the link) and the account (signed in as it),
+    so nobody can put their address on an account that is not theirs, nor someone else's address
+    on their own. GET shows a button (mail scanners must not use the link up); POST confirms."""
     try:
+        account = services.email_link_check(user_id=user_id, token=token)
+        if not (request.user.is_authenticated and request.user.pk == account.pk):
+            return render(request, "accounts/email_confirm.html", {"account": account, "sign_in": True})
         if request.method == "GET":
-            services.email_link_check(user_id=user_id, token=token)
-            return render(
-                request,
-                "accounts/email_confirm.html",
-                {"title": "Confirm your e-mail address", "detail": "Press the button to confirm it.", "confirm": True},
-            )
+            return render(request, "accounts/email_confirm.html", {"account": account, "confirm": True})
         services.email_confirm(user_id=user_id, token=token)
     except services.EmailLinkRefused as exc:
         title, detail = EMAIL_LINK_PAGES[exc.reason]
@@ -113,6 +137,27 @@ def email_confirm(request: HttpRequest, user_id: int, token: str) -> HttpRespons
         request,
         "accounts/email_confirm.html",
         {"title": "Address confirmed", "detail": "You can now sign in with it, and we will write to it."},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def email_address(request: HttpRequest) -> HttpResponse:
+    """A customer sets their address, or asks for a new confirmation link (a fresh password first)."""
+    if not request.user.is_customer:
+        raise Http404
+    form = EmailAddressForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if (back := reauth_redirect(request)) is not None:
+            return back
+        address = form.cleaned_data["email"]
+        if _limited(request, "email-change-user", str(request.user.pk), settings.PRIVACY_REQUEST_RATE_PER_ADDRESS):
+            return render(request, "accounts/sign_up_limited.html", status=429)
+        services.email_change_start(user=request.user, address=address)
+        messages.info(request, "We sent a link to that address: open it, signed in as you are now, to confirm it.")
+        return redirect("accounts:email_address")
+    return render(
+        request, "accounts/email_address.html", {"form": form, "reauth_needed": reauth_redirect(request) is not None}
     )
 
 

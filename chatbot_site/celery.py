@@ -27,6 +27,10 @@ app.conf.beat_schedule = {
         "task": "accounts.tasks.failed_sign_ins_clear_expired",
         "schedule": crontab(minute=19, hour="*"),
     },
+    "pending-emails-forget": {
+        "task": "accounts.tasks.pending_emails_forget",
+        "schedule": crontab(minute=31, hour="*"),
+    },
     "data-requests-tidy": {
         "task": "privacy.tasks.data_requests_tidy",
         "schedule": crontab(minute=29, hour="*"),

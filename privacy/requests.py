@@ -409,7 +409,10 @@ def _approve(request: DataRequest, *, officer: User | None, reason: str) -> None
 def denial_send(*, request_id: Any) -> None:
     """Tell the requester their deletion was declined, and why (run by Celery)."""
     request = DataRequest.objects.select_related("details").filter(pk=request_id, status=Status.DENIED).first()
-    if request is None or not hasattr(request, "details") or not request.details.email:
+    if request is None or not hasattr(request, "details"):
+        return
+    if not request.details.email:
+        _nothing_to_send(request)  # the status page (signed in) is the only way
         return
     _send_once(
         request, "Your deletion request was declined", "privacy/email/denied.txt", {"reason": request.details.reason}
@@ -444,7 +447,15 @@ def deletion_execute(*, request_id: Any) -> DataRequest | None:
     Conversations on legal hold are kept, and the officer saw them counted before approving.
     """
     deleted: _Deleted | None = None
+    peek = DataRequest.objects.select_related("details").filter(pk=request_id).first()
     with transaction.atomic():
+        if peek is not None and hasattr(peek, "details"):
+            # Every request this deletion may close, its own first in pk order with the rest: two
+            # deletions for the same address then queue up instead of deadlocking.
+            ids = [peek.pk, *DataRequest.objects.filter(_others_q(peek)).values_list("pk", flat=True)]
+            list(
+                DataRequest.objects.select_for_update(of=("self",)).filter(pk__in=ids).order_by("pk").values_list("pk")
+            )
         request = (
             DataRequest.objects.select_for_update(of=("self",)).select_related("details").filter(pk=request_id).first()
         )
@@ -516,6 +527,14 @@ def _delete_subject(request: DataRequest) -> _Deleted:
     return _Deleted(counts, [key for _, key in conversations], session_keys, user.pk if user else None)
 
 
+def _others_q(request: DataRequest) -> Q:
+    """Requests a deletion may cover (see _other_requests_close)."""
+    q = Q(subject_id=request.subject_id) if request.subject_id else Q(pk__in=[])
+    if request.verified_by == DataRequest.Verification.EMAIL and request.details.email_index:
+        q |= Q(subject__isnull=True, details__email_index=request.details.email_index)
+    return q
+
+
 def _other_requests_close(request: DataRequest) -> int:
     """The subject's other requests that this deletion has covered: their address, session and
     exports go, and open ones close as done. Call after the subject's data is deleted, in the same
@@ -527,15 +546,12 @@ def _other_requests_close(request: DataRequest) -> int:
       never by an account's address, which sign-up does not verify.
 
     Returns how many."""
-    q = Q(subject_id=request.subject_id) if request.subject_id else Q(pk__in=[])
-    if request.verified_by == DataRequest.Verification.EMAIL and request.details.email_index:
-        q |= Q(subject__isnull=True, details__email_index=request.details.email_index)
     others = list(
-        DataRequest.objects.select_for_update(of=("self",))
-        .filter(q)
+        DataRequest.objects.select_for_update(of=("self",))  # locked already by deletion_execute
+        .filter(_others_q(request))
         .exclude(pk=request.pk)
         .select_related("details")
-        .order_by("pk")  # one lock order: two overlapping deletions cannot deadlock for long
+        .order_by("pk")
     )
     covered = 0
     now = timezone.now()
@@ -549,8 +565,10 @@ def _other_requests_close(request: DataRequest) -> int:
         if details is not None:
             details.delete()  # its data key is destroyed on commit
         if other.status in (*DataRequest.OPEN, Status.UNVERIFIED):
+            unbuilt_export = other.kind == Kind.EXPORT
             other.status, other.completed_at = Status.DONE, now
-            other.counts = {"covered_by_another_request": 1}
+            # An export not made yet is superseded (its data is gone), not carried out.
+            other.counts = {"superseded_by_deletion" if unbuilt_export else "covered_by_another_request": 1}
             other.save(update_fields=["status", "completed_at", "counts"])
         covered += 1
     return covered
@@ -645,10 +663,7 @@ def export_link_send(*, request: DataRequest) -> None:
     visitor gets the download link; a customer who asked from their account is told to sign in
     for it (their account's address was never verified, so it gets no bearer link)."""
     if not request.details.email:
-        # Nowhere to write: the status page (signed in) is the only way; nothing left to send.
-        DataRequest.objects.filter(pk=request.pk, confirmation_sent_at__isnull=True).update(
-            confirmation_sent_at=timezone.now()
-        )
+        _nothing_to_send(request)  # the status page (signed in) is the only way
         return
     if request.verified_by == DataRequest.Verification.ACCOUNT:
         context = {"link": "", "days": settings.PRIVACY_EXPORT_LINK_MAX_AGE // 86400}
@@ -733,6 +748,7 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
             "first_name": user.first_name,
             "last_name": user.last_name,
             "email": user.email,
+            "email_waiting_for_confirmation": user.pending_email or None,
             "joined_at": user.date_joined.isoformat(),
             "last_sign_in_at": user.last_login.isoformat() if user.last_login else None,
             "sessions": [
@@ -866,6 +882,13 @@ def _mail(request: DataRequest, subject: str, template: str, context: dict[str, 
     )
 
 
+def _nothing_to_send(request: DataRequest) -> None:
+    """No address to write to: the closing e-mail counts as handled, so nothing re-drives it."""
+    DataRequest.objects.filter(pk=request.pk, confirmation_sent_at__isnull=True).update(
+        confirmation_sent_at=timezone.now()
+    )
+
+
 CLAIM_STALE_AFTER = dt.timedelta(minutes=10)
 
 
@@ -875,21 +898,24 @@ def _claimed_confirmation(request: DataRequest) -> Iterator[bool]:
     (two workers running the same task send it once). Marked sent when the block ends normally (a
     permanent refusal counts: there is nobody to send it to); un-claimed if it raises; a claim left
     by a worker that died is taken over after CLAIM_STALE_AFTER."""
-    now = timezone.now()
+    stamp = timezone.now()
     claimed = (
         DataRequest.objects.filter(pk=request.pk, confirmation_sent_at__isnull=True)
-        .filter(Q(confirmation_claimed_at__isnull=True) | Q(confirmation_claimed_at__lt=now - CLAIM_STALE_AFTER))
-        .update(confirmation_claimed_at=now)
+        .filter(Q(confirmation_claimed_at__isnull=True) | Q(confirmation_claimed_at__lt=stamp - CLAIM_STALE_AFTER))
+        .update(confirmation_claimed_at=stamp)
     )
     if not claimed:
         yield False
         return
+    mine = DataRequest.objects.filter(pk=request.pk, confirmation_claimed_at=stamp)  # not a successor's claim
     try:
         yield True
     except BaseException:
-        DataRequest.objects.filter(pk=request.pk).update(confirmation_claimed_at=None)
+        mine.update(confirmation_claimed_at=None)
         raise
-    DataRequest.objects.filter(pk=request.pk).update(confirmation_sent_at=timezone.now())
+    # Should this update fail after the relay took the e-mail, the claim goes stale and the e-mail
+    # is sent again: at least once, and once but for that.
+    mine.update(confirmation_sent_at=timezone.now())
 
 
 def _send_once(request: DataRequest, subject: str, template: str, context: dict[str, Any]) -> None:

@@ -154,7 +154,11 @@ def test_an_address_is_the_accounts_once_its_owner_confirms_it_once(eager: None,
     )
     path = _confirm_path(mail.outbox[-1])
     assert user_by_email("kim@example.com") is None  # not before confirmation
-    other = Client()  # any browser: the mailbox is the proof
+    stranger = Client()  # the mailbox alone is not enough: the account must be signed in
+    assert b"Sign in as kim" in stranger.get(path).content
+    stranger.post(path)
+    assert user_by_email("kim@example.com") is None
+    other = client  # kim, signed in since sign-up
     assert b"Confirm my address" in other.get(path).content
     assert other.post(path).status_code == 200 and user_by_email("kim@example.com").username == "kim"
     again = other.post(path)
@@ -205,3 +209,64 @@ def test_sign_up_refuses_a_malformed_address(client: object) -> None:
         {"username": "kim", "email": "not an address", "password1": PASSWORD, "password2": PASSWORD},
     )
     assert response.status_code == 200 and not User.objects.filter(username="kim").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nobody_puts_their_address_on_someone_elses_account(eager: None) -> None:
+    mallory = Client()
+    mallory.post(
+        "/accounts/signup/",
+        {"username": "mallory", "email": "victim@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    message = mail.outbox[-1]
+    assert '"mallory"' in message.body  # the e-mail names the account, so the victim can tell
+    victim = Client()
+    victim.post("/accounts/signup/", {"username": "victim", "email": "", "password1": PASSWORD, "password2": PASSWORD})
+    page = victim.post(_confirm_path(message))  # the victim, signed in as themselves, presses it
+    assert b"Sign in as mallory" in page.content and user_by_email("victim@example.com") is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sign_up_is_limited_per_client_and_mails_an_address_only_so_often(eager: None, settings: object) -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.PRIVACY_REQUEST_RATE_PER_ADDRESS, settings.PRIVACY_REQUEST_RATE_PER_IP = "2/h", "4/h"
+    codes = []
+    for i in range(5):
+        response = Client().post(
+            "/accounts/signup/",
+            {"username": f"u{i}", "email": "target@example.com", "password1": PASSWORD, "password2": PASSWORD},
+        )
+        codes.append(response.status_code)
+    assert codes == [302, 302, 302, 302, 429]
+    assert [m.to for m in mail.outbox] == [["target@example.com"]] * 2  # the third and fourth made no e-mail
+    assert User.objects.get(username="u3").pending_email == "target@example.com"  # same answer, same record
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unconfirmed_addresses_are_forgotten_and_a_new_link_can_be_asked_for(eager: None) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from accounts.mfa_views import REAUTH_KEY
+
+    client = Client()
+    client.post(
+        "/accounts/signup/",
+        {"username": "kim", "email": "kim@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    assert services.pending_emails_forget(now=timezone.now() + dt.timedelta(hours=1)) == 0
+    assert services.pending_emails_forget(now=timezone.now() + dt.timedelta(hours=9)) == 1
+    assert User.objects.get(username="kim").pending_email == ""
+    session = client.session
+    session[REAUTH_KEY] = time.time()
+    session.save()
+    assert b"No confirmed address yet" in client.get("/accounts/email/").content
+    response = client.post("/accounts/email/", {"email": "Kim@Example.com", "next": "/accounts/email/"})
+    assert response.status_code == 302
+    client.post(_confirm_path(mail.outbox[-1]))
+    assert user_by_email("kim@example.com").username == "kim"
+    response = client.post("/accounts/email/", {"email": "not an address"})
+    assert response.status_code == 200 and b'role="alert"' in response.content

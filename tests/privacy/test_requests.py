@@ -981,3 +981,30 @@ def test_links_of_a_covered_request_say_it_is_closed(privacy_officer: User) -> N
     requests.deletion_approve(request_id=deletion.pk, officer=privacy_officer, reason="")
     response = Client().get(link)
     assert response.status_code == 410 and b"This request is closed" in response.content
+
+
+def test_a_denial_with_nowhere_to_write_is_not_redriven(customer: User, privacy_officer: User) -> None:
+    request = _account_request(customer, "deletion")  # the customer has no confirmed address
+    requests.deletion_deny(request_id=request.pk, officer=privacy_officer, reason="kept")
+    assert DataRequest.objects.get(pk=request.pk).confirmation_sent_at is not None
+    assert requests.data_requests_redrive(now=timezone.now() + dt.timedelta(hours=2)) == 0
+
+
+def test_an_unbuilt_export_is_superseded_not_carried_out(customer: User, privacy_officer: User) -> None:
+    deletion = _account_request(customer, "deletion")
+    export = DataRequest.objects.create(
+        kind="export", status=Status.RECEIVED, subject=customer, verified_by="account", verified_at=timezone.now()
+    )
+    RequestDetails.objects.create(request=export, email="", reason="")
+    requests.deletion_approve(request_id=deletion.pk, officer=privacy_officer, reason="")
+    export.refresh_from_db()
+    assert export.status == Status.DONE and export.counts == {"superseded_by_deletion": 1}
+    assert b"Not made" in Client().get(requests.status_path(export)).content
+
+
+def test_the_export_includes_an_address_waiting_for_confirmation(customer: User) -> None:
+    customer.pending_email = "waiting@example.com"
+    customer.save(update_fields=["pending_email"])
+    _, link = _export_for(customer)
+    data = json.loads(zipfile.ZipFile(io.BytesIO(Client().post(link).content)).read("data.json"))
+    assert data["account"]["email_waiting_for_confirmation"] == "waiting@example.com"

@@ -112,6 +112,7 @@ HTTP_MATRIX: dict[str, Route] = {
     "accounts:reauth": Route("GET", "/accounts/reauth/", outcomes("ok", public="login")),
     # A forged confirmation link is refused for everyone ("410": the refusal page).
     "accounts:email_confirm": Route("GET", "/accounts/email/confirm/1/forged/", outcomes("410")),
+    "accounts:email_address": Route("GET", "/accounts/email/", outcomes("missing", public="login", customers="ok")),
     "accounts:password_change": Route("GET", "/accounts/password/", outcomes("redirect", public="login")),
     "accounts:password_change_done": Route("GET", "/accounts/password/done/", outcomes("ok", public="login")),
     "accounts:my_conversations": Route(
