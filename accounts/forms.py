@@ -51,7 +51,7 @@ class SignUpForm(UserCreationForm):
 
 class EmailAddressForm(forms.Form):
     email = forms.EmailField(
-        label="E-mail address",
+        label="New e-mail address",
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         help_text="We send a link there; it becomes your address once you open it, signed in.",
