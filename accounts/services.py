@@ -93,8 +93,13 @@ def pending_emails_forget(*, now: dt.datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - dt.timedelta(seconds=settings.PRIVACY_VERIFY_LINK_MAX_AGE) - PENDING_EMAIL_KEPT
     forgotten = 0
     for user in User.objects.filter(pending_email_at__lt=cutoff):
-        user.pending_email, user.pending_email_at = "", None
-        user.save(update_fields=["pending_email", "pending_email_at"])
+        with transaction.atomic():
+            # Under the row lock, and only if still stale: an address set meanwhile stays.
+            locked = User.objects.select_for_update().filter(pk=user.pk, pending_email_at__lt=cutoff).first()
+            if locked is None:
+                continue
+            locked.pending_email, locked.pending_email_at = "", None
+            locked.save(update_fields=["pending_email", "pending_email_at"])
         forgotten += 1
     return forgotten
 

@@ -140,6 +140,7 @@ def email_confirm(request: HttpRequest, user_id: int, token: str) -> HttpRespons
     )
 
 
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def email_address(request: HttpRequest) -> HttpResponse:
@@ -153,7 +154,11 @@ def email_address(request: HttpRequest) -> HttpResponse:
         address = form.cleaned_data["email"]
         if _limited(request, "email-change-user", str(request.user.pk), settings.PRIVACY_REQUEST_RATE_PER_ADDRESS):
             return render(request, "accounts/sign_up_limited.html", status=429)
-        services.email_change_start(user=request.user, address=address)
+        # The same per-address e-mail limit as sign-up: past it, no more e-mails to that address.
+        notify = not _limited(
+            request, "sign-up-address", blind_index("email", address) or "", settings.PRIVACY_REQUEST_RATE_PER_ADDRESS
+        )
+        services.email_change_start(user=request.user, address=address, notify=notify)
         messages.info(request, "We sent a link to that address: open it, signed in as you are now, to confirm it.")
         return redirect("accounts:email_address")
     return render(

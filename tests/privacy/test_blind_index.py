@@ -223,7 +223,8 @@ def test_nobody_puts_their_address_on_someone_elses_account(eager: None) -> None
     victim = Client()
     victim.post("/accounts/signup/", {"username": "victim", "email": "", "password1": PASSWORD, "password2": PASSWORD})
     page = victim.post(_confirm_path(message))  # the victim, signed in as themselves, presses it
-    assert b"Sign in as mallory" in page.content and user_by_email("victim@example.com") is None
+    assert b"given for the account <strong>mallory</strong>" in page.content and b"sign out first" in page.content
+    assert user_by_email("victim@example.com") is None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -270,3 +271,21 @@ def test_unconfirmed_addresses_are_forgotten_and_a_new_link_can_be_asked_for(eag
     assert user_by_email("kim@example.com").username == "kim"
     response = client.post("/accounts/email/", {"email": "not an address"})
     assert response.status_code == 200 and b'role="alert"' in response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_email_page_keeps_to_the_per_address_mail_limit(eager: None, settings: object) -> None:
+    from django.core.cache import cache
+
+    from accounts.mfa_views import REAUTH_KEY
+    from tests.auth import signed_in_client
+
+    cache.clear()
+    settings.PRIVACY_REQUEST_RATE_PER_ADDRESS = "2/h"
+    for i in range(4):
+        client = signed_in_client(UserFactory(username=f"asker{i}"))
+        session = client.session
+        session[REAUTH_KEY] = time.time()
+        session.save()
+        assert client.post("/accounts/email/", {"email": "target@example.com"}).status_code == 302
+    assert [m.to for m in mail.outbox] == [["target@example.com"]] * 2
