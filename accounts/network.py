@@ -32,3 +32,17 @@ def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -
         user = user_by_email(username)
         return user.username if user is not None else f"email:{blind_index('email', username)[:32]}"
     return username
+
+
+def limited(request: HttpRequest, *, group: str, key: str, rate: str) -> bool:
+    """Count one try against `key` in `group` (django-ratelimit, in the shared cache); True once
+    the tries in the window exceed `rate` ("3/h"). Keys are client addresses, account ids or an
+    e-mail address's blind index: never an address itself."""
+    from django_ratelimit.core import is_ratelimited
+
+    return is_ratelimited(request, group=group, key=lambda _group, _request: key, rate=rate, increment=True)
+
+
+def client_key(request: HttpRequest) -> str:
+    """The client's address as a rate-limit key (one shared key when it cannot be told)."""
+    return client_ip(request) or "unknown"

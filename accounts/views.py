@@ -14,7 +14,6 @@ from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
-from django_ratelimit.core import is_ratelimited
 
 from accounts import network, policy, services
 from accounts.forms import EmailAddressForm, SignInForm, SignUpForm
@@ -68,22 +67,12 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:home")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if _limited(
-            request, "sign-up-ip", network.client_ip(request) or "unknown", settings.PRIVACY_REQUEST_RATE_PER_IP
+        if network.limited(
+            request, group="sign-up-ip", key=network.client_key(request), rate=settings.PRIVACY_REQUEST_RATE_PER_IP
         ):
             return render(request, "accounts/sign_up_limited.html", status=429)
         address = form.cleaned_data["email"]
-        # Too many sign-ups giving one address: the account is made all the same (the answer must
-        # not differ), but that address gets no more e-mails this hour.
-        notify = not (
-            address
-            and _limited(
-                request,
-                "sign-up-address",
-                blind_index("email", address) or "",
-                settings.PRIVACY_REQUEST_RATE_PER_ADDRESS,
-            )
-        )
+        notify = not address or _address_may_be_mailed(request, address)
         try:
             user = services.customer_sign_up(
                 username=form.cleaned_data["username"],
@@ -103,8 +92,16 @@ def sign_up(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/sign_up.html", {"form": form})
 
 
-def _limited(request: HttpRequest, group: str, key: str, rate: str) -> bool:
-    return is_ratelimited(request, group=group, key=lambda g, r: key, rate=rate, increment=True)
+def _address_may_be_mailed(request: HttpRequest, address: str) -> bool:
+    """An address gets a confirmation e-mail at most PRIVACY_REQUEST_RATE_PER_ADDRESS times an hour,
+    from sign-up and the "E-mail" page together. Past that, the account or change is made all the
+    same (the answer must not differ), but no e-mail goes."""
+    return not network.limited(
+        request,
+        group="sign-up-address",
+        key=blind_index("email", address) or "",
+        rate=settings.PRIVACY_REQUEST_RATE_PER_ADDRESS,
+    )
 
 
 EMAIL_LINK_PAGES = {
@@ -152,13 +149,11 @@ def email_address(request: HttpRequest) -> HttpResponse:
         if (back := reauth_redirect(request)) is not None:
             return back
         address = form.cleaned_data["email"]
-        if _limited(request, "email-change-user", str(request.user.pk), settings.PRIVACY_REQUEST_RATE_PER_ADDRESS):
+        if network.limited(
+            request, group="email-change-user", key=str(request.user.pk), rate=settings.PRIVACY_REQUEST_RATE_PER_ADDRESS
+        ):
             return render(request, "accounts/sign_up_limited.html", status=429)
-        # The same per-address e-mail limit as sign-up: past it, no more e-mails to that address.
-        notify = not _limited(
-            request, "sign-up-address", blind_index("email", address) or "", settings.PRIVACY_REQUEST_RATE_PER_ADDRESS
-        )
-        services.email_change_start(user=request.user, address=address, notify=notify)
+        services.email_change_start(user=request.user, address=address, notify=_address_may_be_mailed(request, address))
         messages.info(request, "We sent a link to that address: open it, signed in as you are now, to confirm it.")
         return redirect("accounts:email_address")
     return render(

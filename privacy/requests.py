@@ -46,7 +46,7 @@ from accounts.services import session_group, user_group
 from chatbot_site.realtime import group_send_on_commit
 from conversations.models import Conversation, InternalNote, Message
 from privacy import mail
-from privacy.crypto import blind_index, data_key_cipher, data_keys_destroy, normalize_email
+from privacy.crypto import data_key_cipher, data_keys_destroy, normalize_email
 from privacy.models import DataRequest, DeletionRecord, RequestDetails
 from privacy.retention import conversations_delete
 
@@ -668,13 +668,12 @@ def export_link_send(*, request: DataRequest) -> None:
     if request.verified_by == DataRequest.Verification.ACCOUNT:
         context = {"link": "", "days": settings.PRIVACY_EXPORT_LINK_MAX_AGE // 86400}
     else:
-        link = _url("privacy:export_download", request, _link_token(request, _EXPORT_SALT))
-        context = {"link": link, "days": settings.PRIVACY_EXPORT_LINK_MAX_AGE // 86400}
+        context = {"link": export_link(request), "days": settings.PRIVACY_EXPORT_LINK_MAX_AGE // 86400}
     _send_once(request, "Your data is ready to download", "privacy/email/export_ready.txt", context)
 
 
 def export_link(request: DataRequest) -> str:
-    """The download link, for a signed-in customer's status page (the same signed, single-use link)."""
+    """The signed, single-use download link (e-mailed to a visitor; on an account's status page)."""
     return _url("privacy:export_download", request, _link_token(request, _EXPORT_SALT))
 
 
@@ -685,8 +684,22 @@ NOTES_WITHHELD = (
 
 
 def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
-    """The zip: data.json (everything held about the subject) and transcript.html (readable)."""
+    """The zip: data.json (everything held about the subject) and transcript.html (the same,
+    readable), both made from one read of each table."""
+    from axes.models import AccessAttempt
+    from django_otp import devices_for_user
+
     user = request.subject
+    now = timezone.now()
+    sessions = list(UserSession.objects.filter(user=user).order_by("created_at")) if user else []
+    failed_sign_ins = (
+        list(AccessAttempt.objects.filter(username=user.username).order_by("attempt_time")) if user else []
+    )
+    requests_made = list(
+        DataRequest.objects.filter(Q(pk=request.pk) | (Q(subject=user) if user is not None else Q(pk__in=[]))).order_by(
+            "requested_at"
+        )
+    )
     conversations = list(_subject_conversations(request).order_by("created_at"))
     ids = [c.pk for c in conversations]
     messages: dict[Any, list[Message]] = {pk: [] for pk in ids}
@@ -696,11 +709,8 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
     for note in InternalNote.objects.filter(conversation_id__in=ids):
         notes[note.conversation_id].append(note)
     with_notes = policy.export_includes_staff_notes()
-    from axes.models import AccessAttempt
-    from django_otp import devices_for_user
-
     data: dict[str, Any] = {
-        "generated_at": timezone.now().isoformat(),
+        "generated_at": now.isoformat(),
         "controller": settings.CONFIDANT_BUSINESS_NAME,
         "request": {
             "id": str(request.pk),
@@ -737,9 +747,7 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
                 "received_at": r.verified_at.isoformat() if r.verified_at else None,
                 "completed_at": r.completed_at.isoformat() if r.completed_at else None,
             }
-            for r in DataRequest.objects.filter(
-                Q(pk=request.pk) | (Q(subject=user) if user is not None else Q(pk__in=[]))
-            ).order_by("requested_at")
+            for r in requests_made
         ],
     }
     if user is not None:
@@ -752,8 +760,7 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
             "joined_at": user.date_joined.isoformat(),
             "last_sign_in_at": user.last_login.isoformat() if user.last_login else None,
             "sessions": [
-                {"started_at": s.created_at.isoformat(), "last_seen_at": s.last_seen.isoformat()}
-                for s in UserSession.objects.filter(user=user).order_by("created_at")
+                {"started_at": s.created_at.isoformat(), "last_seen_at": s.last_seen.isoformat()} for s in sessions
             ],
             "two_step_devices": [
                 {"kind": type(d).__name__, "name": d.name, "confirmed": d.confirmed}
@@ -761,7 +768,7 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
             ],
             "failed_sign_ins": [
                 {"at": a.attempt_time.isoformat(), "ip_address": a.ip_address, "browser": a.user_agent}
-                for a in AccessAttempt.objects.filter(username=user.username).order_by("attempt_time")
+                for a in failed_sign_ins
             ],
         }
     counts = {
@@ -775,17 +782,13 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
         {
             "data": data,
             "user": user,
-            "sessions": UserSession.objects.filter(user=user).order_by("created_at") if user else [],
-            "failed_sign_ins": AccessAttempt.objects.filter(username=user.username).order_by("attempt_time")
-            if user
-            else [],
+            "sessions": sessions,
+            "failed_sign_ins": failed_sign_ins,
             "conversations": [(c, messages[c.pk], notes[c.pk]) for c in conversations],
             "with_notes": with_notes,
             "notes_withheld": NOTES_WITHHELD,
-            "requests_made": DataRequest.objects.filter(
-                Q(pk=request.pk) | (Q(subject=user) if user is not None else Q(pk__in=[]))
-            ).order_by("requested_at"),
-            "generated_at": timezone.now(),
+            "requests_made": requests_made,
+            "generated_at": now,
         },
     )
     buffer = io.BytesIO()
@@ -949,7 +952,3 @@ def masked_email(address: str) -> str:
     """d•••@example.com: enough for an officer to tell requests apart, not to read the address."""
     local, _, domain = address.partition("@")
     return f"{local[:1]}•••@{domain}" if domain else ""
-
-
-def email_index_of(address: str) -> str | None:
-    return blind_index("email", address)

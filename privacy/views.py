@@ -13,12 +13,12 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
-from django_ratelimit.core import is_ratelimited
 
-from accounts import policy
+from accounts import network, policy
 from accounts.mfa_views import reauth_redirect
 from accounts.models import User
 from privacy import requests
+from privacy.crypto import blind_index
 from privacy.forms import AccountRequestForm, DecisionForm, VisitorRequestForm
 from privacy.models import DataRequest
 
@@ -41,27 +41,16 @@ def notice(request: HttpRequest) -> HttpResponse:
 
 def _limited(request: HttpRequest, email: str) -> bool:
     """Per client address and per e-mail address (as its keyed hash): both counted on every try."""
-    by_ip = is_ratelimited(
-        request,
-        group="privacy-request-ip",
-        key=lambda group, req: policy_client_ip(req),
-        rate=settings.PRIVACY_REQUEST_RATE_PER_IP,
-        increment=True,
+    by_ip = network.limited(
+        request, group="privacy-request-ip", key=network.client_key(request), rate=settings.PRIVACY_REQUEST_RATE_PER_IP
     )
-    by_address = is_ratelimited(
+    by_address = network.limited(
         request,
         group="privacy-request-address",
-        key=lambda group, req: requests.email_index_of(email) or "",
+        key=blind_index("email", email) or "",
         rate=settings.PRIVACY_REQUEST_RATE_PER_ADDRESS,
-        increment=True,
     )
     return by_ip or by_address
-
-
-def policy_client_ip(request: HttpRequest) -> str:
-    from accounts.network import client_ip
-
-    return client_ip(request) or "unknown"
 
 
 @never_cache
@@ -79,12 +68,11 @@ def request_new(request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and form.is_valid():
             if (back := reauth_redirect(request)) is not None:
                 return back
-            if is_ratelimited(
+            if network.limited(
                 request,
                 group="privacy-request-account",
-                key=lambda group, req: str(req.user.pk),
+                key=str(user.pk),
                 rate=settings.PRIVACY_REQUEST_RATE_PER_ADDRESS,
-                increment=True,
             ):
                 return render(request, "privacy/rate_limited.html", status=429)
             earlier_chat = policy.access_widget_conversation_delete(user, request.session)
