@@ -42,11 +42,13 @@ serve: $(VENV)/.run-deps
 ## The whole suite: on PostgreSQL and Redis when DATABASE_URL/REDIS_URL are set, else embedded.
 test: $(VENV)/.test-deps .env.dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	CONFIDANT_DEV_ENV=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	CONFIDANT_DEV_ENV=1 $(BIN)/pytest
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/ruff format --check .
 
 clean:

@@ -11,11 +11,11 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django_otp.admin import OTPAdminSite
 
-from privacy.crypto import blind_index
+from vault.blind import blind_index
 
 from . import services
-from .mfa_views import reauth_redirect
 from .models import MfaFailure, User
+from .reauth import reauth_redirect
 from .views import SignOutView
 
 

@@ -9,7 +9,7 @@ from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
 from accounts.models import User
-from privacy.crypto import blind_index
+from vault.blind import blind_index
 
 
 def user_by_email(address: str) -> User | None:

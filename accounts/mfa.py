@@ -1,36 +1,32 @@
 """Second factor (django-otp): TOTP enrollment, hashed backup codes, verification with a daily cap.
 
 Enforcement is not here: accounts.middleware.AccessMiddleware sends staff without a verified
-session to enrollment or verification, and the staff sockets ask `session_is_verified()`.
+session to enrollment or verification, and the staff sockets ask `factors.session_is_verified()`.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
-import hmac
 import io
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.backup_codes import ALPHABET, code_hash, normalize_backup_code
 from accounts.models import BackupCode, BackupCodeDevice, MfaFailure
 
 if TYPE_CHECKING:
     from accounts.models import User
 
 BACKUP_CODE_COUNT = 10
-_BACKUP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
-_SCRYPT = {"n": 2**14, "r": 8, "p": 1, "dklen": 32}
 
 
 class MfaThrottled(Exception):
@@ -46,29 +42,11 @@ class MfaLocked(Exception):
 
 
 # --- backup codes --------------------------------------------------------------------------
-def normalize_backup_code(token: str) -> str:
-    return "".join(ch for ch in str(token).lower() if ch.isalnum())
-
-
-def _hash_backup_code(code: str, salt: bytes) -> str:
-    digest = hashlib.scrypt(code.encode(), salt=salt, **_SCRYPT)
-    return f"scrypt${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
-
-
-def backup_code_matches(code: str, stored: str) -> bool:
-    try:
-        _, salt, _ = stored.split("$")
-        expected = _hash_backup_code(code, base64.b64decode(salt))
-    except ValueError:
-        return False
-    return hmac.compare_digest(expected, stored)
-
-
 def backup_codes_regenerate(*, user: User) -> list[str]:
     """Replace the user's backup codes with ten new ones (the old set stops working) and return
     them for showing once. Never stored or logged in plaintext."""
     codes = [
-        "-".join("".join(secrets.choice(_BACKUP_ALPHABET) for _ in range(5)) for _ in range(2))
+        "-".join("".join(secrets.choice(ALPHABET) for _ in range(5)) for _ in range(2))
         for _ in range(BACKUP_CODE_COUNT)
     ]
     with transaction.atomic():
@@ -77,7 +55,7 @@ def backup_codes_regenerate(*, user: User) -> list[str]:
         )
         device.codes.all().delete()
         BackupCode.objects.bulk_create(
-            BackupCode(device=device, code_hash=_hash_backup_code(normalize_backup_code(c), secrets.token_bytes(16)))
+            BackupCode(device=device, code_hash=code_hash(normalize_backup_code(c), secrets.token_bytes(16)))
             for c in codes
         )
     return codes
@@ -105,10 +83,6 @@ def totp_qr_svg(device: TOTPDevice) -> str:
     buffer = io.BytesIO()
     image.save(buffer)
     return buffer.getvalue().decode()
-
-
-def has_confirmed_device(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
 # --- verification --------------------------------------------------------------------------
@@ -160,24 +134,7 @@ def totp_confirm(*, device: TOTPDevice) -> None:
     TOTPDevice.objects.filter(user=device.user, confirmed=False).delete()
 
 
-def required_for(user: User) -> bool:
-    """Staff always; customers once they have turned it on."""
-    return user.needs_mfa or (user.is_active and has_confirmed_device(user))
-
-
 def devices_remove(*, user: User) -> None:
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         BackupCodeDevice.objects.filter(user=user).delete()
-
-
-def session_is_verified(user: Any, session: Any) -> bool:
-    """For sockets, where django-otp's middleware never runs: has this session passed a second
-    factor with a device the user still has? Users who need no MFA pass."""
-    if user is None or not user.is_authenticated or not required_for(user):
-        return True
-    persistent_id = session.get(DEVICE_ID_SESSION_KEY) if session is not None else None
-    if not persistent_id:
-        return False
-    device = Device.from_persistent_id(persistent_id)
-    return device is not None and device.user_id == user.pk and device.confirmed

@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
-from accounts import mfa, services
+from accounts import factors, mfa, services
 from accounts.forms import CodeForm, ReauthForm
-
-REAUTH_KEY = "reauth_at"
-
-
-def _next_url(request: HttpRequest) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return reverse("accounts:home")
+from accounts.reauth import REAUTH_KEY, next_url, reauth_redirect, recent_auth_required
 
 
 def _passed_second_factor(request: HttpRequest, device: Any) -> None:
@@ -61,7 +50,7 @@ def _verify_or_error(form: CodeForm | ReauthForm, request: HttpRequest, **kwargs
 @login_required
 def mfa_setup(request: HttpRequest) -> HttpResponse:
     """Enroll an authenticator app (QR code, with the key as text), then show backup codes once."""
-    if mfa.has_confirmed_device(request.user):
+    if factors.has_confirmed_device(request.user):
         return redirect("accounts:mfa_manage" if request.user.is_verified() else "accounts:mfa_verify")
     if not request.user.needs_mfa and (redirect_to_reauth := reauth_redirect(request)):
         # Adding a second factor to an existing account is sensitive: someone holding a stolen
@@ -74,7 +63,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
         mfa.totp_confirm(device=device)
         _passed_second_factor(request, device)
         codes = mfa.backup_codes_regenerate(user=request.user)
-        after = _next_url(request) if request.user.needs_mfa else reverse("accounts:mfa_manage")
+        after = next_url(request) if request.user.needs_mfa else reverse("accounts:mfa_manage")
         return render(request, "accounts/mfa_backup_codes.html", {"codes": codes, "next": after})
     return render(
         request,
@@ -91,34 +80,15 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
 @never_cache
 @login_required
 def mfa_verify(request: HttpRequest) -> HttpResponse:
-    if request.user.is_verified() or not mfa.required_for(request.user):
-        return redirect(_next_url(request))
-    if not mfa.has_confirmed_device(request.user):
-        return redirect(f"{reverse('accounts:mfa_setup')}?{urlencode({'next': _next_url(request)})}")
+    if request.user.is_verified() or not factors.required_for(request.user):
+        return redirect(next_url(request))
+    if not factors.has_confirmed_device(request.user):
+        return redirect(f"{reverse('accounts:mfa_setup')}?{urlencode({'next': next_url(request)})}")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid() and (device := _verify_or_error(form, request)):
         _passed_second_factor(request, device)
-        return redirect(_next_url(request))
+        return redirect(next_url(request))
     return render(request, "accounts/mfa_verify.html", {"form": form, "next": request.GET.get("next", "")})
-
-
-def reauth_redirect(request: HttpRequest) -> HttpResponse | None:
-    """None if the user re-authenticated (password, and a code with MFA) within REAUTH_MAX_AGE;
-    else a redirect to do so, coming back to the page the form was on (a POST can't be replayed)."""
-    if time.time() - request.session.get(REAUTH_KEY, 0) <= settings.REAUTH_MAX_AGE:
-        return None
-    back = request.get_full_path() if request.method == "GET" else _next_url(request)
-    return redirect(f"{reverse('accounts:reauth')}?{urlencode({'next': back})}")
-
-
-def recent_auth_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Sensitive actions (password, second factor, roles) need a recent re-authentication."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return reauth_redirect(request) or view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @never_cache
@@ -129,15 +99,15 @@ def reauth(request: HttpRequest) -> HttpResponse:
         # Through authenticate(), so django-axes counts and locks out wrong passwords here too.
         if authenticate(request, username=request.user.get_username(), password=form.cleaned_data["password"]) is None:
             form.add_error("password", "That password is not right.")
-        elif mfa.required_for(request.user):
+        elif factors.required_for(request.user):
             _verify_or_error(form, request)  # adds the reason to the form when the code fails
         if not form.errors:
             request.session[REAUTH_KEY] = time.time()
-            return redirect(_next_url(request))
+            return redirect(next_url(request))
     return render(
         request,
         "accounts/reauth.html",
-        {"form": form, "next": request.GET.get("next", ""), "needs_code": mfa.required_for(request.user)},
+        {"form": form, "next": request.GET.get("next", ""), "needs_code": factors.required_for(request.user)},
     )
 
 
@@ -147,7 +117,10 @@ def mfa_manage(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/mfa_manage.html",
-        {"enrolled": mfa.has_confirmed_device(request.user), "codes_left": mfa.backup_codes_left(user=request.user)},
+        {
+            "enrolled": factors.has_confirmed_device(request.user),
+            "codes_left": mfa.backup_codes_left(user=request.user),
+        },
     )
 
 

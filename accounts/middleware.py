@@ -12,8 +12,8 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from accounts import mfa, services
-from accounts.policy import is_console_user, is_privacy_officer
+from accounts import factors, services
+from accounts.roles import is_console_user, is_privacy_officer
 
 STAFF_PREFIXES = ("/console/",)
 OFFICER_PREFIXES = ("/privacy/officer/",)
@@ -54,13 +54,13 @@ class AccessMiddleware:
             messages.info(request, "You were signed out after a period of inactivity. Please sign in again.")
             return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
         # Decided once per request; the menus (accounts.context_processors) read it too.
-        request.mfa_pending = user.is_authenticated and not user.is_verified() and mfa.required_for(user)
+        request.mfa_pending = user.is_authenticated and not user.is_verified() and factors.required_for(user)
         if (
             request.mfa_pending
             and not request.path.startswith(MFA_EXEMPT_PREFIXES)
             and request.path not in MFA_EXEMPT_PATHS
         ):
-            target = "accounts:mfa_verify" if mfa.has_confirmed_device(user) else "accounts:mfa_setup"
+            target = "accounts:mfa_verify" if factors.has_confirmed_device(user) else "accounts:mfa_setup"
             return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
         if request.path.startswith(STAFF_PREFIXES):
             if not user.is_authenticated:

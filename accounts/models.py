@@ -8,7 +8,8 @@ from django.db import models
 from django.utils import timezone
 from django_otp.models import Device, ThrottlingMixin
 
-from privacy.crypto import BlindIndexField, DataKeyOwner, EncryptedCharField, EncryptedEmailField
+from accounts.backup_codes import backup_code_matches, normalize_backup_code
+from vault.fields import BlindIndexField, DataKeyOwner, EncryptedCharField, EncryptedEmailField
 
 
 class HandleValidator(UnicodeUsernameValidator):
@@ -84,14 +85,12 @@ class BackupCodeDevice(ThrottlingMixin, Device):
     unlike django-otp's static tokens, and shown to the user once, when generated."""
 
     def verify_token(self, token: str) -> bool:
-        from accounts import mfa
-
         allowed, _ = self.verify_is_allowed()
         if not allowed:
             return False
-        code = mfa.normalize_backup_code(token)
+        code = normalize_backup_code(token)
         for backup in self.codes.select_for_update().filter(used_at__isnull=True):
-            if mfa.backup_code_matches(code, backup.code_hash):
+            if backup_code_matches(code, backup.code_hash):
                 backup.used_at = timezone.now()
                 backup.save(update_fields=["used_at"])
                 self.throttle_reset()

@@ -7,7 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from privacy.crypto import blind_index
+from accounts.backends import user_by_email
+from vault.blind import blind_index
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -27,8 +28,6 @@ def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -
     an address no account has, its blind index (the address itself is never stored)."""
     username = (credentials or {}).get("username") or (request.POST.get("username") if request else None)
     if username and "@" in username:
-        from accounts.backends import user_by_email
-
         user = user_by_email(username)
         return user.username if user is not None else f"email:{blind_index('email', username)[:32]}"
     return username

@@ -13,7 +13,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User, UserSession
+from chatbot_site import mail
+from chatbot_site.jobs import enqueue_on_commit
 from chatbot_site.realtime import group_send_on_commit
+from vault.blind import blind_index, normalize_email
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -75,13 +78,11 @@ def email_change_start(*, user: User, address: str, notify: bool = True) -> None
     """Ask the address's owner to confirm it: a link that works once, for
     PRIVACY_VERIFY_LINK_MAX_AGE. The same is done whether or not another account uses the address;
     only the e-mail, which the address's owner alone reads, differs."""
-    from accounts import tasks
-    from privacy.crypto import normalize_email
 
     user.pending_email, user.pending_email_at = normalize_email(address), timezone.now()
     user.save(update_fields=["pending_email", "pending_email_at"])
     if notify:
-        transaction.on_commit(lambda: tasks.email_confirmation_send.delay(user.pk), robust=True)
+        enqueue_on_commit("accounts.tasks.email_confirmation_send", user.pk)
 
 
 # An unconfirmed address is forgotten once its link has long expired (and the mail retries with it).
@@ -105,7 +106,6 @@ def pending_emails_forget(*, now: dt.datetime | None = None) -> int:
 
 
 def _pending_tag(user: User) -> str:
-    from privacy.crypto import blind_index
 
     return (blind_index("email", user.pending_email) or "")[:16]
 
@@ -116,9 +116,6 @@ def email_confirmation_send(*, user_id: int) -> bool:
     from django.core import signing
     from django.template.loader import render_to_string
     from django.urls import reverse
-
-    from privacy import mail
-    from privacy.crypto import blind_index
 
     user = User.objects.filter(pk=user_id).first()
     if user is None or not user.pending_email:

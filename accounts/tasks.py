@@ -3,12 +3,10 @@ from __future__ import annotations
 from celery import shared_task
 
 from accounts import services
-from privacy.mail import MailTemporaryFailure
+from chatbot_site.jobs import RETRIED_STEP
 
 
-@shared_task(
-    acks_late=True, autoretry_for=(MailTemporaryFailure,), retry_backoff=30, retry_backoff_max=1800, max_retries=12
-)
+@shared_task(**RETRIED_STEP)
 def email_confirmation_send(user_id: int) -> bool:
     return services.email_confirmation_send(user_id=user_id)
 

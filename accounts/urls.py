@@ -25,6 +25,4 @@ urlpatterns = [
     path("accounts/reauth/", mfa_views.reauth, name="reauth"),
     path("accounts/email/confirm/<int:user_id>/<str:token>/", views.email_confirm, name="email_confirm"),
     path("accounts/email/", views.email_address, name="email_address"),
-    path("me/conversations/", views.my_conversations, name="my_conversations"),
-    path("me/conversations/<str:conversation_id>/", views.my_conversation, name="my_conversation"),
 ]

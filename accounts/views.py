@@ -15,11 +15,10 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from accounts import network, policy, services
+from accounts import network, roles, services
 from accounts.forms import EmailAddressForm, SignInForm, SignUpForm
-from accounts.mfa_views import REAUTH_KEY, reauth_redirect, recent_auth_required
-from conversations import selectors
-from privacy.crypto import blind_index
+from accounts.reauth import REAUTH_KEY, reauth_redirect, recent_auth_required
+from vault.blind import blind_index
 
 
 class SignInView(auth_views.LoginView):
@@ -88,7 +87,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         request.session[REAUTH_KEY] = time.time()
         if address:
             messages.info(request, "Welcome! We sent a link to the address you gave: open it to confirm the address.")
-        return redirect("accounts:my_conversations")
+        return redirect("conversations:my_conversations")
     return render(request, "accounts/sign_up.html", {"form": form})
 
 
@@ -163,34 +162,10 @@ def email_address(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    if policy.is_console_user(request.user):
+    if roles.is_console_user(request.user):
         return redirect("conversations:console")
     if request.user.is_customer:
-        return redirect("accounts:my_conversations")
-    if policy.is_privacy_officer(request.user):
+        return redirect("conversations:my_conversations")
+    if roles.is_privacy_officer(request.user):
         return redirect("privacy:officer_queue")
     return render(request, "accounts/home.html")
-
-
-@login_required
-def my_conversations(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_customer:
-        raise Http404
-    conversations = selectors.conversations_of_customer(customer=request.user)
-    return render(request, "accounts/my_conversations.html", {"conversations": conversations})
-
-
-@login_required
-def my_conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
-    if not request.user.is_customer:
-        raise Http404
-    try:
-        conversation = policy.access_conversation(request.user, conversation_id)
-    except policy.NotFound as exc:
-        raise Http404 from exc
-    transcript = selectors.messages_of(conversation=conversation)
-    return render(
-        request,
-        "accounts/my_conversation.html",
-        {"conversation": conversation, "transcript": transcript, "customer_view": True},
-    )

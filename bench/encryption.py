@@ -30,7 +30,8 @@ django.setup()
 
 from django.db import connection, models, transaction  # noqa: E402
 
-from privacy.crypto import EncryptedTextField, data_key_create, data_keys_destroy, forget_data_keys  # noqa: E402
+from vault.datakeys import data_key_create, data_keys_destroy, forget_data_keys  # noqa: E402
+from vault.fields import EncryptedTextField  # noqa: E402
 
 
 class PlainBenchMessage(models.Model):

@@ -85,7 +85,7 @@ def _load(main_url: str, keys_url: str, expired: int, kept: int, per: int) -> No
     django.setup()
     from django.core.management import call_command
 
-    from privacy import crypto
+    from vault import keyring
 
     call_command("migrate", verbosity=0)
     call_command("migrate", database="keys", verbosity=0)
@@ -98,7 +98,7 @@ def _load(main_url: str, keys_url: str, expired: int, kept: int, per: int) -> No
                 conversations = [(uuid.uuid4(), uuid.uuid4()) for _ in range(count // per)]
                 with kc.copy("COPY privacy_datakey (id, wrapped, master_key_id, created_at) FROM STDIN") as copy:
                     for _, key_id in conversations:
-                        wrapped, fingerprint = crypto.wrap(os.urandom(crypto.DATA_KEY_BYTES))
+                        wrapped, fingerprint = keyring.wrap(os.urandom(keyring.DATA_KEY_BYTES))
                         copy.write_row((key_id, wrapped, fingerprint, last))
                 with mc.copy(
                     "COPY conversations_conversation (id, data_key_id, state, last_seq, created_at, last_message_at, "

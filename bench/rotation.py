@@ -62,12 +62,12 @@ def _run(args: argparse.Namespace) -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from privacy import crypto, keys
+    from vault import rotation
 
     call_command("migrate", verbosity=0)
     call_command("migrate", database="keys", verbosity=0)
     key_a, key_b = os.urandom(32), os.urandom(32)
-    _use(settings, crypto, key_a)
+    _use(settings, key_a)
 
     start = time.perf_counter()
     _load(args.messages, args.conversations)
@@ -76,26 +76,26 @@ def _run(args: argparse.Namespace) -> None:
         f"under key A in {time.perf_counter() - start:.1f} s"
     )
 
-    _use(settings, crypto, key_b, key_a)
+    _use(settings, key_b, key_a)
     start = time.perf_counter()
-    rewrap = keys.data_keys_rewrap()
+    rewrap = rotation.data_keys_rewrap()
     elapsed = time.perf_counter() - start
     print(
         f"master key rotation A -> B (re-wrap): {rewrap.rewrapped:,} data keys in {elapsed:.2f} s = "
         f"{rewrap.rewrapped / elapsed:,.0f} data keys/s, covering {args.messages / elapsed:,.0f} messages/s"
     )
 
-    run, _ = keys.rotation_run()
+    run, _ = rotation.rotation_run()
     start = time.perf_counter()
-    result = keys.subjects_rekey(run)
-    keys.rotation_finish(run, result)
+    result = rotation.subjects_rekey(run)
+    rotation.rotation_finish(run, result)
     elapsed = time.perf_counter() - start
     print(
         f"rotate --data (re-key, re-encrypt): {result.values:,} values of {result.subjects:,} subjects in "
         f"{elapsed:.1f} s = {result.values / elapsed:,.0f} rows/s; {result.old_keys_destroyed:,} old keys destroyed"
     )
 
-    _use(settings, crypto, key_b)
+    _use(settings, key_b)
     from conversations.models import Message
 
     sample = list(Message.objects.order_by("?").values_list("body", flat=True)[:1000])
@@ -103,10 +103,12 @@ def _run(args: argparse.Namespace) -> None:
     print("check: a random 1,000 messages read under key B alone")
 
 
-def _use(settings: object, crypto: object, *master: bytes) -> None:
+def _use(settings: object, *master: bytes) -> None:
+    from vault import datakeys, keyring  # after django.setup()
+
     settings.FIELD_ENCRYPTION_KEYS = list(master)
-    crypto.master_keys.cache_clear()
-    crypto.forget_data_keys()
+    keyring.master_keys.cache_clear()
+    datakeys.forget_data_keys()
 
 
 def _load(messages: int, conversations: int) -> None:
@@ -116,7 +118,7 @@ def _load(messages: int, conversations: int) -> None:
 
     from django.db import connections
 
-    from privacy import crypto
+    from vault import keyring
 
     now = dt.datetime.now(dt.UTC)
     per = messages // conversations
@@ -133,12 +135,12 @@ def _load(messages: int, conversations: int) -> None:
         ):
             ids = []
             for _ in range(conversations):
-                material = os.urandom(crypto.DATA_KEY_BYTES)
+                material = os.urandom(keyring.DATA_KEY_BYTES)
                 key_id, conv_id = uuid.uuid4(), uuid.uuid4()
-                wrapped, fingerprint = crypto.wrap(material)
+                wrapped, fingerprint = keyring.wrap(material)
                 kcopy.write_row((key_id, wrapped, fingerprint, now))
                 ccopy.write_row((conv_id, key_id, "resolved", per, now, now, "1", False))
-                ids.append((conv_id, key_id, crypto._cipher(material)))
+                ids.append((conv_id, key_id, keyring.cipher_of(material)))
         with mc.copy("COPY conversations_message (conversation_id, seq, sender, body, created_at) FROM STDIN") as copy:
             for conv_id, key_id, cipher in ids:
                 for seq in range(1, per + 1):

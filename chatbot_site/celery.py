@@ -36,7 +36,7 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=29, hour="*"),
     },
     "data-keys-collect-orphans": {
-        "task": "privacy.tasks.data_keys_collect_orphans",
+        "task": "vault.tasks.data_keys_collect_orphans",
         "schedule": crontab(minute=23, hour=4),
     },
     "sessions-end-inactive-staff": {

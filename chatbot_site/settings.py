@@ -112,9 +112,11 @@ INSTALLED_APPS = [
     "axes",
     "django_celery_beat",
     "django_ratelimit",
+    "vault",
     "accounts",
     "conversations",
     "privacy",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -195,7 +197,7 @@ if dbplace.place(DATABASES["keys"]) == dbplace.place(DATABASES["default"]):
         "KEYS_DATABASE_URL names the main database: the data keys must live in a database of their own, "
         "or deleting a customer could not make their data unreadable in backups (docs/operations.md)."
     )
-DATABASE_ROUTERS = ["privacy.routers.KeysRouter"]
+DATABASE_ROUTERS = ["vault.routers.KeysRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and Celery broker ------------------------------------------------

@@ -17,8 +17,11 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from accounts import mfa, policy
+from accounts import access as account_access
+from accounts import factors
 from accounts import services as account_services
+from accounts.access import NotFound
+from conversations import access as conversation_access
 from conversations import protocol, selectors, services
 from conversations.models import Conversation, Message
 
@@ -87,7 +90,7 @@ class _ChatConsumer(AsyncWebsocketConsumer):
             await self.send_error(exc.code, exc.detail)
         except services.ConversationError as exc:
             await self.send_error(exc.code, exc.detail)
-        except policy.NotFound:
+        except NotFound:
             await self.send_error("not_found", "No such conversation.")
             await self.handle_denied()
         except Exception:
@@ -130,19 +133,19 @@ class _ChatConsumer(AsyncWebsocketConsumer):
 
 
 def _widget_conversation(user: Any, session: Any) -> Conversation | None:
-    conversation = policy.access_widget_conversation(user, session)
+    conversation = conversation_access.access_widget_conversation(user, session)
     if conversation is None:
         services.widget_conversation_start(
             session=session, customer=user if getattr(user, "is_customer", False) else None
         )
-        conversation = policy.access_widget_conversation(user, session)
+        conversation = conversation_access.access_widget_conversation(user, session)
     return conversation
 
 
 def _staff_access(scope: dict[str, Any], conversation_id: Any, write: bool) -> tuple[Any, Conversation]:
     """Authorize a console user for this conversation as they are now, not at the handshake."""
-    user = policy.socket_staff_user(scope.get("user"), scope.get("session"))
-    return user, policy.access_staff_conversation(user, conversation_id, write=write)
+    user = account_access.socket_staff_user(scope.get("user"), scope.get("session"))
+    return user, conversation_access.access_staff_conversation(user, conversation_id, write=write)
 
 
 class CustomerConsumer(_ChatConsumer):
@@ -157,7 +160,7 @@ class CustomerConsumer(_ChatConsumer):
             # No session cookie: the widget page (GET /chat/) establishes one first.
             await self.deny()
             return
-        if not await database_sync_to_async(mfa.session_is_verified)(self.scope.get("user"), session):
+        if not await database_sync_to_async(factors.session_is_verified)(self.scope.get("user"), session):
             # Signed in with a password only, while the account has two-step sign-in on.
             await self.deny()
             return
@@ -214,7 +217,7 @@ class AgentConversationConsumer(_ChatConsumer):
             _, conversation = await database_sync_to_async(_staff_access)(
                 self.scope, self.scope["url_route"]["kwargs"]["conversation_id"], False
             )
-        except policy.NotFound:
+        except NotFound:
             await self.deny()
             return
         self.conversation_id = conversation.pk
@@ -270,7 +273,7 @@ class AgentConversationConsumer(_ChatConsumer):
         self._checked_at = now
         try:
             await self.access()
-        except policy.NotFound:
+        except NotFound:
             await self.close(code=CLOSE_UNAUTHORIZED)
             return False
         return True
@@ -297,8 +300,8 @@ class AgentConversationConsumer(_ChatConsumer):
 
 def _queue_items(scope: dict[str, Any]) -> list[dict[str, Any]] | None:
     try:
-        user = policy.socket_staff_user(scope.get("user"), scope.get("session"))
-    except policy.NotFound:
+        user = account_access.socket_staff_user(scope.get("user"), scope.get("session"))
+    except NotFound:
         return None
     return selectors.queue_items(user=user)
 

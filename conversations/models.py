@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from privacy.crypto import DataKeyDependent, DataKeyOwner, EncryptedTextField
+from vault.fields import DataKeyDependent, DataKeyOwner, EncryptedTextField
 
 
 class Conversation(DataKeyOwner):

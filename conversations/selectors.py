@@ -1,4 +1,4 @@
-"""Reads that matter. Callers authorize first (accounts.policy); these only query."""
+"""Reads that matter. Callers authorize first (conversations.access); these only query."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, QuerySet
 
-from accounts.policy import conversations_visible_to_staff
+from conversations.access import conversations_visible_to_staff
 from conversations.models import Conversation, InternalNote, Message
 
 if TYPE_CHECKING:

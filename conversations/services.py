@@ -1,6 +1,6 @@
 """Every state change of a conversation. Persist first; broadcast only after commit.
 
-Callers (views, consumers, the bot) authorize through accounts.policy before calling these.
+Callers (views, consumers, the bot) authorize through the access helpers (conversations.access) before calling these.
 Channel groups: `conv.<id>` (customer and staff watching it), `conv.<id>.staff` (internal notes),
 `queue` (console queue pages).
 """
@@ -17,7 +17,7 @@ from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.policy import is_supervisor
+from accounts.roles import is_supervisor
 from chatbot_site.realtime import group_send_on_commit
 from conversations import protocol
 from conversations.bot import intent, retrieval

@@ -8,21 +8,25 @@ import datetime as dt
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts import policy
+from accounts import access as account_access
+from accounts import roles
+from accounts.access import NotFound
 from accounts.models import User
+from conversations import access as conversation_access
 from conversations import selectors, services
 from conversations.models import Conversation
 
 
 def _access_or_404(request: HttpRequest, conversation_id: str, *, write: bool = False) -> Conversation:
     try:
-        return policy.access_staff_conversation(request.user, conversation_id, write=write)
-    except policy.NotFound as exc:
+        return conversation_access.access_staff_conversation(request.user, conversation_id, write=write)
+    except NotFound as exc:
         raise Http404("No such conversation.") from exc
 
 
@@ -64,11 +68,11 @@ def console_conversation(request: HttpRequest, conversation_id: str) -> HttpResp
             "notes": selectors.notes_of(conversation_id=conversation.pk),
             "last_seq": transcript[-1].seq if transcript else 0,
             "can_reply": conversation.state == Conversation.State.AGENT
-            and (conversation.assigned_agent_id == request.user.pk or policy.is_supervisor(request.user)),
+            and (conversation.assigned_agent_id == request.user.pk or roles.is_supervisor(request.user)),
             "max_body": settings.CHAT_MAX_BODY_CHARS,
-            "can_hold": policy.is_supervisor(request.user),
+            "can_hold": roles.is_supervisor(request.user),
             "hold_reason_max": services.LEGAL_HOLD_REASON_MAX,
-            "assignable": policy.assignable_agents(request.user)
+            "assignable": account_access.assignable_agents(request.user)
             if conversation.state != Conversation.State.RESOLVED
             else [],
         },
@@ -78,8 +82,8 @@ def console_conversation(request: HttpRequest, conversation_id: str) -> HttpResp
 @require_POST
 def console_claim(request: HttpRequest, conversation_id: str) -> HttpResponse:
     try:
-        conversation = policy.access_conversation_claim(request.user, conversation_id)
-    except policy.NotFound:
+        conversation = conversation_access.access_conversation_claim(request.user, conversation_id)
+    except NotFound:
         flash.error(request, "That conversation is no longer waiting.")
         return redirect("conversations:console")
     try:
@@ -98,7 +102,7 @@ def console_assign(request: HttpRequest, conversation_id: str) -> HttpResponse:
         agent_id = int(request.POST.get("agent", ""))
     except ValueError:
         agent_id = None
-    target = policy.assignable_agents(request.user).filter(pk=agent_id).first() if agent_id else None
+    target = account_access.assignable_agents(request.user).filter(pk=agent_id).first() if agent_id else None
     if target is None:
         raise Http404("No such agent.")
     try:
@@ -122,8 +126,8 @@ def console_resolve(request: HttpRequest, conversation_id: str) -> HttpResponse:
 def console_hold(request: HttpRequest, conversation_id: str) -> HttpResponse:
     """A supervisor puts a conversation on legal hold (with a reason) or releases it."""
     try:
-        conversation = policy.access_conversation_hold(request.user, conversation_id)
-    except policy.NotFound as exc:
+        conversation = conversation_access.access_conversation_hold(request.user, conversation_id)
+    except NotFound as exc:
         raise Http404("No such conversation.") from exc
     try:
         if request.POST.get("action") == "release":
@@ -169,4 +173,28 @@ def console_history(request: HttpRequest) -> HttpResponse:
             "filters": {"state": state, "agent": agent_id, "since": since, "until": until},
             "query": query.urlencode(),
         },
+    )
+
+
+@login_required
+def my_conversations(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_customer:
+        raise Http404
+    conversations = selectors.conversations_of_customer(customer=request.user)
+    return render(request, "accounts/my_conversations.html", {"conversations": conversations})
+
+
+@login_required
+def my_conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
+    if not request.user.is_customer:
+        raise Http404
+    try:
+        conversation = conversation_access.access_conversation(request.user, conversation_id)
+    except NotFound as exc:
+        raise Http404 from exc
+    transcript = selectors.messages_of(conversation=conversation)
+    return render(
+        request,
+        "accounts/my_conversation.html",
+        {"conversation": conversation, "transcript": transcript, "customer_view": True},
     )

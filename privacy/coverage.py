@@ -16,6 +16,8 @@ from typing import Any
 from django.apps import apps
 from django.db.models import Model
 
+from vault.fields import BlindIndexField, EncryptedTextField
+
 ENCRYPTED: frozenset[str] = frozenset(
     {
         "accounts.User.first_name",
@@ -57,9 +59,9 @@ PLAINTEXT: dict[str, str] = {
     "conversations.KnowledgeArticle.questions": "the business's help content, not personal",
     "conversations.KnowledgeArticle.answer": "the business's help content, not personal",
     # privacy (keys database)
-    "privacy.DataKey.wrapped": "a data key, encrypted under a master key",
-    "privacy.DataKey.master_key_id": "a keyed fingerprint of a master key",
-    "privacy.KeyRotation.holder": "a random id of the process running a key rotation",
+    "vault.DataKey.wrapped": "a data key, encrypted under a master key",
+    "vault.DataKey.master_key_id": "a keyed fingerprint of a master key",
+    "vault.KeyRotation.holder": "a random id of the process running a key rotation",
     "privacy.RetentionRun.status": "a run's state",
     "privacy.RetentionRun.error": "the class name of an error, never its message or data",
     "privacy.DataRequest.kind": "export or deletion",
@@ -127,8 +129,6 @@ def _is_text_like(field: Any) -> bool:
 def audit(models: Iterable[type[Model]] | None = None) -> list[str]:
     """What is wrong with the lists above, as sentences; empty when every text-like column of
     every model (or of the given ones) is classified exactly once and truthfully."""
-    from privacy.crypto import BlindIndexField, EncryptedTextField
-
     whole = models is None
     problems, seen = [], set()
     for model in apps.get_models(include_auto_created=True) if whole else models:

@@ -40,15 +40,18 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import policy
 from accounts.models import User, UserSession
+from accounts.network import lockout_username
 from accounts.services import session_group, user_group
+from chatbot_site import mail
+from chatbot_site.jobs import enqueue, enqueue_on_commit
 from chatbot_site.realtime import group_send_on_commit
 from conversations.models import Conversation, InternalNote, Message
-from privacy import mail
-from privacy.crypto import data_key_cipher, data_keys_destroy, normalize_email
+from privacy import access as privacy_access
 from privacy.models import DataRequest, DeletionRecord, RequestDetails
 from privacy.retention import conversations_delete
+from vault.blind import normalize_email
+from vault.datakeys import data_key_cipher, data_keys_destroy
 
 logger = logging.getLogger(__name__)
 
@@ -184,8 +187,6 @@ def due_date(received_at: dt.datetime) -> dt.datetime:
 def data_request_open(*, kind: str, email: str, session_key: str | None, conversation_id: Any | None) -> DataRequest:
     """A visitor's request for an address: stored unverified, and a confirmation link sent there.
     Known and unknown addresses take the same path (the account is looked up at verification)."""
-    from privacy import tasks
-
     with transaction.atomic():
         request = DataRequest.objects.create(kind=kind)
         RequestDetails.objects.create(
@@ -195,7 +196,7 @@ def data_request_open(*, kind: str, email: str, session_key: str | None, convers
             session_key=session_key or "",
             conversation_ids=[str(conversation_id)] if conversation_id else [],
         )
-        transaction.on_commit(lambda: tasks.data_request_send_verification.delay(str(request.pk)), robust=True)
+        enqueue_on_commit("privacy.tasks.verification_send", str(request.pk))
     return request
 
 
@@ -254,14 +255,12 @@ def data_request_verify(*, request_id: Any, token: str) -> DataRequest:
 
 
 def _received(request: DataRequest, *, via: str) -> None:
-    from privacy import tasks
-
     now = timezone.now()
     request.status, request.verified_by, request.verified_at, request.due_at = Status.RECEIVED, via, now, due_date(now)
     request.counts = subject_inventory(request)
     request.save(update_fields=["status", "verified_by", "verified_at", "due_at", "subject", "counts"])
     if request.kind == Kind.EXPORT:
-        transaction.on_commit(lambda: tasks.export_build.delay(str(request.pk)), robust=True)
+        enqueue_on_commit("privacy.tasks.export_build", str(request.pk))
     elif settings.PRIVACY_AUTO_APPROVE_DELETION:
         _approve(request, officer=None, reason="Approved automatically (PRIVACY_AUTO_APPROVE_DELETION).")
 
@@ -272,8 +271,6 @@ STUCK_AFTER = dt.timedelta(minutes=15)
 def data_requests_redrive(*, now: dt.datetime | None = None) -> int:
     """Queue again the step of every request still waiting on a worker STUCK_AFTER after it was due
     (a task lost with its worker, or out of retries while the relay or database was down)."""
-    from privacy import tasks
-
     cutoff = (now or timezone.now()) - STUCK_AFTER
     deletions = DataRequest.objects.filter(kind=Kind.DELETION).filter(
         Q(status=Status.APPROVED, decided_at__lt=cutoff)
@@ -286,12 +283,12 @@ def data_requests_redrive(*, now: dt.datetime | None = None) -> int:
     denials = DataRequest.objects.filter(
         status=Status.DENIED, decided_at__lt=cutoff, confirmation_sent_at__isnull=True, details__isnull=False
     )
-    ids = [(tasks.deletion_execute, pk) for pk in deletions.values_list("pk", flat=True)]
-    ids += [(tasks.export_build, pk) for pk in exports.values_list("pk", flat=True)]
-    ids += [(tasks.deletion_denied_notify, pk) for pk in denials.values_list("pk", flat=True)]
-    for task, pk in ids:
-        logger.warning("data request %s is still waiting for %s: queued again", pk, task.name)
-        task.delay(str(pk))
+    ids = [("privacy.tasks.deletion_execute", pk) for pk in deletions.values_list("pk", flat=True)]
+    ids += [("privacy.tasks.export_build", pk) for pk in exports.values_list("pk", flat=True)]
+    ids += [("privacy.tasks.deletion_denied_notify", pk) for pk in denials.values_list("pk", flat=True)]
+    for task_name, pk in ids:
+        logger.warning("data request %s is still waiting for %s: queued again", pk, task_name)
+        enqueue(task_name, str(pk))
     return len(ids)
 
 
@@ -371,8 +368,6 @@ def deletion_approve(*, request_id: Any, officer: User, reason: str = "") -> Dat
 
 def deletion_deny(*, request_id: Any, officer: User, reason: str) -> DataRequest:
     """Refuse a deletion, with the reason the customer will read (required)."""
-    from privacy import tasks
-
     if not reason.strip():
         raise RequestError("reason_required")
     with transaction.atomic():
@@ -381,7 +376,7 @@ def deletion_deny(*, request_id: Any, officer: User, reason: str) -> DataRequest
         request.save(update_fields=["status", "decided_at", "decided_by"])
         request.details.reason = reason.strip()
         request.details.save(update_fields=["reason"])
-        transaction.on_commit(lambda: tasks.deletion_denied_notify.delay(str(request.pk)), robust=True)
+        enqueue_on_commit("privacy.tasks.deletion_denied_notify", str(request.pk))
     return request
 
 
@@ -397,13 +392,11 @@ def _open_deletion_locked(request_id: Any) -> DataRequest:
 
 
 def _approve(request: DataRequest, *, officer: User | None, reason: str) -> None:
-    from privacy import tasks
-
     request.status, request.decided_at, request.decided_by = Status.APPROVED, timezone.now(), officer
     request.save(update_fields=["status", "decided_at", "decided_by"])
     request.details.reason = reason.strip()
     request.details.save(update_fields=["reason"])
-    transaction.on_commit(lambda: tasks.deletion_execute.delay(str(request.pk)), robust=True)
+    enqueue_on_commit("privacy.tasks.deletion_execute", str(request.pk))
 
 
 def denial_send(*, request_id: Any) -> None:
@@ -492,8 +485,6 @@ def _delete_subject(request: DataRequest) -> _Deleted:
     """Call inside the transaction that locks the request."""
     from axes.models import AccessAttempt, AccessFailureLog
 
-    from accounts.network import lockout_username
-
     details = request.details
     subject_conversations = _subject_conversations(request)
     held = subject_conversations.filter(legal_hold=True).count()
@@ -521,7 +512,7 @@ def _delete_subject(request: DataRequest) -> _Deleted:
         AccessFailureLog.objects.filter(username__in=names).delete()
         Conversation.objects.filter(customer=user, legal_hold=True).update(customer=None)  # kept, unlinked
         counts["accounts"] = 1
-        user.delete()  # cascades; its data key is destroyed on commit (privacy.crypto)
+        user.delete()  # cascades; its data key is destroyed on commit (vault.fields)
     counts["sessions"] = Session.objects.filter(session_key__in=session_keys).delete()[0]
     export_path(request).unlink(missing_ok=True)
     return _Deleted(counts, [key for _, key in conversations], session_keys, user.pk if user else None)
@@ -591,7 +582,7 @@ def _deletion_confirm(request: DataRequest) -> None:
 
 def widget_conversation_delete(*, conversation: Conversation, session_key: str | None) -> DeletionRecord:
     """A visitor deletes the chat in their browser at once (it is tied to nothing else). Call
-    only with the conversation policy.access_widget_conversation_delete returned. Raises
+    only with the conversation conversation_access.access_widget_conversation_delete returned. Raises
     RequestError: "not_found" (gone meanwhile), "legal_hold" (kept for a legal obligation)."""
     now = timezone.now()
     with transaction.atomic():
@@ -708,7 +699,7 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
     notes: dict[Any, list[InternalNote]] = {pk: [] for pk in ids}
     for note in InternalNote.objects.filter(conversation_id__in=ids):
         notes[note.conversation_id].append(note)
-    with_notes = policy.export_includes_staff_notes()
+    with_notes = privacy_access.export_includes_staff_notes()
     data: dict[str, Any] = {
         "generated_at": now.isoformat(),
         "controller": settings.CONFIDANT_BUSINESS_NAME,
@@ -868,7 +859,7 @@ def _status_url_for_mail(request: DataRequest) -> str:
 
 
 def _mail(request: DataRequest, subject: str, template: str, context: dict[str, Any]) -> bool:
-    """Send one of our e-mails to the request's address (privacy.mail.send: False if refused for
+    """Send one of our e-mails to the request's address (chatbot_site.mail.send: False if refused for
     good, MailTemporaryFailure if it may work later)."""
     body = render_to_string(
         template,

@@ -30,9 +30,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from conversations.models import Conversation, InternalNote, Message
-from privacy import keys, locks
-from privacy.crypto import data_keys_destroy
+from privacy import locks
 from privacy.models import RetentionRun
+from vault import rotation
+from vault.datakeys import data_keys_destroy
 
 LOCK_NAME = "retention-purge"
 # A batch also stops once its conversations hold this many messages (their last_seq), so a few
@@ -181,7 +182,7 @@ def purge(
                 if pause:
                     time.sleep(pause)
             if sweep:  # the last run may have stopped between a commit and destroying that batch's keys
-                run.data_keys += keys.data_keys_collect_orphans()
+                run.data_keys += rotation.data_keys_collect_orphans()
             run.held = _past(cutoff).filter(legal_hold=True).count()
             run.status, run.finished_at = RetentionRun.Status.DONE, timezone.now()
         except Exception as exc:

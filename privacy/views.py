@@ -1,5 +1,5 @@
 """The privacy portal (notice, requests, status, downloads), the widget's "delete this chat", and
-the privacy officer's queue. Access is decided in accounts.policy and accounts.middleware
+the privacy officer's queue. Access is decided in privacy.access and accounts.middleware
 (/privacy/officer/ is for privacy officers with a verified second factor)."""
 
 from __future__ import annotations
@@ -14,13 +14,16 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from accounts import network, policy
-from accounts.mfa_views import reauth_redirect
+from accounts import network
+from accounts.access import NotFound
 from accounts.models import User
+from accounts.reauth import reauth_redirect
+from conversations import access as conversation_access
+from privacy import access as privacy_access
 from privacy import requests
-from privacy.crypto import blind_index
 from privacy.forms import AccountRequestForm, DecisionForm, VisitorRequestForm
 from privacy.models import DataRequest
+from vault.blind import blind_index
 
 
 def notice(request: HttpRequest) -> HttpResponse:
@@ -59,7 +62,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
     """Ask for a copy or the deletion of one's data: signed-in customers after re-entering their
     password; visitors by confirming a link sent to their address."""
     user = request.user
-    if not policy.may_use_portal(user):
+    if not privacy_access.may_use_portal(user):
         return render(request, "privacy/request_staff.html", status=403)
     if user.is_authenticated:
         form = AccountRequestForm(
@@ -75,7 +78,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 rate=settings.PRIVACY_REQUEST_RATE_PER_ADDRESS,
             ):
                 return render(request, "privacy/rate_limited.html", status=429)
-            earlier_chat = policy.access_widget_conversation_delete(user, request.session)
+            earlier_chat = conversation_access.access_widget_conversation_delete(user, request.session)
             data_request = requests.data_request_open_for_account(
                 kind=form.cleaned_data["kind"],
                 user=user,
@@ -104,7 +107,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
             return render(request, "privacy/rate_limited.html", status=429)
         if not request.session.session_key:
             request.session.save()
-        conversation = policy.access_widget_conversation(user, request.session)
+        conversation = conversation_access.access_widget_conversation(user, request.session)
         requests.data_request_open(
             kind=form.cleaned_data["kind"],
             email=form.cleaned_data["email"],
@@ -168,8 +171,8 @@ def request_status_link(request: HttpRequest, request_id: str, token: str) -> Ht
 @never_cache
 def request_status(request: HttpRequest, request_id: str) -> HttpResponse:
     try:
-        data_request = policy.access_data_request_status(request.user, request_id)
-    except policy.NotFound as exc:
+        data_request = privacy_access.access_data_request_status(request.user, request_id)
+    except NotFound as exc:
         raise Http404("No such request.") from exc
     return _status_page(request, data_request, bookmark=False)
 
@@ -180,7 +183,7 @@ def _status_page(request: HttpRequest, data_request: DataRequest, *, bookmark: b
         data_request.kind == DataRequest.Kind.EXPORT
         and data_request.export_ready_at
         and not data_request.export_downloaded_at
-        and policy.may_download_export_from_status(request.user, data_request)
+        and privacy_access.may_download_export_from_status(request.user, data_request)
         and requests.export_path(data_request).exists()
     ):
         download = requests.export_link(data_request)
@@ -190,7 +193,7 @@ def _status_page(request: HttpRequest, data_request: DataRequest, *, bookmark: b
         and hasattr(data_request, "details")
         and (
             data_request.verified_by == DataRequest.Verification.EMAIL
-            or policy.may_download_export_from_status(request.user, data_request)
+            or privacy_access.may_download_export_from_status(request.user, data_request)
         )
     ):
         reason = data_request.details.reason
@@ -228,7 +231,7 @@ def export_download(request: HttpRequest, request_id: str, token: str) -> HttpRe
 @csp_replace({"frame-ancestors": ["'self'", *settings.WIDGET_EMBED_ORIGINS]})  # inside the widget's frame
 def chat_delete(request: HttpRequest) -> HttpResponse:
     """The widget's "Delete this chat": the visitor chat this browser holds goes at once."""
-    conversation = policy.access_widget_conversation_delete(request.user, request.session)
+    conversation = conversation_access.access_widget_conversation_delete(request.user, request.session)
     if request.method == "POST" and conversation is not None:
         try:
             requests.widget_conversation_delete(conversation=conversation, session_key=request.session.session_key)
@@ -260,8 +263,8 @@ def officer_queue(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def officer_request(request: HttpRequest, request_id: str) -> HttpResponse:
     try:
-        data_request = policy.access_data_request(request.user, request_id)
-    except policy.NotFound as exc:
+        data_request = privacy_access.access_data_request(request.user, request_id)
+    except NotFound as exc:
         raise Http404("No such request.") from exc
     if request.method == "POST" and request.POST.get("action") == "start_review":
         requests.deletion_review_start(request=data_request, officer=request.user)

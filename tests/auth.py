@@ -10,7 +10,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import mfa, services
+from accounts import factors, services
 
 
 def totp_device(user: Any) -> TOTPDevice:
@@ -31,7 +31,7 @@ def signed_in_client(user: Any, *, verified: bool = True) -> Client:
     client = Client()
     client.force_login(user)
     services.session_record(user=user, session_key=client.session.session_key)
-    if verified and mfa.required_for(user):
+    if verified and factors.required_for(user):
         session = client.session
         session[DEVICE_ID_SESSION_KEY] = totp_device(user).persistent_id
         session.save()

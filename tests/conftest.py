@@ -24,7 +24,7 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every database test may use both databases: the app's and the data keys' (privacy.routers)."""
+    """Every database test may use both databases: the app's and the data keys' (vault.routers)."""
     for item in items:
         marker = item.get_closest_marker("django_db")
         if marker is not None and "databases" not in marker.kwargs:

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import privacy.crypto
+import vault.fields
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -55,12 +55,12 @@ class Migration(migrations.Migration):
             name='RequestDetails',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('data_key_id', privacy.crypto.DataKeyField()),
-                ('email', privacy.crypto.EncryptedEmailField(blank=True, max_length=254)),
-                ('email_index', privacy.crypto.BlindIndexField(db_index=True, purpose='email', source='email')),
-                ('session_key', privacy.crypto.EncryptedCharField(blank=True, max_length=40)),
+                ('data_key_id', vault.fields.DataKeyField()),
+                ('email', vault.fields.EncryptedEmailField(blank=True, max_length=254)),
+                ('email_index', vault.fields.BlindIndexField(db_index=True, purpose='email', source='email')),
+                ('session_key', vault.fields.EncryptedCharField(blank=True, max_length=40)),
                 ('conversation_ids', models.JSONField(blank=True, default=list)),
-                ('reason', privacy.crypto.EncryptedTextField(blank=True)),
+                ('reason', vault.fields.EncryptedTextField(blank=True)),
                 ('request', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='details', to='privacy.datarequest')),
             ],
             options={

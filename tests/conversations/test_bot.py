@@ -6,7 +6,7 @@ import pytest
 
 from conversations import services
 from conversations.bot import intent, retrieval
-from conversations.demo_data import ARTICLES
+from demo.data import ARTICLES
 from conversations.models import Conversation, KnowledgeArticle
 from tests.factories import ArticleFactory
 

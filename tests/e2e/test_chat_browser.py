@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import User
-from conversations.demo_data import ARTICLES
+from demo.data import ARTICLES
 from conversations.models import Conversation, KnowledgeArticle, Message
 from tests.auth import totp_device
 from tests.e2e.conftest import chromium, staff_sign_in

@@ -18,13 +18,13 @@ from playwright.sync_api import expect
 
 from accounts.models import User
 from conversations.models import Conversation
-from privacy.crypto import blind_index
 from privacy.models import DataRequest, DeletionRecord, RequestDetails
 from tests import servers
 from tests.auth import totp_device
 from tests.e2e.conftest import chromium, staff_sign_in
 from tests.factories import UserFactory
 from tests.privacy.scenario import canary
+from vault.blind import blind_index
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -6,7 +6,7 @@ from django.db import models
 from django.test.utils import isolate_apps
 
 from privacy import coverage
-from privacy.crypto import EncryptedTextField
+from vault.fields import EncryptedTextField
 
 
 def test_every_text_field_of_every_model_is_classified_truthfully() -> None:

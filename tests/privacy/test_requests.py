@@ -23,16 +23,17 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User, UserSession
+from chatbot_site import mail as privacy_mail
 from chatbot_site.celery import app as celery_app
 from conversations import services as conversation_services
 from conversations.models import Conversation, Message
-from privacy import mail as privacy_mail
 from privacy import requests
-from privacy.crypto import blind_index
-from privacy.models import DataKey, DataRequest, DeletionRecord, RequestDetails
+from privacy.models import DataRequest, DeletionRecord, RequestDetails
 from tests.auth import signed_in_client
 from tests.factories import UserFactory
 from tests.privacy.scenario import canary
+from vault.blind import blind_index
+from vault.models import DataKey
 
 pytestmark = pytest.mark.django_db(transaction=True)  # on_commit work (tasks, key destruction) runs as in production
 
@@ -343,7 +344,7 @@ def _account_request(user: User, kind: str) -> DataRequest:
 
 
 def _reauthed(client: Client) -> Client:
-    from accounts.mfa_views import REAUTH_KEY
+    from accounts.reauth import REAUTH_KEY
 
     session = client.session
     session[REAUTH_KEY] = time.time()

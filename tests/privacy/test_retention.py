@@ -26,9 +26,10 @@ from accounts.models import User
 from conversations import services
 from conversations.models import Conversation, InternalNote, Message
 from privacy import locks, retention, schedule
-from privacy.models import DataKey, RetentionRun
+from privacy.models import RetentionRun
 from tests import servers
 from tests.factories import UserFactory
+from vault.models import DataKey
 
 NOW = timezone.now()
 

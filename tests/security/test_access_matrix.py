@@ -115,10 +115,10 @@ HTTP_MATRIX: dict[str, Route] = {
     "accounts:email_address": Route("GET", "/accounts/email/", outcomes("missing", public="login", customers="ok")),
     "accounts:password_change": Route("GET", "/accounts/password/", outcomes("redirect", public="login")),
     "accounts:password_change_done": Route("GET", "/accounts/password/done/", outcomes("ok", public="login")),
-    "accounts:my_conversations": Route(
+    "conversations:my_conversations": Route(
         "GET", "/me/conversations/", outcomes("missing", public="login", customers="ok")
     ),
-    "accounts:my_conversation": Route(
+    "conversations:my_conversation": Route(
         "GET",
         "/me/conversations/{customer_conv}/",
         outcomes("missing", public="login", customer="ok", other_customer="missing"),

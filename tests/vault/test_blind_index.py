@@ -15,8 +15,8 @@ from django.test import Client, override_settings
 from accounts import services
 from accounts.backends import user_by_email
 from accounts.models import User
-from privacy.crypto import blind_index
 from tests.factories import PASSWORD, UserFactory
+from vault.blind import blind_index
 
 pytestmark = pytest.mark.django_db
 
@@ -251,7 +251,7 @@ def test_unconfirmed_addresses_are_forgotten_and_a_new_link_can_be_asked_for(eag
 
     from django.utils import timezone
 
-    from accounts.mfa_views import REAUTH_KEY
+    from accounts.reauth import REAUTH_KEY
 
     client = Client()
     client.post(
@@ -277,7 +277,7 @@ def test_unconfirmed_addresses_are_forgotten_and_a_new_link_can_be_asked_for(eag
 def test_the_email_page_keeps_to_the_per_address_mail_limit(eager: None, settings: object) -> None:
     from django.core.cache import cache
 
-    from accounts.mfa_views import REAUTH_KEY
+    from accounts.reauth import REAUTH_KEY
     from tests.auth import signed_in_client
 
     cache.clear()

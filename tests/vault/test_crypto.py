@@ -21,21 +21,21 @@ from django.test import override_settings
 from accounts.models import User
 from conversations import services
 from conversations.models import Conversation, InternalNote, Message
-from privacy import crypto
-from privacy.crypto import UNREADABLE, UnreadableText
-from privacy.models import DataKey
 from tests import servers
 from tests.auth import signed_in_client
 from tests.privacy.scenario import full_conversation
 from tests.wsclient import Socket, async_visitor_session
+from vault import blind, datakeys, envelope, keyring
+from vault.envelope import UNREADABLE, UnreadableText
+from vault.models import DataKey
 
 CANARY = "CANARY-4111-1111-1111-1111-diagnosis-zebra"
 
 
 def _forget_everything() -> None:
     """As a fresh process would start: no derived master key, no unwrapped data key."""
-    crypto.master_keys.cache_clear()
-    crypto.forget_data_keys()
+    keyring.master_keys.cache_clear()
+    datakeys.forget_data_keys()
 
 
 def _database_bytes(alias: str, tmp_path: Path) -> bytes:
@@ -85,7 +85,7 @@ def test_each_conversation_and_each_user_has_its_own_data_key() -> None:
     assert None not in keys and len(keys) == 5
     assert DataKey.objects.filter(id__in=keys).count() == 5
     raws = [raw_body("conversations_message", pk) for pk in first.conversation.messages.values_list("pk", flat=True)]
-    assert raws and {crypto.key_id_of(raw) for raw in raws} == {first.conversation.data_key_id}
+    assert raws and {envelope.key_id_of(raw) for raw in raws} == {first.conversation.data_key_id}
 
 
 @pytest.mark.django_db
@@ -108,14 +108,15 @@ def test_reading_a_200_message_transcript_unwraps_its_key_once_and_derives_nothi
             conversation_id=conversation.pk, sender="customer", body=f"line {i}", client_id=uuid.uuid4()
         )
     _forget_everything()
-    crypto.master_keys()  # the process's one derivation per master key
+    keyring.master_keys()  # the process's one derivation per master key
     with (
-        mock.patch.object(crypto, "unwrap", wraps=crypto.unwrap) as unwraps,
-        mock.patch.object(crypto, "HKDF", wraps=crypto.HKDF) as derivations,
+        mock.patch.object(datakeys, "unwrap", wraps=keyring.unwrap) as unwraps,
+        mock.patch.object(keyring, "HKDF", wraps=keyring.HKDF) as master_derivations,
+        mock.patch.object(blind, "HKDF", wraps=blind.HKDF) as index_derivations,
     ):
         bodies = list(Message.objects.filter(conversation=conversation).values_list("body", flat=True))
     assert len(bodies) == 200 and bodies[-1] == "line 198"
-    assert unwraps.call_count == 1 and derivations.call_count == 0
+    assert unwraps.call_count == 1 and master_derivations.call_count == index_derivations.call_count == 0
 
 
 def raw_body(table: str, pk: object) -> bytes:
@@ -137,7 +138,7 @@ def test_a_flipped_byte_reads_as_a_placeholder_is_logged_and_cannot_be_saved_bac
 ) -> None:
     conversation = services.conversation_start(customer=None)
     _flip_a_byte("conversations_message", Message.objects.get(conversation=conversation).pk)
-    with caplog.at_level(logging.WARNING, logger="privacy.crypto"):
+    with caplog.at_level(logging.WARNING, logger="vault.envelope"):
         message = Message.objects.get(conversation=conversation)
     assert isinstance(message.body, UnreadableText)
     assert "could not be decrypted" in caplog.text and "conversations.Message.body" in caplog.text
@@ -157,7 +158,7 @@ def test_a_flipped_byte_shows_a_placeholder_on_the_customers_and_the_agents_page
     services.conversation_hand_over(conversation_id=conversation.pk)
     services.conversation_claim(conversation_id=conversation.pk, agent=agent)
     _flip_a_byte("conversations_message", posted.message.pk)
-    with caplog.at_level(logging.WARNING, logger="privacy.crypto"):
+    with caplog.at_level(logging.WARNING, logger="vault.envelope"):
         pages = [
             signed_in_client(customer).get(f"/me/conversations/{conversation.pk}/"),
             signed_in_client(agent).get(f"/console/conversations/{conversation.pk}/"),
@@ -191,8 +192,8 @@ async def test_a_flipped_byte_arrives_as_a_placeholder_frame() -> None:
 @pytest.mark.django_db
 def test_a_destroyed_data_key_makes_only_its_subject_unreadable(caplog: pytest.LogCaptureFixture) -> None:
     shredded, kept = full_conversation("gone"), full_conversation("kept")
-    crypto.data_keys_destroy([shredded.conversation.data_key_id, shredded.customer.data_key_id])
-    with caplog.at_level(logging.WARNING, logger="privacy.crypto"):
+    datakeys.data_keys_destroy([shredded.conversation.data_key_id, shredded.customer.data_key_id])
+    with caplog.at_level(logging.WARNING, logger="vault.envelope"):
         gone = list(Message.objects.filter(conversation=shredded.conversation).values_list("body", flat=True))
         customer = User.objects.get(pk=shredded.customer.pk)
     assert gone and all(body is UNREADABLE for body in gone)
@@ -241,8 +242,8 @@ def test_a_value_names_its_data_key_and_a_new_master_key_only_wraps_new_data_key
     with override_settings(FIELD_ENCRYPTION_KEYS=[b"N" * 16 + bytes(range(16)), *settings.FIELD_ENCRYPTION_KEYS]):
         new = services.conversation_start(customer=None)
         fingerprints = dict(DataKey.objects.values_list("id", "master_key_id"))
-        assert fingerprints[new.data_key_id] == crypto.master_keys()[0].fingerprint
-        assert fingerprints[old.data_key_id] == crypto.master_keys()[1].fingerprint
+        assert fingerprints[new.data_key_id] == keyring.master_keys()[0].fingerprint
+        assert fingerprints[old.data_key_id] == keyring.master_keys()[1].fingerprint
         _forget_everything()
         assert Message.objects.get(conversation=old).body.startswith("Hi!")
 
@@ -281,7 +282,7 @@ def test_production_refuses_to_start_without_keys_or_with_weak_ones() -> None:
 def test_a_value_written_before_data_keys_still_reads(settings: object) -> None:
     """Development databases hold bodies encrypted directly under a master key (no envelope)."""
     conversation = services.conversation_start(customer=None)
-    legacy = crypto.master_keys()[0].cipher.encrypt(b"written by an older version")
+    legacy = keyring.master_keys()[0].cipher.encrypt(b"written by an older version")
     pk = Message.objects.get(conversation=conversation).pk
     with connection.cursor() as cursor:
         cursor.execute("UPDATE conversations_message SET body = %s WHERE id = %s", [legacy, pk])

@@ -21,21 +21,11 @@ from django.apps import apps
 from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 
-from privacy import coverage
-from privacy.crypto import (
-    DataKeyDependent,
-    DataKeyMissing,
-    DataKeyOwner,
-    UnreadableText,
-    data_ciphers_load,
-    data_keys_create,
-    data_keys_destroy,
-    encrypt_for,
-    master_keys,
-    unwrap,
-    wrap,
-)
-from privacy.models import DataKey, KeyRotation
+from vault.datakeys import DataKeyMissing, data_ciphers_load, data_keys_create, data_keys_destroy
+from vault.envelope import LEGACY, UnreadableText, encrypt_for
+from vault.fields import DataKeyDependent, DataKeyOwner, EncryptedTextField
+from vault.keyring import master_keys, unwrap, wrap
+from vault.models import DataKey, KeyRotation
 
 Progress = Callable[[int], None]
 
@@ -52,7 +42,7 @@ def _batched(iterable: Iterable[Any], size: int) -> Iterator[list[Any]]:
 
 # --- what is encrypted where ----------------------------------------------------------------
 def encrypted_fields(model: type[models.Model]) -> list[str]:
-    return sorted(name.rsplit(".", 1)[1] for name in coverage.ENCRYPTED if name.rsplit(".", 1)[0] == model._meta.label)
+    return sorted(f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField))
 
 
 def subject_models() -> list[type[DataKeyOwner]]:
@@ -141,9 +131,7 @@ def legacy_values_count() -> int:
     """Values written before data keys, directly under a master key (development databases):
     only `--data` moves them, and until then they need their master key."""
     total = 0
-    for label in sorted(coverage.ENCRYPTED):
-        model_label, name = label.rsplit(".", 1)
-        model = apps.get_model(model_label)
+    for model, name in ((m, n) for m in apps.get_models() for n in encrypted_fields(m)):
         conn = connections[router.db_for_read(model)]
         column, table = (
             conn.ops.quote_name(model._meta.get_field(name).column),
@@ -151,7 +139,7 @@ def legacy_values_count() -> int:
         )
         first_byte = f"substring({column} from 1 for 1)" if conn.vendor == "postgresql" else f"substr({column}, 1, 1)"
         with conn.cursor() as cursor:
-            cursor.execute(f"SELECT count(*) FROM {table} WHERE {first_byte} = %s", [b"\x80"])  # noqa: S608
+            cursor.execute(f"SELECT count(*) FROM {table} WHERE {first_byte} = %s", [LEGACY])  # noqa: S608
             total += cursor.fetchone()[0]
     return total
 

@@ -18,10 +18,10 @@ from django.db.models import Count
 from accounts.models import User
 from conversations import services
 from conversations.models import Conversation, InternalNote, Message
-from privacy import crypto, keys
-from privacy.models import DataKey, KeyRotation
 from tests import servers
 from tests.factories import UserFactory
+from vault import datakeys, envelope, keyring, rotation
+from vault.models import DataKey, KeyRotation
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,12 +33,12 @@ def _b64(*ks: bytes) -> str:
 
 
 def _fingerprint(key: bytes) -> str:
-    return crypto._master(1, key).fingerprint
+    return keyring._master(1, key).fingerprint
 
 
 def _use_keys(settings: object, *ks: bytes) -> None:
     settings.FIELD_ENCRYPTION_KEYS = list(ks)  # setting_changed resets the derived keys
-    crypto.forget_data_keys()
+    datakeys.forget_data_keys()
 
 
 def _write_under_a(settings: object, conversations: int = 40, users: int = 10) -> dict[str, str]:
@@ -58,7 +58,7 @@ def _write_under_a(settings: object, conversations: int = 40, users: int = 10) -
 
 
 def _everything() -> dict[str, str]:
-    crypto.forget_data_keys()
+    datakeys.forget_data_keys()
     values = {f"m{pk}": body for pk, body in Message.objects.values_list("pk", "body")}
     values |= {f"n{pk}": body for pk, body in InternalNote.objects.values_list("pk", "body")}
     for pk, first, last, email in User.objects.values_list("pk", "first_name", "last_name", "email"):
@@ -133,7 +133,7 @@ def test_rotation_killed_twice_then_rerun_leaves_everything_readable_under_the_n
     assert DataKey.objects.exclude(rotation=run).count() == 0  # every subject re-keyed by the run, old keys gone
     for model in (Message, InternalNote):
         for owner_key, raw_id in model.objects.values_list("conversation__data_key_id", "pk"):
-            assert crypto.key_id_of(_raw(model, raw_id)) == owner_key
+            assert envelope.key_id_of(_raw(model, raw_id)) == owner_key
 
 
 def _raw(model: type, pk: int) -> bytes:
@@ -196,13 +196,13 @@ def test_an_instance_loaded_before_a_rekeying_saves_under_the_new_key(settings: 
     stale = User.objects.order_by("pk").first()
     doomed = User.objects.order_by("pk").last()
     _use_keys(settings, KEY_A)
-    run, _ = keys.rotation_run()
-    keys.rotation_finish(run, keys.subjects_rekey(run))
+    run, _ = rotation.rotation_run()
+    rotation.rotation_finish(run, rotation.subjects_rekey(run))
     stale.first_name = "Renamed"
     stale.save(update_fields=["first_name"])
     stale.last_name = "Whole save"
     stale.save()
-    crypto.forget_data_keys()
+    datakeys.forget_data_keys()
     fresh = User.objects.get(pk=stale.pk)
     assert (fresh.first_name, fresh.last_name, fresh.email) == ("Renamed", "Whole save", before[f"u{stale.pk}e"])
     assert DataKey.objects.get(id=fresh.data_key_id).rotation == run
@@ -212,13 +212,13 @@ def test_an_instance_loaded_before_a_rekeying_saves_under_the_new_key(settings: 
 
 def test_orphaned_data_keys_are_collected_and_referenced_ones_kept(settings: object) -> None:
     _write_under_a(settings, conversations=3, users=1)
-    orphan = crypto.data_key_create()
-    assert keys.data_keys_collect_orphans() == 0  # too young: its subject may be on its way
+    orphan = datakeys.data_key_create()
+    assert rotation.data_keys_collect_orphans() == 0  # too young: its subject may be on its way
     DataKey.objects.filter(id=orphan).update(
-        created_at=DataKey.objects.get(id=orphan).created_at - keys.ORPHAN_GRACE * 2
+        created_at=DataKey.objects.get(id=orphan).created_at - rotation.ORPHAN_GRACE * 2
     )
     DataKey.objects.exclude(id=orphan).update(created_at=DataKey.objects.get(id=orphan).created_at)
-    assert keys.data_keys_collect_orphans() == 1
+    assert rotation.data_keys_collect_orphans() == 1
     assert not DataKey.objects.filter(id=orphan).exists() and DataKey.objects.count() == _subjects()
     assert DataKey.objects.values("master_key_id").annotate(n=Count("id")).count() == 1
 
@@ -228,13 +228,13 @@ def test_a_subject_whose_key_this_process_cannot_open_is_left_alone(settings: ob
     meanwhile under a master key the run does not have keep their key and their values."""
     before = _write_under_a(settings, conversations=2, users=1)
     _use_keys(settings, KEY_A)
-    run, _ = keys.rotation_run()
+    run, _ = rotation.rotation_run()
     _use_keys(settings, KEY_B, KEY_A)  # the web processes' newer settings
     newcomer = UserFactory(first_name="Joined during the run", email="late@example.com")
     assert DataKey.objects.get(id=newcomer.data_key_id).master_key_id == _fingerprint(KEY_B)
     _use_keys(settings, KEY_A)  # back to the run's settings
-    result = keys.subjects_rekey(run)
-    keys.rotation_finish(run, result)
+    result = rotation.subjects_rekey(run)
+    rotation.rotation_finish(run, result)
     assert result.subjects_unopenable == 1 and result.unreadable_values == 0
     _use_keys(settings, KEY_B, KEY_A)
     assert User.objects.get(pk=newcomer.pk).first_name == "Joined during the run"
@@ -246,13 +246,13 @@ def test_only_one_unfinished_run_can_exist_even_when_two_start_at_once(settings:
     from django.db import IntegrityError, transaction
     from django.utils import timezone
 
-    run, _ = keys.rotation_run()
+    run, _ = rotation.rotation_run()
     with pytest.raises(IntegrityError), transaction.atomic(using="keys"):
         KeyRotation.objects.create(started_at=timezone.now(), holder="racer")
-    with pytest.raises(keys.RotationBusy):
-        keys.rotation_run()
-    keys.rotation_finish(run, keys.RekeyResult())
-    assert keys.rotation_run()[1] is False  # a finished run no longer blocks a new one
+    with pytest.raises(rotation.RotationBusy):
+        rotation.rotation_run()
+    rotation.rotation_finish(run, rotation.RekeyResult())
+    assert rotation.rotation_run()[1] is False  # a finished run no longer blocks a new one
 
 
 def test_values_from_before_data_keys_keep_their_master_key_until_data_rotation(settings: object) -> None:
@@ -261,7 +261,7 @@ def test_values_from_before_data_keys_keep_their_master_key_until_data_rotation(
     _write_under_a(settings, conversations=1, users=0)
     pk = Message.objects.values_list("pk", flat=True).first()
     with connection.cursor() as cursor:
-        legacy = crypto.master_keys()[0].cipher.encrypt(b"an old body")
+        legacy = keyring.master_keys()[0].cipher.encrypt(b"an old body")
         cursor.execute("UPDATE conversations_message SET body = %s WHERE id = %s", [legacy, pk])
     _use_keys(settings, KEY_B, KEY_A)
     out = StringIO()

@@ -23,6 +23,6 @@ def keys_database_apart(app_configs: Any = None, **kwargs: Any) -> list[Warning]
                 "as long as either, so a deleted customer's data could be recovered from them. Keep the key "
                 "database's backups apart and short, or move it (KEYS_DATABASE_URL); see docs/operations.md."
             ),
-            id="privacy.W001",
+            id="vault.W001",
         )
     ]

@@ -13,8 +13,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
 from accounts.models import User
-from conversations.demo_data import ARTICLES
 from conversations.models import KnowledgeArticle
+from demo.data import ARTICLES
+from privacy.models import DataRequest, RequestDetails
+from privacy.requests import due_date
 
 # A known password is the point of demo accounts; seed_demo refuses to run outside DEBUG.
 DEMO_PASSWORD = "harbor-demo-2026"  # noqa: S105
@@ -90,9 +92,6 @@ class Command(BaseCommand):
 
     def _demo_data_requests(self) -> int:
         """Two visitors' deletion requests for the officer's queue, one of them overdue (once)."""
-        from privacy.models import DataRequest, RequestDetails
-        from privacy.requests import due_date
-
         if DataRequest.objects.exists():
             return 0
         now = timezone.now()

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from privacy import crypto
-from privacy.crypto import UNREADABLE
-from privacy.models import DataKey
 from tests import servers
 from tests.privacy.scenario import Scenario, full_conversation
+from vault import datakeys, envelope
+from vault.envelope import UNREADABLE
+from vault.models import DataKey
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,14 +74,14 @@ class _SqliteCursor:
 
 def _contents(cursor: Any, scenario: Scenario) -> list[str]:
     """Every encrypted value of the scenario's customer and conversation, decrypted now."""
-    crypto.forget_data_keys()
+    datakeys.forget_data_keys()
     conversation_id = scenario.conversation.pk if connection.vendor == "postgresql" else scenario.conversation.pk.hex
     raws: list[bytes] = []
     for sql, param in ((_MESSAGES, conversation_id), (_NOTES, conversation_id), (_USER, scenario.customer.pk)):
         cursor.execute(sql, [param])
         raws += [bytes(value) for row in cursor.fetchall() for value in row]
     assert len(raws) >= 6, "the rows are in the backup"
-    return [crypto.decrypt_or_placeholder(raw) for raw in raws]
+    return [envelope.decrypt_or_placeholder(raw) for raw in raws]
 
 
 def test_a_deleted_customer_is_unreadable_in_a_restored_backup_while_others_read(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""manage.py rotate_encryption_keys [--data] [--status]: see privacy.keys and docs/operations.md."""
+"""manage.py rotate_encryption_keys [--data] [--status]: see vault.rotation and docs/operations.md."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from privacy import keys
+from vault import rotation
 
 _MISSING_KEY = (
     "Their customers' and conversations' contents cannot be read until the key that wrapped them is back "
@@ -41,15 +41,17 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["batch_size"] < 1 or not 0 <= options["pause"] <= keys.MAX_PAUSE_SECONDS:
-            raise CommandError(f"--batch-size must be at least 1, and --pause from 0 to {keys.MAX_PAUSE_SECONDS:.0f}.")
+        if options["batch_size"] < 1 or not 0 <= options["pause"] <= rotation.MAX_PAUSE_SECONDS:
+            raise CommandError(
+                f"--batch-size must be at least 1, and --pause from 0 to {rotation.MAX_PAUSE_SECONDS:.0f}."
+            )
         if options["status"]:
             if self._report_usage():
                 raise CommandError(_MISSING_KEY)
             return
         batch, pause = options["batch_size"], options["pause"]
-        with self._bar(keys.data_keys_not_under_newest().count(), "re-wrap data keys", "keys") as bar:
-            rewrap = keys.data_keys_rewrap(batch_size=batch, pause=pause, progress=bar.update)
+        with self._bar(rotation.data_keys_not_under_newest().count(), "re-wrap data keys", "keys") as bar:
+            rewrap = rotation.data_keys_rewrap(batch_size=batch, pause=pause, progress=bar.update)
         opened = ", ".join(f"{n} from {fp}" for fp, n in rewrap.opened_by.items()) or "none needed"
         self.stdout.write(f"Re-wrapped {rewrap.rewrapped} data keys under the newest key ({opened}).")
         if rewrap.unopenable:
@@ -62,20 +64,20 @@ class Command(BaseCommand):
             )
         if options["data"]:
             try:
-                run, resumed = keys.rotation_run(take_over=options["take_over"])
-            except keys.RotationBusy as exc:
+                run, resumed = rotation.rotation_run(take_over=options["take_over"])
+            except rotation.RotationBusy as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(
                 f"Resuming the re-keying run started {run.started_at:%Y-%m-%d %H:%M} UTC."
                 if resumed
                 else "Starting a re-keying run."
             )
-            with self._bar(keys.subjects_count(), "re-key contents", "subjects") as bar:
+            with self._bar(rotation.subjects_count(), "re-key contents", "subjects") as bar:
                 try:
-                    result = keys.subjects_rekey(run, batch_size=batch, pause=pause, progress=bar.update)
-                except keys.RotationBusy as exc:
+                    result = rotation.subjects_rekey(run, batch_size=batch, pause=pause, progress=bar.update)
+                except rotation.RotationBusy as exc:
                     raise CommandError(str(exc)) from exc
-            keys.rotation_finish(run, result)
+            rotation.rotation_finish(run, result)
             self.stdout.write(
                 f"Re-keyed {result.subjects} customers and conversations: {result.values} values re-encrypted, "
                 f"{result.old_keys_destroyed} old data keys destroyed."
@@ -105,8 +107,8 @@ class Command(BaseCommand):
 
     def _report_usage(self) -> int:
         """Print which master key wraps how many data keys; return how many no configured key opens."""
-        uses, unknown = keys.master_key_usage()
-        legacy = keys.legacy_values_count()
+        uses, unknown = rotation.master_key_usage()
+        legacy = rotation.legacy_values_count()
         self.stdout.write("FIELD_ENCRYPTION_KEYS, newest first:")
         for use in uses:
             if use.position == 1:

@@ -1,0 +1,60 @@
+"""Access to accounts. Lookups return the object or raise `NotFound`: the same for "missing" and
+"forbidden", so ids can't be probed."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib.auth import HASH_SESSION_KEY
+from django.contrib.sessions.models import Session
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+
+from accounts import factors
+from accounts.models import User
+from accounts.roles import is_console_user, is_supervisor
+
+
+class NotFound(Exception):
+    """The object does not exist or the principal may not see it (deliberately the same)."""
+
+
+def as_uuid(value: Any) -> uuid.UUID:
+    """An id from a URL or a frame as a UUID; NotFound for anything else."""
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise NotFound from exc
+
+
+def assignable_agents(user: Any) -> QuerySet[User]:
+    """Whom this user may hand a conversation to: supervisors, to any active console user."""
+    if not is_supervisor(user):
+        return User.objects.none()
+    return User.objects.filter(is_active=True, role__in=[User.Role.AGENT, User.Role.SUPERVISOR]).order_by("username")
+
+
+def reloaded(user: Any) -> User | None:
+    """The user as the database has them now (a socket's user is fixed at the handshake), or
+    None if they are gone or disabled."""
+    if user is None or not user.is_authenticated:
+        return None
+    return User.objects.filter(pk=user.pk, is_active=True).first()
+
+
+def socket_staff_user(user: Any, session: Any) -> User:
+    """The console user behind a staff socket, as the database has them now, provided their
+    session passed a second factor (django-otp's middleware never runs for sockets). Raises
+    NotFound otherwise."""
+    fresh = reloaded(user)
+    if not is_console_user(fresh) or not factors.session_is_verified(fresh, session):
+        raise NotFound
+    # The session must still exist: ended sessions (sign-out elsewhere, idle timeout) end access.
+    if not Session.objects.filter(session_key=session.session_key, expire_date__gt=timezone.now()).exists():
+        raise NotFound
+    # ...and belong to the current password (as Django checks on every HTTP request).
+    if not constant_time_compare(session.get(HASH_SESSION_KEY, ""), fresh.get_session_auth_hash()):
+        raise NotFound
+    return fresh

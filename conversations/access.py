@@ -1,0 +1,98 @@
+"""Access to conversations: who may read, write, claim or hold one. Every lookup by id goes
+through here and returns the conversation or raises `NotFound` (missing and forbidden alike)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from accounts.access import NotFound, as_uuid
+from accounts.models import User
+from accounts.roles import is_console_user, is_supervisor
+from conversations.models import Conversation
+
+
+def conversations_visible_to_staff(user: User) -> QuerySet[Conversation]:
+    """Conversations a console user may read: supervisors all; agents the waiting queue and
+    the conversations assigned to them."""
+    qs = Conversation.objects.all()
+    if is_supervisor(user):
+        return qs
+    if is_console_user(user):
+        return qs.filter(Q(state=Conversation.State.WAITING) | Q(assigned_agent=user))
+    return qs.none()
+
+
+def access_conversation(user: Any, conversation_id: Any, *, write: bool = False) -> Conversation:
+    """Return the conversation if this principal may read it (write=True: act on it as staff),
+    else raise NotFound.
+
+    - agent: read the waiting queue and their assigned conversations; write only assigned ones
+      (a waiting one is taken with `access_conversation_claim`);
+    - supervisor: read and write every conversation;
+    - customer: read their own conversations; never write as staff;
+    - anyone else: nothing (visitors reach their conversation through the widget only).
+    """
+    pk = as_uuid(conversation_id)
+    if is_console_user(user):
+        qs = conversations_visible_to_staff(user)
+        if write and not is_supervisor(user):
+            qs = qs.filter(assigned_agent=user)
+    elif not write and user is not None and getattr(user, "is_customer", False):
+        qs = Conversation.objects.filter(customer=user)
+    else:
+        raise NotFound
+    try:
+        return qs.get(pk=pk)
+    except Conversation.DoesNotExist as exc:
+        raise NotFound from exc
+
+
+def access_staff_conversation(user: Any, conversation_id: Any, *, write: bool = False) -> Conversation:
+    """`access_conversation` for the console and the agent sockets: console users only, so a
+    customer can never reach staff-only data (internal notes) through them."""
+    if not is_console_user(user):
+        raise NotFound
+    return access_conversation(user, conversation_id, write=write)
+
+
+def access_conversation_claim(user: Any, conversation_id: Any) -> Conversation:
+    """A console user may claim a conversation that is waiting (a supervisor: any open one)."""
+    conversation = access_conversation(user, conversation_id)
+    if conversation.state == Conversation.State.WAITING:
+        return conversation
+    if is_supervisor(user) and conversation.state != Conversation.State.RESOLVED:
+        return conversation
+    raise NotFound
+
+
+def access_conversation_hold(user: Any, conversation_id: Any) -> Any:
+    """Putting a conversation on legal hold (or releasing it) is a supervisor's decision."""
+    if not is_supervisor(user):
+        raise NotFound
+    return access_staff_conversation(user, conversation_id, write=False)
+
+
+def access_widget_conversation(user: Any, session: Any) -> Conversation | None:
+    """The conversation the chat widget shows: the one held in this browser session, provided it
+    still exists and belongs to this principal: a signed-in customer's own, or for anyone else one
+    with no account. A customer who signs in mid-chat starts a new conversation in their account
+    rather than absorbing an anonymous one (on a shared computer it may be someone else's).
+    None when there is none yet."""
+    if session is None or not session.get("conversation_id"):
+        return None
+    try:
+        conversation = Conversation.objects.get(pk=as_uuid(session["conversation_id"]))
+    except (Conversation.DoesNotExist, NotFound):
+        return None
+    owner = user.pk if getattr(user, "is_customer", False) else None
+    return conversation if conversation.customer_id == owner else None
+
+
+def access_widget_conversation_delete(user: Any, session: Any) -> Conversation | None:
+    """The chat "Delete this chat" removes at once: the visitor chat this browser holds (one that
+    belongs to no account; a customer's account conversations go through a deletion request).
+    Legal holds are checked again under the row lock by the service. None when there is none."""
+    conversation = access_widget_conversation(None, session)
+    return conversation if conversation is not None and conversation.customer_id is None else None

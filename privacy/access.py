@@ -1,0 +1,53 @@
+"""Access to data-subject requests and to the portal: who may see, decide or download what."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+from accounts.access import NotFound, as_uuid
+from accounts.roles import is_privacy_officer
+from privacy.models import DataRequest
+
+
+def access_data_request(user: Any, request_id: Any) -> Any:
+    """A data-subject request, for a privacy officer; NotFound for anyone else or a bad id."""
+    if not is_privacy_officer(user):
+        raise NotFound
+    try:
+        return DataRequest.objects.select_related("details").get(pk=as_uuid(request_id))
+    except DataRequest.DoesNotExist as exc:
+        raise NotFound from exc
+
+
+def access_data_request_status(user: Any, request_id: Any) -> Any:
+    """A request's status page by its plain address: for the signed-in customer it is about.
+    (Visitors use the signed status link from the confirmation page and our e-mails.) NotFound
+    otherwise."""
+    request = DataRequest.objects.filter(pk=as_uuid(request_id)).first()
+    if request is None or not may_download_export_from_status(user, request):
+        raise NotFound
+    return request
+
+
+def may_use_portal(user: Any) -> bool:
+    """The portal's request form is for visitors and customers; staff accounts are an
+    administrator's business."""
+    return not getattr(user, "is_authenticated", False) or bool(getattr(user, "is_customer", False))
+
+
+def may_download_export_from_status(user: Any, data_request: Any) -> bool:
+    """A signed-in customer sees their own export's download link on its status page."""
+    return bool(
+        getattr(user, "is_customer", False)
+        and data_request.subject_id is not None
+        and data_request.subject_id == user.pk
+    )
+
+
+def export_includes_staff_notes() -> bool:
+    """Does a customer's export include the text of staff notes on their conversations? Notes are
+    staff-only everywhere else and may concern other people: by default the export says how many
+    there are and how to ask for them (PRIVACY_EXPORT_STAFF_NOTES=1 includes them)."""
+    return settings.PRIVACY_EXPORT_STAFF_NOTES
