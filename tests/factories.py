@@ -33,11 +33,6 @@ class ArticleFactory(factory.django.DjangoModelFactory):
     answer = factory.Faker("paragraph")
 
 
-def staff_member(role: str) -> User:
-    """The first user with `role`, made if there is none: for data that needs an author."""
-    return User.objects.filter(role=role).first() or UserFactory(role=role)
-
-
 def conversation_with(customer: User | None, *texts: str) -> Conversation:
     """A conversation (the bot's greeting first) in which the customer, or a visitor when
     `customer` is None, has said each of `texts`."""
