@@ -3,6 +3,7 @@ as they would after two-step sign-in."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.test import Client
@@ -11,6 +12,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import factors, services
+from accounts.reauth import REAUTH_KEY
 
 
 def totp_device(user: Any) -> TOTPDevice:
@@ -20,8 +22,6 @@ def totp_device(user: Any) -> TOTPDevice:
 
 def current_code(key: bytes, *, offset_steps: int = 0) -> str:
     """The TOTP code an authenticator app would show now (pure computation, no ORM)."""
-    import time
-
     totp = TOTP(key)
     totp.time = time.time() + 30 * offset_steps
     return f"{totp.token():06d}"
@@ -35,4 +35,13 @@ def signed_in_client(user: Any, *, verified: bool = True) -> Client:
         session = client.session
         session[DEVICE_ID_SESSION_KEY] = totp_device(user).persistent_id
         session.save()
+    return client
+
+
+def reauthenticated(client: Client) -> Client:
+    """The client's session as if its user had just re-entered their password (and code) on the
+    re-authentication page, which sensitive actions ask for first."""
+    session = client.session
+    session[REAUTH_KEY] = time.time()
+    session.save()
     return client

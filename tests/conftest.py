@@ -1,4 +1,4 @@
-"""Personas, service requirements and the CI rule that nothing may skip.
+"""Personas, shared fixtures, service requirements and the CI rule that nothing may skip.
 
 Tests that need a real service (Redis, Chromium) skip with a visible reason when it is absent;
 under CI=true a skip is a failure instead.
@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections
 
 from accounts.models import User
+from chatbot_site.celery import app as celery_app
 from tests.factories import UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -76,6 +78,30 @@ agent = _persona("agent", User.Role.AGENT, "Alex")
 other_agent = _persona("other_agent", User.Role.AGENT, "Sam")
 supervisor = _persona("supervisor", User.Role.SUPERVISOR, "Morgan")
 privacy_officer = _persona("privacy_officer", User.Role.PRIVACY_OFFICER, "Pat")
+
+
+@pytest.fixture
+def superuser(db: None) -> User:
+    """The site's administrator: a superuser with the Django admin's staff flag."""
+    return UserFactory(username="root", is_superuser=True, is_staff=True)
+
+
+# --- shared settings -------------------------------------------------------------------------
+@pytest.fixture
+def eager_tasks(settings: Any) -> Iterator[None]:
+    """Celery tasks run inside the call that queues them, and e-mailed links name the test
+    client's host. (The tasks are one-line wrappers over the services the tests exercise; the
+    browser tests run a real worker.)"""
+    settings.SITE_URL = "http://testserver"
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Rate-limit counters live in the cache: every test starts with none used."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import mfa
 from accounts.models import BackupCode
 from tests.auth import current_code, signed_in_client, totp_device
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD
+from tests.wsclient import Socket, login_session
 
 pytestmark = pytest.mark.django_db
 
@@ -34,10 +36,9 @@ def test_staff_without_a_second_factor_reach_only_enrollment(
     assert response.status_code == 302 and response.url.startswith("/accounts/mfa/setup/?next=")
 
 
-def test_superusers_need_it_too_and_the_admin_refuses_unverified_sessions() -> None:
-    root = UserFactory(username="root", is_superuser=True, is_staff=True)
-    assert _password_only(root).get("/admin/").url.startswith("/accounts/mfa/setup/")
-    assert signed_in_client(root).get("/admin/").status_code == 200
+def test_superusers_need_it_too_and_the_admin_refuses_unverified_sessions(superuser: object) -> None:
+    assert _password_only(superuser).get("/admin/").url.startswith("/accounts/mfa/setup/")
+    assert signed_in_client(superuser).get("/admin/").status_code == 200
 
 
 def test_customers_are_not_asked(customer: object) -> None:
@@ -142,3 +143,14 @@ def test_a_customer_with_two_step_on_reauthenticates_with_password_and_code(cust
     assert 'id="id_code"' in page
     response = client.post("/accounts/reauth/?next=/accounts/mfa/", {"password": PASSWORD, "code": current_code(key)})
     assert response.url == "/accounts/mfa/"
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_customer_with_two_step_on_needs_it_for_the_chat_socket_too(customer: object) -> None:
+    await sync_to_async(totp_device)(customer)
+    password_only = await sync_to_async(login_session)(customer, verified=False)
+    sock = Socket("/ws/chat/", password_only)
+    assert not await sock.connect() and sock.close_code == 4403
+    verified = await sync_to_async(login_session)(customer)
+    assert await Socket("/ws/chat/", verified).connect()

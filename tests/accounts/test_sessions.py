@@ -3,16 +3,15 @@ closes their sockets."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.sessions.models import Session
 from django.test import Client
 
+from accounts import services
 from accounts.models import User
-from tests.auth import current_code, signed_in_client, totp_device
-from tests.factories import PASSWORD, UserFactory
+from tests.auth import current_code, reauthenticated, signed_in_client, totp_device
+from tests.factories import PASSWORD
 from tests.wsclient import Socket, login_session
 
 
@@ -55,13 +54,12 @@ def test_staff_password_change_asks_for_password_and_code_first(agent: User, set
 
 
 @pytest.mark.django_db
-def test_an_admin_changing_a_role_ends_that_users_sessions_and_cannot_change_their_own(agent: User) -> None:
-    root = UserFactory(username="root", is_superuser=True, is_staff=True)
-    admin_client, agent_client = signed_in_client(root), signed_in_client(agent)
+def test_an_admin_changing_a_role_ends_that_users_sessions_and_cannot_change_their_own(
+    agent: User, superuser: User
+) -> None:
+    admin_client, agent_client = signed_in_client(superuser), signed_in_client(agent)
     assert admin_client.get(f"/admin/accounts/user/{agent.pk}/change/").url.startswith("/accounts/reauth/")
-    session = admin_client.session
-    session["reauth_at"] = time.time()
-    session.save()
+    reauthenticated(admin_client)
     page = admin_client.get(f"/admin/accounts/user/{agent.pk}/change/")
     form = page.context["adminform"].form
     data = {
@@ -78,18 +76,23 @@ def test_an_admin_changing_a_role_ends_that_users_sessions_and_cannot_change_the
     assert response.status_code == 302, response.context["adminform"].form.errors
     agent.refresh_from_db()
     assert agent.role == User.Role.SUPERVISOR and not _alive(agent_client)
-    own = admin_client.get(f"/admin/accounts/user/{root.pk}/change/")
+    own = admin_client.get(f"/admin/accounts/user/{superuser.pk}/change/")
     assert "role" not in own.context["adminform"].form.fields
     assert "is_superuser" not in own.context["adminform"].form.fields
+
+
+@pytest.mark.django_db
+def test_an_ended_session_is_not_revived(agent: User) -> None:
+    client = signed_in_client(agent)
+    key = client.cookies["sessionid"].value
+    services.sessions_end(user=agent)
+    assert not services.staff_session_active(user=agent, session_key=key)
 
 
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("change", ["sign_out", "disable", "role"])
-async def test_open_sockets_close_when_the_user_signs_out_is_disabled_or_changes_role(change: str) -> None:
-    from accounts import services
-
-    agent = await sync_to_async(UserFactory)(username="a1", role=User.Role.AGENT)
+async def test_open_sockets_close_when_the_user_signs_out_is_disabled_or_changes_role(change: str, agent: User) -> None:
     sock = Socket("/ws/agent/queue/", await sync_to_async(login_session)(agent))
     assert await sock.connect()
     await sock.recv()

@@ -1,4 +1,5 @@
-"""Password lockout (django-axes), staff idle timeout and session lifetime."""
+"""Password lockout (django-axes, also behind a proxy and on the re-authentication page), staff
+idle timeout and session lifetime."""
 
 from __future__ import annotations
 
@@ -6,19 +7,25 @@ import datetime as dt
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from accounts import services
-from accounts.models import UserSession
+from accounts.models import User, UserSession
+from accounts.network import client_ip
 from tests.auth import signed_in_client
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
 
-def _attempt(client: Client, username: str, password: str, ip: str) -> object:
-    return client.post("/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=ip)
+def _attempt(client: Client, username: str, password: str, ip: str, **headers: str) -> object:
+    return client.post("/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=ip, **headers)
+
+
+def _attempt_through_proxy(client: Client, password: str, forwarded_for: str) -> int:
+    """Signing in as "customer" through the one proxy (10.0.0.2), which forwards `forwarded_for`."""
+    return _attempt(client, "customer", password, "10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded_for).status_code
 
 
 def test_repeated_wrong_passwords_lock_that_username_from_that_address_only(customer: object, settings: object) -> None:
@@ -30,6 +37,25 @@ def test_repeated_wrong_passwords_lock_that_username_from_that_address_only(cust
     assert _attempt(attacker, "customer", PASSWORD, "203.0.113.9").status_code == 429
     # ...but the customer, elsewhere, still signs in: a stranger cannot lock them out.
     assert _attempt(Client(), "customer", PASSWORD, "198.51.100.7").status_code == 302
+
+
+def test_behind_a_proxy_the_lockout_follows_the_address_the_proxy_saw(customer: User, settings: object) -> None:
+    settings.PROXY_COUNT = 1  # BEHIND_PROXY=1 with one proxy
+    assert client_ip(RequestFactory().get("/", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9")) == "203.0.113.9"
+    attacker = Client()
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        # Whatever the attacker writes into the header, the proxy appends the real address last.
+        _attempt_through_proxy(attacker, "wrong-password", f"198.18.0.{i}, 203.0.113.9")
+    assert _attempt_through_proxy(attacker, PASSWORD, "203.0.113.9") == 429
+    assert _attempt_through_proxy(Client(), PASSWORD, "198.51.100.7") == 302  # the customer, from home
+
+
+def test_guessing_on_the_reauthentication_page_is_locked_out_too(customer: User, settings: object) -> None:
+    client = signed_in_client(customer)
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/accounts/reauth/?next=/accounts/password/", {"password": "wrong-password"})
+    response = client.post("/accounts/reauth/?next=/accounts/password/", {"password": PASSWORD})
+    assert response.status_code == 429
 
 
 def test_a_lockout_ends_after_the_cool_off(customer: object, settings: object) -> None:

@@ -11,6 +11,7 @@ from django.urls import reverse
 from conversations import services
 from conversations.models import Conversation
 from tests.auth import signed_in_client
+from tests.factories import UserFactory, conversation_assigned, conversation_waiting
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +22,6 @@ def _client(user: object = None) -> Client:
 
 def _without_csrf(html: bytes) -> bytes:
     return re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", html)
-
-
-def _assigned_to(agent: object) -> Conversation:
-    conversation = services.conversation_start(customer=None)
-    services.conversation_hand_over(conversation_id=conversation.pk)
-    return services.conversation_claim(conversation_id=conversation.pk, agent=agent)
 
 
 def test_widget_page_gives_a_session_and_may_be_framed_only_by_configured_sites(settings: object) -> None:
@@ -52,10 +47,9 @@ def test_console_is_forbidden_to_non_console_roles(request: pytest.FixtureReques
 
 
 def test_agent_sees_the_queue_and_their_own_conversations_only(agent: object, other_agent: object) -> None:
-    mine = _assigned_to(agent)
-    theirs = _assigned_to(other_agent)
-    waiting = services.conversation_start(customer=None)
-    services.conversation_hand_over(conversation_id=waiting.pk)
+    mine = conversation_assigned(agent)
+    theirs = conversation_assigned(other_agent)
+    waiting = conversation_waiting()
     client = _client(agent)
     response = client.get("/console/")
     assert response.status_code == 200
@@ -69,13 +63,12 @@ def test_agent_sees_the_queue_and_their_own_conversations_only(agent: object, ot
 
 
 def test_supervisor_sees_every_conversation(agent: object, supervisor: object) -> None:
-    conversation = _assigned_to(agent)
+    conversation = conversation_assigned(agent)
     assert _client(supervisor).get(f"/console/conversations/{conversation.pk}/").status_code == 200
 
 
 def test_claim_and_resolve_through_the_console(agent: object, other_agent: object) -> None:
-    conversation = services.conversation_start(customer=None)
-    services.conversation_hand_over(conversation_id=conversation.pk)
+    conversation = conversation_waiting()
     client = _client(agent)
     assert client.get(reverse("conversations:console_claim", args=[conversation.pk])).status_code == 405
     response = client.post(reverse("conversations:console_claim", args=[conversation.pk]))
@@ -91,8 +84,7 @@ def test_claim_and_resolve_through_the_console(agent: object, other_agent: objec
 
 
 def test_posts_need_a_csrf_token(agent: object) -> None:
-    conversation = services.conversation_start(customer=None)
-    services.conversation_hand_over(conversation_id=conversation.pk)
+    conversation = conversation_waiting()
     client = signed_in_client(agent)
     client.handler.enforce_csrf_checks = True
     assert client.post(reverse("conversations:console_claim", args=[conversation.pk])).status_code == 403
@@ -101,7 +93,7 @@ def test_posts_need_a_csrf_token(agent: object) -> None:
 def test_transcript_shows_messages_and_notes_to_staff(agent: object) -> None:
     import uuid
 
-    conversation = _assigned_to(agent)
+    conversation = conversation_assigned(agent)
     services.message_post(conversation_id=conversation.pk, sender="customer", body="<b>hi</b>", client_id=uuid.uuid4())
     services.note_add(conversation_id=conversation.pk, author=agent, client_id=uuid.uuid4(), body="staff only")
     html = _client(agent).get(f"/console/conversations/{conversation.pk}/").content.decode()
@@ -113,9 +105,9 @@ def test_history_filters_and_a_bounded_number_of_queries(
     agent: object, supervisor: object, django_assert_max_num_queries: object
 ) -> None:
     for _ in range(5):
-        conversation = _assigned_to(agent)
+        conversation = conversation_assigned(agent)
         services.conversation_resolve(conversation_id=conversation.pk)
-    _assigned_to(agent)
+    conversation_assigned(agent)
     services.conversation_start(customer=None)  # greeting only: not listed
     client = _client(supervisor)
     with django_assert_max_num_queries(7):
@@ -129,9 +121,8 @@ def test_history_filters_and_a_bounded_number_of_queries(
 
 def test_queue_page_uses_a_bounded_number_of_queries(agent: object, django_assert_max_num_queries: object) -> None:
     for _ in range(5):
-        conversation = services.conversation_start(customer=None)
-        services.conversation_hand_over(conversation_id=conversation.pk)
-    _assigned_to(agent)
+        conversation_waiting()
+    conversation_assigned(agent)
     client = _client(agent)
     with django_assert_max_num_queries(6):
         response = client.get("/console/")
@@ -145,7 +136,7 @@ def test_privacy_notice_shows_the_configured_retention(settings: object) -> None
 
 
 def test_supervisor_reassigns_and_agents_cannot(agent: object, other_agent: object, supervisor: object) -> None:
-    conversation = _assigned_to(agent)
+    conversation = conversation_assigned(agent)
     url = reverse("conversations:console_assign", args=[conversation.pk])
     assert _client(agent).post(url, {"agent": other_agent.pk}).status_code == 404
     response = _client(supervisor).post(url, {"agent": other_agent.pk})
@@ -153,8 +144,15 @@ def test_supervisor_reassigns_and_agents_cannot(agent: object, other_agent: obje
     conversation.refresh_from_db()
     assert conversation.assigned_agent == other_agent
     # Only to console users.
-    from tests.factories import UserFactory
-
     outsider = UserFactory(username="outsider")
     assert _client(supervisor).post(url, {"agent": outsider.pk}).status_code == 404
     assert _client(supervisor).post(url, {"agent": "x"}).status_code == 404
+
+
+def test_assigning_to_an_odd_agent_id_is_a_clear_404_not_a_crash(agent: object, supervisor: object) -> None:
+    conversation = conversation_waiting()
+    for value in ("²", "-1", "1e3", "", "9" * 30):
+        response = signed_in_client(supervisor).post(
+            f"/console/conversations/{conversation.pk}/assign/", {"agent": value}
+        )
+        assert response.status_code == 404, value

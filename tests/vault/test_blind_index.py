@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Iterator
 
 import pytest
 from django.core import mail
@@ -15,6 +14,7 @@ from django.test import Client, override_settings
 from accounts import services
 from accounts.backends import user_by_email
 from accounts.models import User
+from tests.auth import reauthenticated, signed_in_client
 from tests.factories import PASSWORD, UserFactory
 from vault.blind import blind_index
 
@@ -103,16 +103,6 @@ def test_a_username_cannot_be_an_e_mail_address(client: object) -> None:
     assert not User.objects.filter(username="kim@example.com").exists()
 
 
-@pytest.fixture
-def eager(settings: object) -> Iterator[None]:
-    from chatbot_site.celery import app as celery_app
-
-    settings.SITE_URL = "http://testserver"
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = False
-
-
 def _confirm_path(message: object) -> str:
     match = re.search(r"http://testserver(/accounts/email/confirm/\d+/\S+/)", message.body)
     assert match, message.body
@@ -120,7 +110,7 @@ def _confirm_path(message: object) -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_sign_up_answers_alike_for_a_taken_and_a_free_address(dana: User, eager: None) -> None:
+def test_sign_up_answers_alike_for_a_taken_and_a_free_address(dana: User, eager_tasks: None) -> None:
     """Sign-up never tells whether an account uses an address; the address's owner learns it by e-mail."""
     answers = []
     for username, address in (("dana2", "dana.LEE@example.com"), ("kim", "Kim@Example.com")):
@@ -144,7 +134,7 @@ def test_sign_up_answers_alike_for_a_taken_and_a_free_address(dana: User, eager:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_address_is_the_accounts_once_its_owner_confirms_it_once(eager: None, monkeypatch: object) -> None:
+def test_an_address_is_the_accounts_once_its_owner_confirms_it_once(eager_tasks: None, monkeypatch: object) -> None:
     from django.core import signing
 
     client = Client()
@@ -179,16 +169,8 @@ def test_an_address_is_the_accounts_once_its_owner_confirms_it_once(eager: None,
     assert User.objects.get(username="kim").email == "kim@example.com"
 
 
-def test_the_admin_finds_a_user_by_exact_address_in_any_case(dana: User) -> None:
-    import time
-
-    from tests.auth import signed_in_client
-
-    root = UserFactory(username="root", is_superuser=True, is_staff=True)
-    admin = signed_in_client(root)
-    session = admin.session
-    session["reauth_at"] = time.time()
-    session.save()
+def test_the_admin_finds_a_user_by_exact_address_in_any_case(dana: User, superuser: User) -> None:
+    admin = reauthenticated(signed_in_client(superuser))
     found = admin.get("/admin/accounts/user/", {"q": " DANA.lee@EXAMPLE.com"})
     assert found.status_code == 200 and list(found.context["cl"].result_list) == [dana]
     assert list(admin.get("/admin/accounts/user/", {"q": "dana.lee@example.co"}).context["cl"].result_list) == []
@@ -212,7 +194,7 @@ def test_sign_up_refuses_a_malformed_address(client: object) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_nobody_puts_their_address_on_someone_elses_account(eager: None) -> None:
+def test_nobody_puts_their_address_on_someone_elses_account(eager_tasks: None) -> None:
     mallory = Client()
     mallory.post(
         "/accounts/signup/",
@@ -228,10 +210,7 @@ def test_nobody_puts_their_address_on_someone_elses_account(eager: None) -> None
 
 
 @pytest.mark.django_db(transaction=True)
-def test_sign_up_is_limited_per_client_and_mails_an_address_only_so_often(eager: None, settings: object) -> None:
-    from django.core.cache import cache
-
-    cache.clear()
+def test_sign_up_is_limited_per_client_and_mails_an_address_only_so_often(eager_tasks: None, settings: object) -> None:
     settings.PRIVACY_REQUEST_RATE_PER_ADDRESS, settings.PRIVACY_REQUEST_RATE_PER_IP = "2/h", "4/h"
     codes = []
     for i in range(5):
@@ -246,12 +225,10 @@ def test_sign_up_is_limited_per_client_and_mails_an_address_only_so_often(eager:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_unconfirmed_addresses_are_forgotten_and_a_new_link_can_be_asked_for(eager: None) -> None:
+def test_unconfirmed_addresses_are_forgotten_and_a_new_link_can_be_asked_for(eager_tasks: None) -> None:
     import datetime as dt
 
     from django.utils import timezone
-
-    from accounts.reauth import REAUTH_KEY
 
     client = Client()
     client.post(
@@ -261,9 +238,7 @@ def test_unconfirmed_addresses_are_forgotten_and_a_new_link_can_be_asked_for(eag
     assert services.pending_emails_forget(now=timezone.now() + dt.timedelta(hours=1)) == 0
     assert services.pending_emails_forget(now=timezone.now() + dt.timedelta(hours=9)) == 1
     assert User.objects.get(username="kim").pending_email == ""
-    session = client.session
-    session[REAUTH_KEY] = time.time()
-    session.save()
+    reauthenticated(client)
     assert b"No confirmed address yet" in client.get("/accounts/email/").content
     response = client.post("/accounts/email/", {"email": "Kim@Example.com", "next": "/accounts/email/"})
     assert response.status_code == 302
@@ -274,18 +249,10 @@ def test_unconfirmed_addresses_are_forgotten_and_a_new_link_can_be_asked_for(eag
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_email_page_keeps_to_the_per_address_mail_limit(eager: None, settings: object) -> None:
-    from django.core.cache import cache
-
-    from accounts.reauth import REAUTH_KEY
-    from tests.auth import signed_in_client
-
-    cache.clear()
+def test_the_email_page_keeps_to_the_per_address_mail_limit(eager_tasks: None, settings: object) -> None:
     settings.PRIVACY_REQUEST_RATE_PER_ADDRESS = "2/h"
     for i in range(4):
         client = signed_in_client(UserFactory(username=f"asker{i}"))
-        session = client.session
-        session[REAUTH_KEY] = time.time()
-        session.save()
+        reauthenticated(client)
         assert client.post("/accounts/email/", {"email": "target@example.com"}).status_code == 302
     assert [m.to for m in mail.outbox] == [["target@example.com"]] * 2

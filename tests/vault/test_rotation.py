@@ -175,20 +175,27 @@ def test_data_keys_under_a_missing_master_key_are_reported_and_never_rekeyed_awa
 
 
 def test_a_second_data_run_is_refused_while_one_is_running(settings: object) -> None:
-    _write_under_a(settings, conversations=12, users=2)
+    """The first run is held at a known point, between two of its batches, while a second is
+    started: no race between two processes' timings."""
+    before = _write_under_a(settings, conversations=12, users=2)
     _use_keys(settings, KEY_B, KEY_A)
-    first = _rotate(KEY_B, KEY_A, args=("--data", "--batch-size", "1", "--pause", "0.2"))
-    try:
-        servers.wait_for(
-            lambda: KeyRotation.objects.filter(finished_at__isnull=True, heartbeat_at__isnull=False).exists(),
-            what="the first run to hold the rotation",
-        )
-        second = _rotate(KEY_B, KEY_A, args=("--data",))
-        output, _ = second.communicate(timeout=120)
-        assert second.returncode == 1 and "another rotate_encryption_keys --data is running" in output
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=10)
+    first, _ = rotation.rotation_run()
+    refusals: list[str] = []
+
+    def second_run_between_batches(done: int) -> None:
+        if refusals:
+            return
+        assert KeyRotation.objects.filter(finished_at__isnull=True, heartbeat_at__isnull=False).exists()
+        with pytest.raises(CommandError, match="another rotate_encryption_keys --data is running") as refused:
+            call_command("rotate_encryption_keys", "--data", stdout=StringIO(), stderr=StringIO())
+        refusals.append(str(refused.value))
+
+    result = rotation.subjects_rekey(first, batch_size=1, progress=second_run_between_batches)
+    rotation.rotation_finish(first, result)  # the refused run took nothing from the first: it finishes
+    assert len(refusals) == 1 and result.subjects == _subjects()
+    assert KeyRotation.objects.get() == first and DataKey.objects.exclude(rotation=first).count() == 0
+    _use_keys(settings, KEY_B)
+    assert _everything() == before
 
 
 def test_an_instance_loaded_before_a_rekeying_saves_under_the_new_key(settings: object) -> None:
