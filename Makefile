@@ -23,13 +23,16 @@ $(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 
 ## Try Confidant on this machine: SQLite, in-memory channel layer, file-based Celery broker,
 ## one ASGI process, a Celery worker with beat, demo data. http://127.0.0.1:8000
+## The SQLite databases live in var/ (SQLite makes files, not folders); links in e-mails point to
+## this port unless SITE_URL is set.
 run: $(VENV)/.run-deps .env.dev
+	mkdir -p var
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput --database keys
 	DEBUG=1 $(BIN)/python manage.py seed_demo
 	@DEBUG=1 $(BIN)/python manage.py purge_transcripts --dry-run
 	@echo "Confidant: chat at http://127.0.0.1:$(PORT)/chat/ , console at http://127.0.0.1:$(PORT)/console/"
-	DEBUG=1 CONFIDANT_PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start
+	DEBUG=1 PORT=$(PORT) SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile.dev start
 
 ## Production mode: PostgreSQL and Redis, several ASGI processes, a Celery worker and beat.
 serve: $(VENV)/.run-deps
@@ -37,10 +40,11 @@ serve: $(VENV)/.run-deps
 	COLLECTSTATIC=1 $(BIN)/python manage.py collectstatic --noinput
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py migrate --noinput --database keys
-	COLLECTSTATIC=1 CONFIDANT_PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start
+	COLLECTSTATIC=1 PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start
 
 ## The whole suite: on PostgreSQL and Redis when DATABASE_URL/REDIS_URL are set, else embedded.
 test: $(VENV)/.test-deps .env.dev
+	mkdir -p var
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	CONFIDANT_DEV_ENV=1 $(BIN)/python manage.py makemigrations --check --dry-run

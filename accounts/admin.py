@@ -4,39 +4,13 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
-from django.urls import reverse
-from django_otp.admin import OTPAdminSite
 
 from vault.blind import blind_index
 
 from . import services
 from .models import MfaFailure, User
 from .reauth import reauth_redirect
-from .views import SignOutView
-
-
-class ConfidantAdminSite(OTPAdminSite):
-    """django-otp's admin site (verified sessions only), with sign-in, sign-out and password
-    change sent to the site's own views so that their protections apply here too (lockout, the
-    daily code cap, re-authentication, ending sessions everywhere)."""
-
-    def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        if request.user.is_authenticated:
-            # Signed in but not let in (no admin rights, or no verified second factor): sending
-            # them to sign in again would send them straight back here, for ever.
-            raise PermissionDenied("The administration is for administrators with two-step sign-in.")
-        return redirect_to_login(request.GET.get("next", reverse("admin:index")), reverse("accounts:login"))
-
-    def logout(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        return SignOutView.as_view()(request) if request.method == "POST" else redirect("admin:index")
-
-    def password_change(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
-        return redirect("accounts:password_change")
-
 
 SELF_LOCKED_FIELDS = ("role", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")
 

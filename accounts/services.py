@@ -76,7 +76,7 @@ class EmailLinkRefused(Exception):
 
 def email_change_start(*, user: User, address: str, notify: bool = True) -> None:
     """Ask the address's owner to confirm it: a link that works once, for
-    PRIVACY_VERIFY_LINK_MAX_AGE. The same is done whether or not another account uses the address;
+    PRIVACY_VERIFY_LINK_MINUTES. The same is done whether or not another account uses the address;
     only the e-mail, which the address's owner alone reads, differs."""
 
     user.pending_email, user.pending_email_at = normalize_email(address), timezone.now()
@@ -91,7 +91,7 @@ PENDING_EMAIL_KEPT = dt.timedelta(hours=8)
 
 def pending_emails_forget(*, now: dt.datetime | None = None) -> int:
     """Forget addresses nobody confirmed: they may not even be the account holder's."""
-    cutoff = (now or timezone.now()) - dt.timedelta(seconds=settings.PRIVACY_VERIFY_LINK_MAX_AGE) - PENDING_EMAIL_KEPT
+    cutoff = (now or timezone.now()) - dt.timedelta(minutes=settings.PRIVACY_VERIFY_LINK_MINUTES) - PENDING_EMAIL_KEPT
     forgotten = 0
     for user in User.objects.filter(pending_email_at__lt=cutoff):
         with transaction.atomic():
@@ -129,14 +129,14 @@ def email_confirmation_send(*, user_id: int) -> bool:
             "taken": taken,
             "username": user.username,
             "link": link,
-            "minutes": settings.PRIVACY_VERIFY_LINK_MAX_AGE // 60,
-            "business_name": settings.CONFIDANT_BUSINESS_NAME,
+            "minutes": settings.PRIVACY_VERIFY_LINK_MINUTES,
+            "business_name": settings.BUSINESS_NAME,
             "sign_in": settings.SITE_URL + reverse("accounts:login"),
         },
     )
     return mail.send(
         to=user.pending_email,
-        subject=f"Confirm your e-mail address for {settings.CONFIDANT_BUSINESS_NAME}",
+        subject=f"Confirm your e-mail address for {settings.BUSINESS_NAME}",
         body=body,
         what=f"address confirmation e-mail of user {user.pk}",
     )
@@ -146,7 +146,7 @@ def email_link_check(*, user_id: int, token: str) -> User:
     from django.core import signing
 
     try:
-        payload = signing.loads(token, salt=EMAIL_CONFIRM_SALT, max_age=settings.PRIVACY_VERIFY_LINK_MAX_AGE)
+        payload = signing.loads(token, salt=EMAIL_CONFIRM_SALT, max_age=settings.PRIVACY_VERIFY_LINK_MINUTES * 60)
     except signing.SignatureExpired as exc:
         raise EmailLinkRefused("expired") from exc
     except signing.BadSignature as exc:

@@ -8,6 +8,8 @@ receive ids, never message text.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 
 from celery import Celery
 from celery.schedules import crontab
@@ -17,6 +19,20 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot_site.settings")
 app = Celery("confidant")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _file_broker_folders(sender: Celery, source: Any, **kwargs: Any) -> None:
+    """The file broker (embedded mode) reads and writes folders it does not make: make them when a
+    process (web, worker, beat, a command) first reads the Celery configuration, before it sends or
+    takes a task."""
+    if not str(source.broker_url).startswith("filesystem://"):
+        return
+    options = source.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "control_folder"):
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)
+
 
 app.conf.beat_schedule = {
     "sessions-clear-expired": {

@@ -110,7 +110,7 @@ def _locked(conversation_id: uuid.UUID | str) -> Conversation:
 
 def greeting_text() -> str:
     return (
-        f"Hi! I'm {settings.CONFIDANT_BUSINESS_NAME}'s automated assistant: a bot, not a person. "
+        f"Hi! I'm {settings.BUSINESS_NAME}'s automated assistant: a bot, not a person. "
         'I answer from our help articles. Ask for a human at any time (type "agent" or press '
         '"Talk to a person"). How we handle what you write here: /privacy/'
     )

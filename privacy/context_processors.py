@@ -6,7 +6,7 @@ from django.http import HttpRequest
 
 def privacy(request: HttpRequest) -> dict[str, object]:
     return {
-        "business_name": settings.CONFIDANT_BUSINESS_NAME,
+        "business_name": settings.BUSINESS_NAME,
         "retention_days": settings.RETENTION_DAYS,
         "due_days": settings.PRIVACY_REQUEST_DUE_DAYS,
     }

@@ -2,7 +2,7 @@
 
 The life of a request:
 1. opened from the portal's form: by a visitor, for an e-mail address (`data_request_open`), then
-   confirmed from a signed link sent there, valid for PRIVACY_VERIFY_LINK_MAX_AGE and once
+   confirmed from a signed link sent there, valid for PRIVACY_VERIFY_LINK_MINUTES and once
    (`data_request_verify`); or by a signed-in customer who re-authenticated moments ago
    (`data_request_open_for_account`), verified at once. The form answers the same whatever the
    address, and the same work is done for known and unknown addresses (no account enumeration).
@@ -131,7 +131,7 @@ def _link_check(request_id: Any, token: str, salt: str, max_age: int | None) -> 
 
 
 def verify_link_check(request_id: Any, token: str) -> DataRequest:
-    request = _link_check(request_id, token, _VERIFY_SALT, settings.PRIVACY_VERIFY_LINK_MAX_AGE)
+    request = _link_check(request_id, token, _VERIFY_SALT, settings.PRIVACY_VERIFY_LINK_MINUTES * 60)
     if request.status == Status.EXPIRED:
         raise LinkRefused("expired")
     if request.status != Status.UNVERIFIED:
@@ -140,7 +140,7 @@ def verify_link_check(request_id: Any, token: str) -> DataRequest:
 
 
 def export_link_check(request_id: Any, token: str) -> DataRequest:
-    request = _link_check(request_id, token, _EXPORT_SALT, settings.PRIVACY_EXPORT_LINK_MAX_AGE)
+    request = _link_check(request_id, token, _EXPORT_SALT, settings.PRIVACY_EXPORT_LINK_DAYS * 86400)
     if request.kind != Kind.EXPORT or request.export_ready_at is None:
         raise LinkRefused("other")
     if request.export_downloaded_at is not None:
@@ -234,9 +234,9 @@ def verification_send(*, request_id: Any) -> bool:
     link = _url("privacy:request_verify", request, _link_token(request, _VERIFY_SALT))
     return _mail(
         request,
-        f"Confirm your request to {settings.CONFIDANT_BUSINESS_NAME}",
+        f"Confirm your request to {settings.BUSINESS_NAME}",
         "privacy/email/verify.txt",
-        {"link": link, "minutes": settings.PRIVACY_VERIFY_LINK_MAX_AGE // 60},
+        {"link": link, "minutes": settings.PRIVACY_VERIFY_LINK_MINUTES},
     )
 
 
@@ -294,7 +294,7 @@ def data_requests_redrive(*, now: dt.datetime | None = None) -> int:
 
 def data_requests_expire_unverified(*, now: dt.datetime | None = None) -> int:
     """Unconfirmed requests whose link has run out: forget who asked (their details are shredded)."""
-    cutoff = (now or timezone.now()) - dt.timedelta(seconds=settings.PRIVACY_VERIFY_LINK_MAX_AGE)
+    cutoff = (now or timezone.now()) - dt.timedelta(minutes=settings.PRIVACY_VERIFY_LINK_MINUTES)
     with transaction.atomic():
         ids = list(
             DataRequest.objects.select_for_update()
@@ -657,9 +657,9 @@ def export_link_send(*, request: DataRequest) -> None:
         _nothing_to_send(request)  # the status page (signed in) is the only way
         return
     if request.verified_by == DataRequest.Verification.ACCOUNT:
-        context = {"link": "", "days": settings.PRIVACY_EXPORT_LINK_MAX_AGE // 86400}
+        context = {"link": "", "days": settings.PRIVACY_EXPORT_LINK_DAYS}
     else:
-        context = {"link": export_link(request), "days": settings.PRIVACY_EXPORT_LINK_MAX_AGE // 86400}
+        context = {"link": export_link(request), "days": settings.PRIVACY_EXPORT_LINK_DAYS}
     _send_once(request, "Your data is ready to download", "privacy/email/export_ready.txt", context)
 
 
@@ -702,7 +702,7 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
     with_notes = privacy_access.export_includes_staff_notes()
     data: dict[str, Any] = {
         "generated_at": now.isoformat(),
-        "controller": settings.CONFIDANT_BUSINESS_NAME,
+        "controller": settings.BUSINESS_NAME,
         "request": {
             "id": str(request.pk),
             "requested_at": request.requested_at.isoformat(),
@@ -807,7 +807,7 @@ def export_download(*, request_id: Any, token: str) -> bytes:
 
 def exports_expire(*, now: dt.datetime | None = None) -> int:
     """Delete archives nobody downloaded in time."""
-    cutoff = (now or timezone.now()) - dt.timedelta(seconds=settings.PRIVACY_EXPORT_LINK_MAX_AGE)
+    cutoff = (now or timezone.now()) - dt.timedelta(days=settings.PRIVACY_EXPORT_LINK_DAYS)
     expired = DataRequest.objects.filter(
         kind=Kind.EXPORT, export_ready_at__lt=cutoff, export_downloaded_at__isnull=True
     )
@@ -830,7 +830,7 @@ def data_requests_forget_closed(*, now: dt.datetime | None = None) -> int:
     CONFIRMATION_GRACE, denials RETENTION_DAYS after the decision (the requester could still
     come back about it)."""
     now = now or timezone.now()
-    export_cutoff = now - dt.timedelta(seconds=settings.PRIVACY_EXPORT_LINK_MAX_AGE)
+    export_cutoff = now - dt.timedelta(days=settings.PRIVACY_EXPORT_LINK_DAYS)
     closed = RequestDetails.objects.filter(
         Q(request__kind=Kind.EXPORT, request__export_downloaded_at__isnull=False)
         | Q(request__kind=Kind.EXPORT, request__export_ready_at__lt=export_cutoff)
@@ -865,7 +865,7 @@ def _mail(request: DataRequest, subject: str, template: str, context: dict[str, 
         template,
         {
             **context,
-            "business_name": settings.CONFIDANT_BUSINESS_NAME,
+            "business_name": settings.BUSINESS_NAME,
             "request": request,
             "status_url": _status_url_for_mail(request),
         },

@@ -34,8 +34,8 @@ def notice(request: HttpRequest) -> HttpResponse:
         {
             "version": settings.PRIVACY_NOTICE_VERSION,
             "transcript_roles": [User.Role.AGENT.label, User.Role.SUPERVISOR.label],
-            "verify_minutes": settings.PRIVACY_VERIFY_LINK_MAX_AGE // 60,
-            "export_days": settings.PRIVACY_EXPORT_LINK_MAX_AGE // 86400,
+            "verify_minutes": settings.PRIVACY_VERIFY_LINK_MINUTES,
+            "export_days": settings.PRIVACY_EXPORT_LINK_DAYS,
             "due_days": settings.PRIVACY_REQUEST_DUE_DAYS,
             "auto_approve": settings.PRIVACY_AUTO_APPROVE_DELETION,
         },
@@ -127,7 +127,7 @@ def _deletion_underway(data_request: DataRequest) -> bool:
 
 
 def request_sent(request: HttpRequest) -> HttpResponse:
-    return render(request, "privacy/request_sent.html", {"minutes": settings.PRIVACY_VERIFY_LINK_MAX_AGE // 60})
+    return render(request, "privacy/request_sent.html", {"minutes": settings.PRIVACY_VERIFY_LINK_MINUTES})
 
 
 def _refused(request: HttpRequest, exc: requests.LinkRefused) -> HttpResponse:
@@ -222,7 +222,7 @@ def export_download(request: HttpRequest, request_id: str, token: str) -> HttpRe
     except requests.LinkRefused as exc:
         return _refused(request, exc)
     response = HttpResponse(archive, content_type="application/zip")
-    response["Content-Disposition"] = content_disposition_header(True, f"{settings.CONFIDANT_BUSINESS_NAME} data.zip")
+    response["Content-Disposition"] = content_disposition_header(True, f"{settings.BUSINESS_NAME} data.zip")
     return response
 
 

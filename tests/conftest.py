@@ -25,6 +25,11 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # The SQLite test databases and the test servers' logs go in var/, which settings do not make.
+    settings.VAR_DIR.mkdir(exist_ok=True)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every database test may use both databases: the app's and the data keys' (vault.routers)."""
     for item in items:

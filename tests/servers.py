@@ -137,7 +137,7 @@ def celery_worker(
     proc = subprocess.Popen(
         args,
         cwd=ROOT,
-        env=server_env(**{"TZ": "UTC", **(extra_env or {}), "CELERY_QUEUE": queue}),
+        env=server_env(**{"TZ": "UTC", **(extra_env or {}), "CELERY_TASK_DEFAULT_QUEUE": queue}),
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: beat's child goes with it

@@ -80,7 +80,7 @@ def test_a_visitor_deletes_their_data_and_an_officer_approves(
         "EMAIL_FILE_PATH": str(mail_dir),
         "SITE_URL": "http://confidant.test",
         "MEDIA_ROOT": str(media),
-        "CELERY_QUEUE": queue,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
     }
 
     with (

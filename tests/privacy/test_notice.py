@@ -29,8 +29,7 @@ def test_the_notice_states_the_live_settings(settings: Any) -> None:
     settings.RETENTION_DAYS = 45
     settings.PRIVACY_REQUEST_DUE_DAYS = 21
     settings.PRIVACY_EXPORT_LINK_DAYS = 3
-    settings.PRIVACY_EXPORT_LINK_MAX_AGE = 3 * 86400
-    settings.PRIVACY_VERIFY_LINK_MAX_AGE = 15 * 60
+    settings.PRIVACY_VERIFY_LINK_MINUTES = 15
     page = Client().get("/privacy/").content.decode()
     for fact in (
         "45 days after their last message",

@@ -1,0 +1,93 @@
+"""chatbot_site/settings.py, imported in a fresh process the way production and a fresh clone do."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import servers
+
+KEY = base64.urlsafe_b64encode(bytes(range(32))).decode()
+PRODUCTION = {
+    "PATH": "/usr/bin:/bin",
+    "DJANGO_SETTINGS_MODULE": "chatbot_site.settings",
+    "SECRET_KEY": "s" * 10 + "ecret-key-that-is-long-enough-0123456789abcdefghij",
+    "FIELD_ENCRYPTION_KEYS": KEY,
+    "BLIND_INDEX_KEY": KEY,
+    "EMAIL_URL": "smtp+tls://mailer:pw@mail.example.com:587",
+    "SITE_URL": "https://chat.example.com",
+    "DEFAULT_FROM_EMAIL": "Bank privacy <privacy@bank.example>",
+}
+
+
+def _python(code: str, *, env: dict[str, str], cwd: Path = servers.ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def fresh_clone(tmp_path: Path) -> Path:
+    """A copy of chatbot_site/ with no var/ beside it; the apps are imported from this tree."""
+    shutil.copytree(
+        servers.ROOT / "chatbot_site", tmp_path / "chatbot_site", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return tmp_path
+
+
+def _directories(root: Path) -> set[str]:
+    return {
+        str(path.relative_to(root)) for path in root.rglob("*") if path.is_dir() and "__pycache__" not in path.parts
+    }
+
+
+def test_importing_the_settings_makes_no_directory_and_the_broker_makes_its_own(fresh_clone: Path) -> None:
+    before = _directories(fresh_clone)
+    code = """
+import json, warnings
+import django
+django.setup()
+from django.conf import settings
+from whitenoise.middleware import WhiteNoiseMiddleware
+with warnings.catch_warnings():
+    warnings.simplefilter("error")  # e.g. "No directory at: …/staticfiles/"
+    WhiteNoiseMiddleware(lambda request: None)
+mail = {name: getattr(settings, name) for name in (
+    "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_USE_TLS", "EMAIL_USE_SSL")}
+print(json.dumps({"base": str(settings.BASE_DIR), "mail": mail}))
+"""
+    env = {**PRODUCTION, "PYTHONPATH": f"{fresh_clone}:{servers.ROOT}"}  # no REDIS_URL: the file broker
+    run = _python(code, env=env, cwd=fresh_clone)
+    assert run.returncode == 0, run.stderr
+    seen = json.loads(run.stdout)
+    assert seen["base"] == str(fresh_clone)
+    assert _directories(fresh_clone) == before
+    assert seen["mail"] == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example.com",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "mailer",
+        "EMAIL_USE_TLS": True,
+        "EMAIL_USE_SSL": False,
+    }
+
+    # A process that sends a task (or takes one) reads Celery's configuration: the folders appear then.
+    code = "import django; django.setup(); from chatbot_site.celery import app; app.send_task('accounts.tasks.x')"
+    run = _python(code, env=env, cwd=fresh_clone)
+    assert run.returncode == 0, run.stderr
+    queue = fresh_clone / "var" / "celery-broker"
+    assert (queue / "control").is_dir() and [p for p in queue.iterdir() if p.is_file()]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [("CELERY_QUEUE", "CELERY_TASK_DEFAULT_QUEUE"), ("CONFIDANT_PORT", "SITE_URL")]
+)
+def test_a_renamed_variable_is_refused_with_its_new_name(old: str, new: str) -> None:
+    run = _python("import django; django.setup()", env={**PRODUCTION, old: "8123"})
+    assert run.returncode != 0
+    assert "ImproperlyConfigured" in run.stderr and f"{old} is no longer read" in run.stderr and new in run.stderr
+    assert _python("import django; django.setup()", env=PRODUCTION).returncode == 0
