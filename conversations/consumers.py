@@ -22,7 +22,7 @@ from accounts import factors
 from accounts import services as account_services
 from accounts.access import NotFound
 from conversations import access as conversation_access
-from conversations import protocol, selectors, services
+from conversations import protocol, rendering, selectors, services
 from conversations.models import Conversation, Message
 
 logger = logging.getLogger(__name__)
@@ -40,11 +40,23 @@ RECHECK = 30.0  # seconds between access re-checks of a staff socket on broadcas
 class _ChatConsumer(AsyncWebsocketConsumer):
     allowed_frames: frozenset[str] = frozenset()
     sender = ""
+    customer_view = False  # whose labels the messages are drawn with (conversations.rendering)
     conversation_id: Any = None
     groups_joined: tuple[str, ...] = ()
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+
+    async def send_message(self, fields: dict[str, Any]) -> None:
+        """Send a stored message (services.message_fields) with its HTML for this socket's viewer."""
+        html = rendering.message_html(
+            seq=fields["seq"],
+            sender=fields["sender"],
+            body=fields["body"],
+            at=fields["at"],
+            customer_view=self.customer_view,
+        )
+        await self.send_frame(protocol.message_frame(**fields, html=html))
 
     async def send_error(self, code: str, detail: str) -> None:
         await self.send_frame(protocol.error_frame(code=code, detail=detail))
@@ -108,7 +120,7 @@ class _ChatConsumer(AsyncWebsocketConsumer):
             conversation_id=self.conversation_id, after_seq=after_seq
         )
         for message in messages:
-            await self.send_frame(services.message_to_frame(message))
+            await self.send_message(services.message_fields(message))
 
     async def relay_typing(self) -> None:
         now = time.monotonic()
@@ -120,9 +132,10 @@ class _ChatConsumer(AsyncWebsocketConsumer):
             {"type": "chat.typing", "frame": protocol.typing_frame(sender=self.sender), "origin": self.channel_name},
         )
 
-    # Group events: each carries a ready server frame.
+    # Group events: each carries a ready server frame, except messages, which carry the data that
+    # each socket draws for its own viewer.
     async def chat_message(self, event: dict[str, Any]) -> None:
-        await self.send_frame(event["frame"])
+        await self.send_message(event["message"])
 
     async def chat_status(self, event: dict[str, Any]) -> None:
         await self.send_frame(event["frame"])
@@ -153,6 +166,7 @@ class CustomerConsumer(_ChatConsumer):
 
     allowed_frames = protocol.CUSTOMER_FRAMES
     sender = Message.Sender.CUSTOMER
+    customer_view = True
 
     async def connect(self) -> None:
         session = self.scope.get("session")
@@ -291,7 +305,7 @@ class AgentConversationConsumer(_ChatConsumer):
     # ended stops receiving even if the close event was lost (channel layers deliver at most once).
     async def chat_message(self, event: dict[str, Any]) -> None:
         if await self.still_allowed(every=RECHECK):
-            await self.send_frame(event["frame"])
+            await self.send_message(event["message"])
 
     async def chat_note(self, event: dict[str, Any]) -> None:
         if await self.still_allowed(every=RECHECK):

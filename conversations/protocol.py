@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,45 +131,12 @@ def parse(text_data: str | None, bytes_data: bytes | None = None, *, allowed: fr
 
 
 # --- server frames -------------------------------------------------------------------------
+# One definition of every server frame: its type, its fields and what each field may hold. The
+# builders below can only make frames with exactly these fields (`_build`), and the tests check
+# every frame the server emits against the same table (`validate_server_frame`), so the two
+# cannot drift apart. docs/protocol.md lists the same frames (a test compares them).
 
-
-def _iso(at: dt.datetime) -> str:
-    return at.isoformat()
-
-
-def message_frame(*, seq: int, client_id: uuid.UUID | None, sender: str, body: str, at: dt.datetime) -> dict[str, Any]:
-    return {
-        "type": "message",
-        "seq": seq,
-        "client_id": str(client_id) if client_id else None,
-        "sender": sender,
-        "body": body,
-        "at": _iso(at),
-    }
-
-
-def ack_frame(*, client_id: uuid.UUID, seq: int) -> dict[str, Any]:
-    return {"type": "ack", "client_id": str(client_id), "seq": seq}
-
-
-def status_frame(*, state: str) -> dict[str, Any]:
-    return {"type": "status", "state": state}
-
-
-def typing_frame(*, sender: str) -> dict[str, Any]:
-    return {"type": "typing", "sender": sender}
-
-
-def error_frame(*, code: str, detail: str) -> dict[str, Any]:
-    return {"type": "error", "code": code, "detail": detail}
-
-
-def note_frame(*, note_id: int, client_id: uuid.UUID, author: str, body: str, at: dt.datetime) -> dict[str, Any]:
-    return {"type": "note", "id": note_id, "client_id": str(client_id), "author": author, "body": body, "at": _iso(at)}
-
-
-def queue_frame(*, conversations: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"type": "queue", "conversations": conversations}
+Check = Callable[[Any], bool]
 
 
 def _is_iso(value: Any) -> bool:
@@ -193,46 +161,129 @@ def _is_seq(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
-def _queue_item_ok(item: Any) -> bool:
-    return (
-        isinstance(item, dict)
-        and set(item) == {"id", "state", "waiting_since", "last_message_at", "assigned_to"}
-        and _is_uuid(item["id"])
-        and item["state"] in STATES
-        and (item["waiting_since"] is None or _is_iso(item["waiting_since"]))
-        and (item["last_message_at"] is None or _is_iso(item["last_message_at"]))
-        and (item["assigned_to"] is None or isinstance(item["assigned_to"], str))
-    )
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
 
 
-_SERVER_SCHEMAS: dict[str, dict[str, Any]] = {
+def _is_label(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _optional(check: Check) -> Check:
+    return lambda v: v is None or check(v)
+
+
+def _matches(schema: dict[str, Check], obj: Any) -> bool:
+    return isinstance(obj, dict) and set(obj) == set(schema) and all(check(obj[k]) for k, check in schema.items())
+
+
+# One conversation in a `queue` frame: metadata only, never message content.
+QUEUE_ITEM: dict[str, Check] = {
+    "id": _is_uuid,
+    "state": lambda v: v in STATES,
+    "waiting_since": _optional(_is_iso),
+    "last_message_at": _optional(_is_iso),
+    "assigned_to": _optional(_is_text),
+}
+
+SERVER_FRAMES: dict[str, dict[str, Check]] = {
     "message": {
         "seq": _is_seq,
-        "client_id": lambda v: v is None or _is_uuid(v),
+        "client_id": _optional(_is_uuid),
         "sender": lambda v: v in SENDERS,
-        "body": lambda v: isinstance(v, str),
+        "body": _is_text,
         "at": _is_iso,
+        # The message as this socket's viewer sees it, rendered by the server's one message
+        # template (conversations.rendering): clients insert it rather than drawing their own.
+        "html": _is_label,
     },
     "ack": {"client_id": _is_uuid, "seq": _is_seq},
     "status": {"state": lambda v: v in STATES},
     "typing": {"sender": lambda v: v in ("customer", "agent")},
-    "error": {"code": lambda v: isinstance(v, str) and bool(v), "detail": lambda v: isinstance(v, str) and bool(v)},
-    "note": {
-        "id": _is_seq,
-        "client_id": _is_uuid,
-        "author": lambda v: isinstance(v, str),
-        "body": lambda v: isinstance(v, str),
-        "at": _is_iso,
-    },
-    "queue": {"conversations": lambda v: isinstance(v, list) and all(_queue_item_ok(i) for i in v)},
+    "error": {"code": _is_label, "detail": _is_label},
+    "note": {"id": _is_seq, "client_id": _is_uuid, "author": _is_text, "body": _is_text, "at": _is_iso},
+    "queue": {"conversations": lambda v: isinstance(v, list) and all(_matches(QUEUE_ITEM, i) for i in v)},
 }
+
+
+def _fields(schema: dict[str, Check], what: str, fields: dict[str, Any]) -> dict[str, Any]:
+    if set(fields) != set(schema):
+        raise TypeError(f"{what} needs the fields {sorted(schema)}, got {sorted(fields)}")
+    return fields
+
+
+def _build(kind: str, **fields: Any) -> dict[str, Any]:
+    return {"type": kind, **_fields(SERVER_FRAMES[kind], f"a {kind} frame", fields)}
+
+
+def _iso(at: dt.datetime | None) -> str | None:
+    return at.isoformat() if at is not None else None
+
+
+def message_frame(
+    *, seq: int, client_id: uuid.UUID | str | None, sender: str, body: str, at: dt.datetime | str, html: str
+) -> dict[str, Any]:
+    return _build(
+        "message",
+        seq=seq,
+        client_id=str(client_id) if client_id else None,
+        sender=sender,
+        body=body,
+        at=at if isinstance(at, str) else _iso(at),
+        html=html,
+    )
+
+
+def ack_frame(*, client_id: uuid.UUID, seq: int) -> dict[str, Any]:
+    return _build("ack", client_id=str(client_id), seq=seq)
+
+
+def status_frame(*, state: str) -> dict[str, Any]:
+    return _build("status", state=state)
+
+
+def typing_frame(*, sender: str) -> dict[str, Any]:
+    return _build("typing", sender=sender)
+
+
+def error_frame(*, code: str, detail: str) -> dict[str, Any]:
+    return _build("error", code=code, detail=detail)
+
+
+def note_frame(*, note_id: int, client_id: uuid.UUID, author: str, body: str, at: dt.datetime) -> dict[str, Any]:
+    return _build("note", id=note_id, client_id=str(client_id), author=author, body=body, at=_iso(at))
+
+
+def queue_item(
+    *,
+    conversation_id: uuid.UUID,
+    state: str,
+    waiting_since: dt.datetime | None,
+    last_message_at: dt.datetime | None,
+    assigned_to: str | None,
+) -> dict[str, Any]:
+    return _fields(
+        QUEUE_ITEM,
+        "a queue item",
+        {
+            "id": str(conversation_id),
+            "state": state,
+            "waiting_since": _iso(waiting_since),
+            "last_message_at": _iso(last_message_at),
+            "assigned_to": assigned_to,
+        },
+    )
+
+
+def queue_frame(*, conversations: list[dict[str, Any]]) -> dict[str, Any]:
+    return _build("queue", conversations=conversations)
 
 
 def validate_server_frame(frame: Any) -> None:
     """Raise ValueError unless `frame` matches its server-frame schema exactly."""
-    if not isinstance(frame, dict) or frame.get("type") not in _SERVER_SCHEMAS:
+    if not isinstance(frame, dict) or frame.get("type") not in SERVER_FRAMES:
         raise ValueError(f"unknown server frame: {frame!r}")
-    schema = _SERVER_SCHEMAS[frame["type"]]
+    schema = SERVER_FRAMES[frame["type"]]
     if set(frame) != {"type", *schema}:
         raise ValueError(f"{frame['type']} frame has fields {sorted(frame)}, expected {sorted(['type', *schema])}")
     for key, check in schema.items():

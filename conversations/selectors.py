@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, QuerySet
 
+from conversations import protocol
 from conversations.access import conversations_visible_to_staff
 from conversations.models import Conversation, InternalNote, Message
 
@@ -45,13 +46,13 @@ def queue_for(*, user: User) -> list[Conversation]:
 def queue_items(*, user: User) -> list[dict[str, Any]]:
     """The queue as plain metadata for the queue socket: never message content."""
     return [
-        {
-            "id": str(c.pk),
-            "state": c.state,
-            "waiting_since": c.waiting_since.isoformat() if c.waiting_since else None,
-            "last_message_at": c.last_message_at.isoformat() if c.last_message_at else None,
-            "assigned_to": c.assigned_agent.get_username() if c.assigned_agent else None,
-        }
+        protocol.queue_item(
+            conversation_id=c.pk,
+            state=c.state,
+            waiting_since=c.waiting_since,
+            last_message_at=c.last_message_at,
+            assigned_to=c.assigned_agent.get_username() if c.assigned_agent else None,
+        )
         for c in queue_for(user=user)
     ]
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import is_supervisor
@@ -46,14 +47,16 @@ def staff_group(conversation_id: uuid.UUID | str) -> str:
     return f"{conversation_group(conversation_id)}.staff"
 
 
-def message_to_frame(message: Message) -> dict[str, Any]:
-    return protocol.message_frame(
-        seq=message.seq,
-        client_id=message.client_id,
-        sender=message.sender,
-        body=message.body,
-        at=message.created_at,
-    )
+def message_fields(message: Message) -> dict[str, Any]:
+    """A stored message as the data of a `message` frame (JSON-safe, for the channel layer);
+    each socket adds the HTML for its viewer (protocol.message_frame, conversations.rendering)."""
+    return {
+        "seq": message.seq,
+        "client_id": str(message.client_id) if message.client_id else None,
+        "sender": message.sender,
+        "body": message.body,
+        "at": message.created_at.isoformat(),
+    }
 
 
 def note_to_frame(note: InternalNote) -> dict[str, Any]:
@@ -65,7 +68,7 @@ def note_to_frame(note: InternalNote) -> dict[str, Any]:
 
 def _broadcast_message(message: Message) -> None:
     group_send_on_commit(
-        conversation_group(message.conversation_id), {"type": "chat.message", "frame": message_to_frame(message)}
+        conversation_group(message.conversation_id), {"type": "chat.message", "message": message_fields(message)}
     )
 
 
@@ -112,7 +115,7 @@ def greeting_text() -> str:
     return (
         f"Hi! I'm {settings.BUSINESS_NAME}'s automated assistant: a bot, not a person. "
         'I answer from our help articles. Ask for a human at any time (type "agent" or press '
-        '"Talk to a person"). How we handle what you write here: /privacy/'
+        f'"Talk to a person"). How we handle what you write here: {reverse("privacy:notice")}'
     )
 
 

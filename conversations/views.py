@@ -4,6 +4,7 @@ accounts.middleware.StaffAreaMiddleware)."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from csp.decorators import csp_replace
 from django.conf import settings
@@ -12,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts import access as account_access
@@ -51,9 +53,24 @@ def demo_site(request: HttpRequest) -> HttpResponse:
     return render(request, "chat/demo_site.html")
 
 
+# The id of the queue page's row templates, which its script replaces with a real one.
+ROW_PLACEHOLDER = uuid.UUID(int=0)
+
+
 def console(request: HttpRequest) -> HttpResponse:
     queue = selectors.queue_for(user=request.user)
-    return render(request, "console/queue.html", {"queue": queue})
+    # One template row per state: queue.js fills in copies for live updates, so a row looks the
+    # same whether it came with the page or from the socket. Times are placeholders as well.
+    now = timezone.now()
+    prototypes = [
+        Conversation(pk=ROW_PLACEHOLDER, state=state, waiting_since=now, last_message_at=now)
+        for state in Conversation.State.values
+    ]
+    return render(
+        request,
+        "console/queue.html",
+        {"queue": queue, "row_prototypes": prototypes, "row_placeholder": ROW_PLACEHOLDER},
+    )
 
 
 def console_conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:

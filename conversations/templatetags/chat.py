@@ -1,19 +1,27 @@
 from __future__ import annotations
 
 from django import template
-from django.urls import reverse
-from django.utils.html import escape, format_html
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
+
+from conversations import rendering
+from conversations.models import Message
 
 register = template.Library()
 
 
-@register.filter
-def message_body(message: object) -> SafeString:
-    """A message's text, escaped; in bot and system messages the privacy notice's path becomes a
-    link (as the widget's script does live)."""
-    text = escape(getattr(message, "body", ""))
-    if getattr(message, "sender", "") in ("bot", "system"):
-        link = format_html('<a href="{}">our privacy notice</a>', reverse("privacy:notice"))
-        text = text.replace("/privacy/", link)
-    return mark_safe(text)  # noqa: S308 - escaped above; only our own link added
+@register.simple_tag
+def chat_message(message: Message, customer_view: bool = False) -> SafeString:
+    """A stored message, drawn as the sockets draw it (conversations.rendering)."""
+    return rendering.message_html(
+        seq=message.seq,
+        sender=message.sender,
+        body=message.body,
+        at=message.created_at,
+        customer_view=customer_view,
+    )
+
+
+@register.simple_tag
+def pending_message() -> SafeString:
+    """The widget's own message while it is being sent: the same markup, filled in by the script."""
+    return rendering.message_html(seq=None, sender=Message.Sender.CUSTOMER, body="", at=None, customer_view=True)

@@ -1,4 +1,5 @@
-import { ChatLink, messageItem, sendTypingOnInput, shortTime, submitOnEnter, typingIndicator } from "./chatlink.js";
+import { ChatLink, messageElement, sendTypingOnInput, submitOnEnter, typingIndicator } from "./chatlink.js";
+import { showLocalTime, showLocalTimes } from "./time.js";
 
 const root = document.getElementById("console");
 const log = document.getElementById("log");
@@ -10,7 +11,6 @@ const badge = document.getElementById("state-badge");
 const notes = document.getElementById("notes");
 const noteForm = document.getElementById("note-form");
 const noteInput = document.getElementById("note-body");
-const LABELS = { customer: "Customer", bot: "Bot", agent: "Agent", system: "System" };
 const STATE_LABELS = { bot: "With the bot", waiting: "Waiting for an agent", agent: "With an agent", resolved: "Resolved" };
 const showTyping = typingIndicator(typing);
 
@@ -23,7 +23,11 @@ function addNote(frame) {
   li.dataset.noteId = frame.id;
   const meta = document.createElement("span");
   meta.className = "msg-meta";
-  meta.textContent = `${frame.author} · ${shortTime(new Date(frame.at))}`;
+  const time = document.createElement("time");
+  time.dateTime = frame.at;
+  time.dataset.local = "";
+  showLocalTime(time);
+  meta.append(`${frame.author} · `, time);
   const body = document.createElement("span");
   body.className = "msg-body";
   body.textContent = frame.body;
@@ -36,7 +40,7 @@ const link = new ChatLink(root.dataset.socket, {
   onFrame(frame) {
     switch (frame.type) {
       case "message": {
-        const li = messageItem(frame, LABELS);
+        const li = messageElement(frame);
         log.append(li);
         li.scrollIntoView({ block: "nearest" });
         if (frame.sender === "customer") typing.hidden = true;
@@ -77,4 +81,5 @@ noteForm.addEventListener("submit", (e) => {
   link.post("note", body);
   noteInput.value = "";
 });
+showLocalTimes(root);
 log.lastElementChild?.scrollIntoView({ block: "nearest" });

@@ -1,4 +1,5 @@
-import { ChatLink, messageItem, sendTypingOnInput, submitOnEnter, typingIndicator } from "./chatlink.js";
+import { ChatLink, messageElement, sendTypingOnInput, submitOnEnter, typingIndicator } from "./chatlink.js";
+import { showLocalTime } from "./time.js";
 
 const root = document.getElementById("chat");
 const log = document.getElementById("log");
@@ -11,7 +12,7 @@ const errorEl = document.getElementById("chat-error");
 const who = document.getElementById("disclosure-who");
 const counter = document.getElementById("counter");
 const MAX = Number(root.dataset.maxBody);
-const LABELS = { customer: "You", bot: "Assistant (automated)", agent: "Agent", system: "Update" };
+const pendingTemplate = document.getElementById("pending-message");
 const STATES = {
   bot: "Automated assistant",
   waiting: "Waiting for an agent…",
@@ -22,8 +23,14 @@ const showTyping = typingIndicator(typing);
 
 function showError(text) { errorEl.textContent = text; errorEl.hidden = !text; }
 
+// The customer's own message until the server has it: the server's message markup (a <template>
+// in the page), with the text put in as text.
 function pendingItem(clientId, body) {
-  const li = messageItem({ seq: 0, client_id: clientId, sender: "customer", body, at: new Date().toISOString() }, LABELS);
+  const li = pendingTemplate.content.firstElementChild.cloneNode(true);
+  li.querySelector(".msg-body").textContent = body;
+  const time = li.querySelector("time");
+  time.dateTime = new Date().toISOString();
+  showLocalTime(time);
   li.classList.add("msg-pending");
   li.querySelector(".msg-meta").append(" · Sending…");
   li.dataset.clientId = clientId;
@@ -32,7 +39,7 @@ function pendingItem(clientId, body) {
 
 function place(frame) {
   const existing = frame.client_id && log.querySelector(`[data-client-id="${frame.client_id}"]`);
-  const li = messageItem(frame, LABELS);
+  const li = messageElement(frame);
   if (existing) existing.replaceWith(li); else log.append(li);
   li.scrollIntoView({ block: "end" });
   if (frame.sender === "agent") typing.hidden = true;
