@@ -234,8 +234,8 @@ def sessions_end_inactive_staff(*, now: dt.datetime | None = None) -> int:
 
 
 def sessions_end_keys(*, session_keys: list[str]) -> int:
-    """End these sessions and close their sockets once the transaction commits. Returns how many
-    sessions there were to delete."""
+    """End these sessions (django_session rows and their index) and close their sockets once the
+    transaction commits, whether or not a row was left. Returns how many sessions were deleted."""
     with transaction.atomic():
         deleted = Session.objects.filter(session_key__in=session_keys).delete()[0]
         UserSession.objects.filter(session_key__in=session_keys).delete()
