@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import User, UserSession
+from accounts.network import lockout_username
 from chatbot_site import mail
 from chatbot_site.jobs import enqueue_on_commit
 from chatbot_site.realtime import group_send_on_commit
@@ -34,6 +35,11 @@ def session_group(session_key: str) -> str:
 
 def _close_sockets_on_commit(group: str) -> None:
     group_send_on_commit(group, {"type": "session.ended"})
+
+
+def session_sockets_close(*, session_key: str) -> None:
+    """Close the sockets opened with this session once the transaction commits (its chat is gone)."""
+    _close_sockets_on_commit(session_group(session_key))
 
 
 def sessions_clear_expired() -> int:
@@ -207,7 +213,7 @@ def staff_session_active(*, user: User, session_key: str | None) -> bool:
         return True
     seen_after, begun_after = _staff_session_cutoffs(now)
     if row.last_seen < seen_after or row.created_at < begun_after:
-        _sessions_end_keys([session_key])
+        sessions_end_keys(session_keys=[session_key])
         return False
     if now - row.last_seen > TOUCH_EVERY:
         UserSession.objects.filter(pk=row.pk).update(last_seen=now)
@@ -223,16 +229,19 @@ def sessions_end_inactive_staff(*, now: dt.datetime | None = None) -> int:
         Q(user__role__in=User.STAFF_ROLES) | Q(user__is_superuser=True) | Q(user__is_staff=True),
     )
     keys = list(stale.values_list("session_key", flat=True))
-    _sessions_end_keys(keys)
+    sessions_end_keys(session_keys=keys)
     return len(keys)
 
 
-def _sessions_end_keys(keys: list[str]) -> None:
+def sessions_end_keys(*, session_keys: list[str]) -> int:
+    """End these sessions (django_session rows and their index) and close their sockets once the
+    transaction commits, whether or not a row was left. Returns how many sessions were deleted."""
     with transaction.atomic():
-        Session.objects.filter(session_key__in=keys).delete()
-        UserSession.objects.filter(session_key__in=keys).delete()
-        for key in keys:
+        deleted = Session.objects.filter(session_key__in=session_keys).delete()[0]
+        UserSession.objects.filter(session_key__in=session_keys).delete()
+        for key in session_keys:
             _close_sockets_on_commit(session_group(key))
+    return deleted
 
 
 def session_rotate(*, request: HttpRequest) -> None:
@@ -263,11 +272,36 @@ def sessions_end(*, user: User, keep_session_key: str | None = None) -> int:
             .exclude(session_key=keep_session_key or "")
             .values_list("session_key", flat=True)
         )
-        _sessions_end_keys(keys)
+        sessions_end_keys(session_keys=keys)
         if keep_session_key is None:
             # Also sockets whose session was never indexed (or has already gone).
             _close_sockets_on_commit(user_group(user.pk))
     return len(keys)
+
+
+def account_erase(*, user: User) -> dict[str, int]:
+    """Erase an account: its failed sign-in records (django-axes, under its username and address),
+    its browser sessions, and the user row, which takes with it (by cascade) its two-step devices,
+    backup codes, MFA failure records and session index; its data key is destroyed once the
+    transaction commits (vault.fields), and its sockets are closed then. Call inside the caller's
+    transaction, after whatever must outlive the account has been unlinked from it. Returns the
+    counts "failed_sign_ins", "accounts" and "sessions"."""
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    with transaction.atomic():
+        session_keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
+        names = {user.username}
+        if user.email:
+            names.add(lockout_username(None, {"username": user.email}))
+        failed_sign_ins = AccessAttempt.objects.filter(username__in=names).delete()[0]
+        AccessFailureLog.objects.filter(username__in=names).delete()
+        user_id = user.pk
+        user.delete()
+        sessions = Session.objects.filter(session_key__in=session_keys).delete()[0]
+        for key in session_keys:
+            _close_sockets_on_commit(session_group(key))
+        _close_sockets_on_commit(user_group(user_id))
+    return {"failed_sign_ins": failed_sign_ins, "accounts": 1, "sessions": sessions}
 
 
 def user_access_change(*, user: User, fields: set[str]) -> None:

@@ -89,7 +89,7 @@ class DataRequest(models.Model):
     export_ready_at = models.DateTimeField(null=True, blank=True)
     export_downloaded_at = models.DateTimeField(null=True, blank=True)
     # The one e-mail that ends a request (ready, deleted, denied): claimed by the worker sending it
-    # (a claim older than privacy.requests.CLAIM_STALE_AFTER is taken over), then marked sent.
+    # (a claim older than privacy.data_requests.notify.CLAIM_STALE_AFTER is taken over), then marked sent.
     confirmation_claimed_at = models.DateTimeField(null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
 

@@ -22,14 +22,14 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
-from django.db import connections, models, router, transaction
+from django.db import connections, models, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from conversations.models import Conversation, InternalNote, Message
+from conversations.services import conversations_delete
 from privacy import locks
 from privacy.models import RetentionRun
 from vault import rotation
@@ -93,37 +93,6 @@ def preview(now: dt.datetime | None = None) -> Preview:
     )
 
 
-def _delete_where(model: type[models.Model], column: str, ids: list[Any]) -> int:
-    """DELETE FROM model's table WHERE column IN ids: one statement, nothing loaded or signalled."""
-    if not ids:
-        return 0
-    conn = connections[router.db_for_write(model)]
-    field = model._meta.get_field(column)
-    quote = conn.ops.quote_name
-    placeholders = ", ".join(["%s"] * len(ids))
-    sql = f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote(field.column)} IN ({placeholders})"  # noqa: S608
-    with conn.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [
-                field.target_field.get_db_prep_value(i, conn) if field.is_relation else field.get_db_prep_value(i, conn)
-                for i in ids
-            ],
-        )
-        return cursor.rowcount
-
-
-def conversations_delete(ids: list[Any]) -> tuple[int, int, int]:
-    """Delete these conversations with their messages and notes, in SQL; returns how many messages,
-    notes and conversations went. Call inside a transaction holding their row locks, and destroy
-    their data keys once it commits."""
-    return (
-        _delete_where(Message, "conversation", ids),
-        _delete_where(InternalNote, "conversation", ids),
-        _delete_where(Conversation, "id", ids),
-    )
-
-
 def _purge_batch(cutoff: dt.datetime, now: dt.datetime, batch_size: int, run: RetentionRun) -> int:
     """Delete up to `batch_size` expired conversations with all that refers to them; return how many."""
     with transaction.atomic():
@@ -141,7 +110,7 @@ def _purge_batch(cutoff: dt.datetime, now: dt.datetime, batch_size: int, run: Re
             messages_in_batch += last_seq
         if not rows:
             return 0
-        messages, notes, deleted = conversations_delete([pk for pk, _ in rows])
+        messages, notes, deleted = conversations_delete(ids=[pk for pk, _ in rows])
     # Counted once committed, so a failed batch is never reported as deleted.
     run.messages, run.notes, run.conversations = run.messages + messages, run.notes + notes, run.conversations + deleted
     run.data_keys += data_keys_destroy([key_id for _, key_id in rows])

@@ -3,7 +3,8 @@ from __future__ import annotations
 from celery import shared_task
 
 from chatbot_site.jobs import RETRIED_STEP
-from privacy import requests, retention
+from privacy import retention
+from privacy.data_requests import deletion, export, jobs, notify
 
 
 @shared_task
@@ -12,25 +13,25 @@ def retention_purge(batch_size: int = 1000, pause: float = 0.0) -> int:
     return retention.purge(batch_size=batch_size, pause=pause).conversations
 
 
-# Data-subject requests (privacy.requests). Ids only: addresses and content never sit in the broker.
+# Data-subject requests (privacy.data_requests). Ids only: addresses and content never sit in the broker.
 @shared_task(**RETRIED_STEP)
 def verification_send(request_id: str) -> bool:
-    return requests.verification_send(request_id=request_id)
+    return notify.verification_send(request_id=request_id)
 
 
 @shared_task(**RETRIED_STEP)
 def deletion_execute(request_id: str) -> None:
-    requests.deletion_execute(request_id=request_id)
+    deletion.deletion_execute(request_id=request_id)
 
 
 @shared_task(**RETRIED_STEP)
 def deletion_denied_notify(request_id: str) -> None:
-    requests.denial_send(request_id=request_id)
+    notify.denial_send(request_id=request_id)
 
 
 @shared_task(**RETRIED_STEP)
 def export_build(request_id: str) -> None:
-    requests.export_build(request_id=request_id)
+    export.export_build(request_id=request_id)
 
 
 @shared_task
@@ -39,8 +40,8 @@ def data_requests_tidy() -> dict[str, int]:
     out, delete undownloaded exports past their link, shred the details of closed requests that no
     longer need them."""
     return {
-        "redriven": requests.data_requests_redrive(),
-        "expired": requests.data_requests_expire_unverified(),
-        "exports_deleted": requests.exports_expire(),
-        "forgotten": requests.data_requests_forget_closed(),
+        "redriven": jobs.data_requests_redrive(),
+        "expired": jobs.data_requests_expire_unverified(),
+        "exports_deleted": jobs.exports_expire(),
+        "forgotten": jobs.data_requests_forget_closed(),
     }

@@ -20,7 +20,7 @@ from accounts.models import User
 from accounts.reauth import reauth_redirect
 from conversations import access as conversation_access
 from privacy import access as privacy_access
-from privacy import requests
+from privacy.data_requests import deletion, export, lifecycle, links, selectors, storage
 from privacy.forms import AccountRequestForm, DecisionForm, VisitorRequestForm
 from privacy.models import DataRequest
 from vault.blind import blind_index
@@ -79,7 +79,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
             ):
                 return render(request, "privacy/rate_limited.html", status=429)
             earlier_chat = conversation_access.access_widget_conversation_delete(user, request.session)
-            data_request = requests.data_request_open_for_account(
+            data_request = lifecycle.data_request_open_for_account(
                 kind=form.cleaned_data["kind"],
                 user=user,
                 session_key=request.session.session_key,
@@ -95,7 +95,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
             {
                 "form": form,
                 "account": True,
-                "history": requests.requests_of_user(user=user),
+                "history": selectors.requests_of_user(user=user),
                 "reauth_needed": reauth_redirect(request) is not None,
             },
         )
@@ -108,7 +108,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
         if not request.session.session_key:
             request.session.save()
         conversation = conversation_access.access_widget_conversation(user, request.session)
-        requests.data_request_open(
+        lifecycle.data_request_open(
             kind=form.cleaned_data["kind"],
             email=form.cleaned_data["email"],
             session_key=request.session.session_key,
@@ -130,8 +130,8 @@ def request_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "privacy/request_sent.html", {"minutes": settings.PRIVACY_VERIFY_LINK_MINUTES})
 
 
-def _refused(request: HttpRequest, exc: requests.LinkRefused) -> HttpResponse:
-    title, detail = requests.LINK_REFUSALS[exc.reason]
+def _refused(request: HttpRequest, exc: links.LinkRefused) -> HttpResponse:
+    title, detail = links.LINK_REFUSALS[exc.reason]
     return render(
         request,
         "privacy/link_refused.html",
@@ -146,15 +146,15 @@ def request_verify(request: HttpRequest, request_id: str, token: str) -> HttpRes
     """GET shows a button (mail scanners that open links must not use them up); POST confirms."""
     try:
         if request.method == "GET":
-            data_request = requests.verify_link_check(request_id, token)
+            data_request = links.verify_link_check(request_id, token)
             return render(request, "privacy/verify_confirm.html", {"data_request": data_request})
-        data_request = requests.data_request_verify(request_id=request_id, token=token)
-    except requests.LinkRefused as exc:
+        data_request = lifecycle.data_request_verify(request_id=request_id, token=token)
+    except links.LinkRefused as exc:
         return _refused(request, exc)
     if _deletion_underway(data_request):
         return render(request, "privacy/deletion_underway.html")  # the session is being deleted
     # The bookmarkable status page: a visitor's deletion ends this browser's session.
-    return redirect(requests.status_path(data_request))
+    return redirect(links.status_path(data_request))
 
 
 @never_cache
@@ -162,8 +162,8 @@ def request_status_link(request: HttpRequest, request_id: str, token: str) -> Ht
     """The status link from our e-mails and the confirmation page: bookmarkable, and it works in
     any browser, even once a deletion has ended the session that asked."""
     try:
-        data_request = requests.status_link_check(request_id, token)
-    except requests.LinkRefused as exc:
+        data_request = links.status_link_check(request_id, token)
+    except links.LinkRefused as exc:
         return _refused(request, exc)
     return _status_page(request, data_request, bookmark=True)
 
@@ -184,9 +184,9 @@ def _status_page(request: HttpRequest, data_request: DataRequest, *, bookmark: b
         and data_request.export_ready_at
         and not data_request.export_downloaded_at
         and privacy_access.may_download_export_from_status(request.user, data_request)
-        and requests.export_path(data_request).exists()
+        and storage.export_path(data_request).exists()
     ):
-        download = requests.export_link(data_request)
+        download = links.export_link(data_request)
     reason = ""
     if (
         data_request.status == DataRequest.Status.DENIED
@@ -204,7 +204,7 @@ def _status_page(request: HttpRequest, data_request: DataRequest, *, bookmark: b
             "data_request": data_request,
             "download": download,
             "reason": reason,
-            "address_has_account": requests.address_has_account(data_request),
+            "address_has_account": selectors.address_has_account(data_request),
             "bookmark": bookmark,
         },
     )
@@ -216,10 +216,10 @@ def export_download(request: HttpRequest, request_id: str, token: str) -> HttpRe
     """GET shows a button; POST hands over the archive, once."""
     try:
         if request.method == "GET":
-            data_request = requests.export_link_check(request_id, token)
+            data_request = links.export_link_check(request_id, token)
             return render(request, "privacy/export_confirm.html", {"data_request": data_request})
-        archive = requests.export_download(request_id=request_id, token=token)
-    except requests.LinkRefused as exc:
+        archive = export.export_download(request_id=request_id, token=token)
+    except links.LinkRefused as exc:
         return _refused(request, exc)
     response = HttpResponse(archive, content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(True, f"{settings.BUSINESS_NAME} data.zip")
@@ -234,8 +234,8 @@ def chat_delete(request: HttpRequest) -> HttpResponse:
     conversation = conversation_access.access_widget_conversation_delete(request.user, request.session)
     if request.method == "POST" and conversation is not None:
         try:
-            requests.widget_conversation_delete(conversation=conversation, session_key=request.session.session_key)
-        except requests.RequestError as exc:
+            deletion.widget_conversation_delete(conversation=conversation, session_key=request.session.session_key)
+        except lifecycle.RequestError as exc:
             if exc.code == "legal_hold":
                 return render(request, "privacy/chat_delete.html", {"conversation": conversation, "held": True})
             # not_found: deleted meanwhile, the outcome the visitor asked for
@@ -255,7 +255,7 @@ def officer_queue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "privacy/officer_queue.html",
-        {"open_requests": requests.officer_queue(), "closed": requests.officer_recent_closed()},
+        {"open_requests": selectors.officer_queue(), "closed": selectors.officer_recent_closed()},
     )
 
 
@@ -267,7 +267,7 @@ def officer_request(request: HttpRequest, request_id: str) -> HttpResponse:
     except NotFound as exc:
         raise Http404("No such request.") from exc
     if request.method == "POST" and request.POST.get("action") == "start_review":
-        requests.deletion_review_start(request=data_request, officer=request.user)
+        lifecycle.deletion_review_start(request=data_request, officer=request.user)
         return redirect("privacy:officer_request", request_id=data_request.pk)
     form = DecisionForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
@@ -275,21 +275,21 @@ def officer_request(request: HttpRequest, request_id: str) -> HttpResponse:
             return back  # the form offers re-authentication first: nothing typed is lost here
         try:
             if form.cleaned_data["action"] == "approve":
-                requests.deletion_approve(
+                lifecycle.deletion_approve(
                     request_id=data_request.pk, officer=request.user, reason=form.cleaned_data["reason"]
                 )
                 flash.success(request, "Approved: the deletion is being carried out.")
             else:
-                requests.deletion_deny(
+                lifecycle.deletion_deny(
                     request_id=data_request.pk, officer=request.user, reason=form.cleaned_data["reason"]
                 )
                 flash.success(request, "Denied: the customer is told why by e-mail.")
-        except requests.RequestError as exc:
+        except lifecycle.RequestError as exc:
             flash.error(request, DECISION_ERRORS.get(exc.code, DECISION_ERRORS["already_decided"]))
         return redirect("privacy:officer_request", request_id=data_request.pk)
     details = getattr(data_request, "details", None)
     # While open: what exists now; once closed: what was found, deleted or exported.
-    counts = requests.subject_inventory(data_request) if data_request.is_open else data_request.counts
+    counts = selectors.subject_inventory(data_request) if data_request.is_open else data_request.counts
     return render(
         request,
         "privacy/officer_request.html",
@@ -300,7 +300,7 @@ def officer_request(request: HttpRequest, request_id: str) -> HttpResponse:
             "on_hold": counts.get("conversations_on_legal_hold", 0) if data_request.is_open else 0,
             "can_decide": data_request.kind == DataRequest.Kind.DELETION
             and data_request.status in (DataRequest.Status.RECEIVED, DataRequest.Status.IN_REVIEW),
-            "address": requests.masked_email(details.email) if details else "",
+            "address": selectors.masked_email(details.email) if details else "",
             "reason": details.reason if details else "",
             "overdue": data_request.is_overdue(),
             "reauth_needed": reauth_redirect(request) is not None,

@@ -112,3 +112,31 @@ def test_notes_are_idempotent_and_separate_from_messages(agent: object) -> None:
     again = services.note_add(conversation_id=conversation.pk, author=agent, client_id=client_id, body="note")
     assert first.pk == again.pk
     assert conversation.messages.count() == 1
+
+
+def test_conversations_delete_removes_messages_notes_and_conversations_in_sql(agent: object) -> None:
+    from conversations.models import InternalNote
+
+    gone, kept = services.conversation_start(customer=None), services.conversation_start(customer=None)
+    _post(gone, "hello")
+    services.note_add(conversation_id=gone.pk, author=agent, client_id=uuid.uuid4(), body="a note")
+    messages_gone = Message.objects.filter(conversation=gone).count()
+    messages_kept = Message.objects.filter(conversation=kept).count()
+    assert messages_gone >= 2  # the greeting and "hello"
+
+    assert services.conversations_delete(ids=[gone.pk]) == (messages_gone, 1, 1)
+    assert not Conversation.objects.filter(pk=gone.pk).exists()
+    assert not Message.objects.filter(conversation_id=gone.pk).exists()
+    assert not InternalNote.objects.filter(conversation_id=gone.pk).exists()
+    assert Message.objects.filter(conversation=kept).count() == messages_kept
+    assert services.conversations_delete(ids=[]) == (0, 0, 0)
+
+
+def test_conversations_held_unlink_keeps_held_conversations_without_their_customer(customer: object) -> None:
+    held, other = services.conversation_start(customer=customer), services.conversation_start(customer=customer)
+    Conversation.objects.filter(pk=held.pk).update(legal_hold=True)
+
+    assert services.conversations_held_unlink(customer=customer) == 1
+    held.refresh_from_db()
+    other.refresh_from_db()
+    assert held.customer_id is None and other.customer_id == customer.pk

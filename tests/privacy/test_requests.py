@@ -29,7 +29,7 @@ from accounts.models import User, UserSession
 from chatbot_site import mail as privacy_mail
 from conversations import services as conversation_services
 from conversations.models import Conversation, Message
-from privacy import requests
+from privacy.data_requests import deletion, export, jobs, lifecycle, links, notify, storage
 from privacy.models import DataRequest, DeletionRecord, RequestDetails
 from tests.auth import reauthenticated, signed_in_client
 from tests.factories import UserFactory, conversation_with
@@ -230,7 +230,7 @@ def test_a_link_for_another_address_is_refused() -> None:
 def test_unconfirmed_requests_expire_and_their_address_is_shredded() -> None:
     request, _ = _unverified(Client(), "forget@example.com")
     key = request.details.data_key_id
-    assert requests.data_requests_expire_unverified(now=timezone.now() + dt.timedelta(minutes=31)) == 1
+    assert jobs.data_requests_expire_unverified(now=timezone.now() + dt.timedelta(minutes=31)) == 1
     request.refresh_from_db()
     assert request.status == Status.EXPIRED
     assert not RequestDetails.objects.exists() and not DataKey.objects.filter(pk=key).exists()
@@ -242,7 +242,7 @@ def test_the_status_page_is_only_for_the_requester(customer: User) -> None:
     for stranger in (client, Client(), signed_in_client(customer)):  # the plain address is the account's only
         assert stranger.get(f"/privacy/requests/{request.pk}/").status_code == 404
     assert Client().get(f"/privacy/requests/{uuid.uuid4()}/").status_code == 404
-    link = requests.status_path(request)
+    link = links.status_path(request)
     assert Client().get(link).status_code == 200
     assert Client().get(link.replace(str(request.pk), str(uuid.uuid4()))).status_code == 400
     mine = _account_request(customer, "deletion")
@@ -261,13 +261,13 @@ def test_the_status_page_is_only_for_the_requester(customer: User) -> None:
     ],
 )
 def test_due_dates_are_thirty_days_after_receipt_across_month_ends(received: str, due: str) -> None:
-    assert requests.due_date(dt.datetime.fromisoformat(received)) == dt.datetime.fromisoformat(due)
+    assert lifecycle.due_date(dt.datetime.fromisoformat(received)) == dt.datetime.fromisoformat(due)
 
 
 def _received_request(days_ago: int, kind: str = "deletion", status: str = Status.RECEIVED) -> DataRequest:
     received = timezone.now() - dt.timedelta(days=days_ago)
     request = DataRequest.objects.create(
-        kind=kind, status=status, requested_at=received, verified_at=received, due_at=requests.due_date(received)
+        kind=kind, status=status, requested_at=received, verified_at=received, due_at=lifecycle.due_date(received)
     )
     RequestDetails.objects.create(request=request, email=f"r{days_ago}@example.com", reason="")
     return request
@@ -454,7 +454,7 @@ def test_an_approved_deletion_removes_everything_of_the_subject_and_nothing_else
     assert DataKey.objects.count() == keys_before - len(their_keys)
     # Running the task again changes nothing and sends nothing.
     sent = len(mail.outbox)
-    requests.deletion_execute(request_id=request.pk)
+    deletion.deletion_execute(request_id=request.pk)
     assert len(mail.outbox) == sent
 
 
@@ -486,7 +486,7 @@ def test_a_visitors_deletion_covers_the_chat_in_their_browser_and_their_session(
     someone_elses = conversation_with(None, "not theirs")
     request = _open_and_verify(visitor, "visitor@example.com")
     assert request.subject is None and request.counts["conversations"] == 1
-    requests.deletion_approve(request_id=request.pk, officer=customer, reason="")
+    lifecycle.deletion_approve(request_id=request.pk, officer=customer, reason="")
     assert not Conversation.objects.filter(pk=conversation.pk).exists()
     assert Conversation.objects.filter(pk=someone_elses.pk).exists()
     assert not Session.objects.filter(session_key=session.session_key).exists()
@@ -512,7 +512,7 @@ def test_an_export_holds_exactly_the_subjects_data(customer: User, other_custome
     mine = _with_everything(customer, "exporter")
     theirs = _with_everything(other_customer, "bystander")
     request, link = _export_for(customer)
-    path = requests.export_path(request)
+    path = storage.export_path(request)
     assert path.exists() and all(s.encode() not in path.read_bytes() for s in mine)  # encrypted at rest
     client = Client()
     assert b"Download" in client.get(link).content
@@ -556,9 +556,9 @@ def test_an_expired_or_tampered_export_link_fails_with_a_clear_page(customer: Us
 
 def test_undownloaded_exports_are_deleted_when_their_link_expires(customer: User) -> None:
     request, _ = _export_for(customer)
-    assert requests.exports_expire(now=timezone.now() + dt.timedelta(days=6)) == 0
-    assert requests.exports_expire(now=timezone.now() + dt.timedelta(days=8)) == 1
-    assert not requests.export_path(request).exists()
+    assert jobs.exports_expire(now=timezone.now() + dt.timedelta(days=6)) == 0
+    assert jobs.exports_expire(now=timezone.now() + dt.timedelta(days=8)) == 1
+    assert not storage.export_path(request).exists()
 
 
 def test_exporting_from_an_account_needs_a_fresh_password(customer: User) -> None:
@@ -606,14 +606,14 @@ def test_closed_requests_forget_who_asked_once_they_no_longer_need_to(customer: 
     Client().post(link)
     waiting, _ = _export_for(UserFactory(username="waiting", email="waiting@example.com"))
     denied = _received_request(3)
-    requests.deletion_deny(request_id=denied.pk, officer=privacy_officer, reason="fraud case open")
+    lifecycle.deletion_deny(request_id=denied.pk, officer=privacy_officer, reason="fraud case open")
     now = timezone.now()
-    assert requests.data_requests_forget_closed(now=now) == 1  # the downloaded export's only
+    assert jobs.data_requests_forget_closed(now=now) == 1  # the downloaded export's only
     assert not RequestDetails.objects.filter(request=downloaded).exists()
-    assert requests.data_requests_forget_closed(now=now + dt.timedelta(days=8)) == 1  # the export past its link
-    assert not requests.export_path(waiting).exists()
+    assert jobs.data_requests_forget_closed(now=now + dt.timedelta(days=8)) == 1  # the export past its link
+    assert not storage.export_path(waiting).exists()
     assert RequestDetails.objects.filter(request=denied).exists()
-    assert requests.data_requests_forget_closed(now=now + dt.timedelta(days=91)) == 1
+    assert jobs.data_requests_forget_closed(now=now + dt.timedelta(days=91)) == 1
     assert not RequestDetails.objects.exists()
 
 
@@ -627,13 +627,13 @@ def test_an_email_link_never_reaches_the_account_that_typed_the_address(customer
     bob = Client()
     request = _open_and_verify(bob, "bob@example.com", kind="export")
     assert request.subject is None and request.counts["conversations"] == 0
-    status = bob.get(requests.status_path(request))
+    status = bob.get(links.status_path(request))
     assert b"An account uses this address" in status.content  # only the mailbox's owner has this page
     archive = zipfile.ZipFile(io.BytesIO(bob.post(_export_path(mail.outbox[-1])).content))
     assert secret not in archive.read("data.json").decode() and "customer" not in archive.read("data.json").decode()
     deletion = _open_and_verify(bob, "bob@example.com")
-    assert b"An account uses this address" in bob.get(requests.status_path(deletion)).content
-    requests.deletion_approve(request_id=deletion.pk, officer=UserFactory(role=User.Role.PRIVACY_OFFICER), reason="")
+    assert b"An account uses this address" in bob.get(links.status_path(deletion)).content
+    lifecycle.deletion_approve(request_id=deletion.pk, officer=UserFactory(role=User.Role.PRIVACY_OFFICER), reason="")
     assert (
         User.objects.filter(pk=customer.pk).exists()
         and Message.objects.filter(conversation__customer=customer).exists()
@@ -700,7 +700,7 @@ def test_an_export_link_is_sent_on_the_retry_after_the_relay_failed(customer: Us
     assert "Your data is ready" in mail.outbox[-1].subject and "/privacy/exports/" in mail.outbox[-1].body
     request.refresh_from_db()
     assert request.status == Status.DONE and request.confirmation_sent_at is not None
-    requests.export_build(request_id=request.pk)  # a duplicate delivery, or the hourly re-drive
+    export.export_build(request_id=request.pk)  # a duplicate delivery, or the hourly re-drive
     assert sum("ready" in m.subject for m in mail.outbox) == 1
 
 
@@ -725,7 +725,7 @@ def test_a_temporary_relay_failure_is_retried_without_the_address(monkeypatch: A
     request = DataRequest.objects.create(kind="export")
     RequestDetails.objects.create(request=request, email="busy@example.com", reason="")
     with pytest.raises(privacy_mail.MailTemporaryFailure) as failure:
-        requests.verification_send(request_id=request.pk)
+        notify.verification_send(request_id=request.pk)
     assert "busy" not in str(failure.value) and failure.value.__suppress_context__
 
 
@@ -733,12 +733,12 @@ def test_two_runs_of_a_deletion_send_one_confirmation(customer: User, privacy_of
     customer.email = "twice@example.com"
     customer.save(update_fields=["email"])
     request = _account_request(customer, "deletion")
-    requests.deletion_approve(request_id=request.pk, officer=privacy_officer, reason="")
+    lifecycle.deletion_approve(request_id=request.pk, officer=privacy_officer, reason="")
     assert sum("has been deleted" in m.subject for m in mail.outbox) == 1
     # A second run (a redelivery) finds details left (as if the first died before forgetting them):
     # the e-mail is marked sent, so it forgets them without sending again.
     RequestDetails.objects.create(request=request, email="twice@example.com", reason="")
-    requests.deletion_execute(request_id=request.pk)
+    deletion.deletion_execute(request_id=request.pk)
     assert sum("has been deleted" in m.subject for m in mail.outbox) == 1
     assert not RequestDetails.objects.filter(request=request).exists()
 
@@ -751,12 +751,12 @@ def test_a_deletion_closes_the_subjects_other_requests(customer: User, privacy_o
     export = _account_request(customer, "export")
     visitor = Client()
     by_mail = _open_and_verify(visitor, "many@example.com", kind="export")
-    requests.deletion_approve(request_id=first.pk, officer=privacy_officer, reason="")
+    lifecycle.deletion_approve(request_id=first.pk, officer=privacy_officer, reason="")
     first.refresh_from_db()
     assert first.counts["other_requests"] == 1  # the account's export
-    assert not RequestDetails.objects.filter(request=export).exists() and not requests.export_path(export).exists()
+    assert not RequestDetails.objects.filter(request=export).exists() and not storage.export_path(export).exists()
     # A request made by e-mail is not the account's, whatever the (unverified) account address says.
-    assert RequestDetails.objects.filter(request=by_mail).exists() and requests.export_path(by_mail).exists()
+    assert RequestDetails.objects.filter(request=by_mail).exists() and storage.export_path(by_mail).exists()
     # Deciding a closed request is refused cleanly, not a crash.
     response = reauthenticated(signed_in_client(privacy_officer)).post(
         f"/privacy/officer/requests/{first.pk}/", {"action": "deny", "reason": "x"}, follow=True
@@ -772,10 +772,10 @@ def test_a_visitors_deletion_never_closes_an_accounts_request_for_the_same_addre
     conversation_with(customer, "my account chat")
     mine = _account_request(customer, "deletion")
     visitor = _open_and_verify(Client(), "dana@example.com")
-    requests.deletion_approve(request_id=visitor.pk, officer=privacy_officer, reason="")
+    lifecycle.deletion_approve(request_id=visitor.pk, officer=privacy_officer, reason="")
     mine.refresh_from_db()
     assert mine.status == Status.RECEIVED and RequestDetails.objects.filter(request=mine).exists()
-    requests.deletion_approve(request_id=mine.pk, officer=privacy_officer, reason="")
+    lifecycle.deletion_approve(request_id=mine.pk, officer=privacy_officer, reason="")
     assert not User.objects.filter(pk=customer.pk).exists()
 
 
@@ -790,7 +790,7 @@ def test_someone_elses_visitor_request_for_my_address_is_left_alone(privacy_offi
         session.save()
     first = _open_and_verify(mine, "shared@example.com")
     second = _open_and_verify(theirs, "shared@example.com")
-    requests.deletion_approve(request_id=first.pk, officer=privacy_officer, reason="")
+    lifecycle.deletion_approve(request_id=first.pk, officer=privacy_officer, reason="")
     second.refresh_from_db()
     assert second.status == Status.RECEIVED and second.counts.get("covered_by_another_request") is None
     assert Conversation.objects.count() == 1
@@ -801,16 +801,16 @@ def test_a_visitors_deletion_removes_their_earlier_export() -> None:
     export = _open_and_verify(visitor, "earlier@example.com", kind="export")
     link = _export_path(mail.outbox[-1])
     deletion = _open_and_verify(visitor, "earlier@example.com")
-    requests.deletion_approve(request_id=deletion.pk, officer=UserFactory(role=User.Role.PRIVACY_OFFICER), reason="")
-    assert not requests.export_path(export).exists()
+    lifecycle.deletion_approve(request_id=deletion.pk, officer=UserFactory(role=User.Role.PRIVACY_OFFICER), reason="")
+    assert not storage.export_path(export).exists()
     assert Client().post(link).status_code == 410
 
 
 def test_stuck_requests_are_sent_to_a_worker_again(customer: User, privacy_officer: User) -> None:
     stuck = _received_request(1)
     DataRequest.objects.filter(pk=stuck.pk).update(status=Status.APPROVED, decided_at=timezone.now())
-    assert requests.data_requests_redrive() == 0  # not yet: a worker may be on it
-    assert requests.data_requests_redrive(now=timezone.now() + dt.timedelta(minutes=16)) == 1  # eager: runs now
+    assert jobs.data_requests_redrive() == 0  # not yet: a worker may be on it
+    assert jobs.data_requests_redrive(now=timezone.now() + dt.timedelta(minutes=16)) == 1  # eager: runs now
     stuck.refresh_from_db()
     assert stuck.status == Status.DONE and not RequestDetails.objects.filter(request=stuck).exists()
 
@@ -829,7 +829,7 @@ def test_an_export_holds_the_accounts_records_and_withholds_staff_notes_by_defau
     assert len(account["sessions"]) >= 1 and account["failed_sign_ins"][0]["browser"] == "FailBrowser/1"
     assert [r["kind"] for r in data["data_requests"]] == ["export"]
     notes = [c["staff_notes"] for c in data["conversations"]]
-    assert {"count": 1, "content": requests.NOTES_WITHHELD} in notes and "vip" not in json.dumps(data)
+    assert {"count": 1, "content": export.NOTES_WITHHELD} in notes and "vip" not in json.dumps(data)
     settings.PRIVACY_EXPORT_STAFF_NOTES = True
     _, link = _export_for(customer)
     data = json.loads(zipfile.ZipFile(io.BytesIO(client.post(link).content)).read("data.json"))
@@ -897,7 +897,7 @@ def test_a_run_that_did_not_claim_the_confirmation_keeps_the_address_for_the_one
     customer.save(update_fields=["email"])
     request = _account_request(customer, "deletion")
     DataRequest.objects.filter(pk=request.pk).update(confirmation_claimed_at=timezone.now())  # another run is sending
-    requests.deletion_approve(request_id=request.pk, officer=privacy_officer, reason="")
+    lifecycle.deletion_approve(request_id=request.pk, officer=privacy_officer, reason="")
     request.refresh_from_db()
     assert request.status == Status.DONE and request.confirmation_sent_at is None
     assert RequestDetails.objects.filter(request=request).exists() and not any(
@@ -908,7 +908,7 @@ def test_a_run_that_did_not_claim_the_confirmation_keeps_the_address_for_the_one
         confirmation_claimed_at=timezone.now() - dt.timedelta(minutes=11),
         completed_at=timezone.now() - dt.timedelta(minutes=20),
     )
-    assert requests.data_requests_redrive() == 1
+    assert jobs.data_requests_redrive() == 1
     assert sum("has been deleted" in m.subject for m in mail.outbox) == 1
     assert not RequestDetails.objects.filter(request=request).exists()
 
@@ -921,12 +921,12 @@ def test_a_crash_while_sending_leaves_the_email_to_be_sent_later(customer: User,
     RequestDetails.objects.create(request=request, email="later@example.com", reason="")
     monkeypatch.setattr(privacy_mail, "send_mail", crash)
     with pytest.raises(SystemExit):
-        requests.export_link_send(request=DataRequest.objects.select_related("details").get(pk=request.pk))
+        notify.export_link_send(request=DataRequest.objects.select_related("details").get(pk=request.pk))
     request.refresh_from_db()
     assert request.confirmation_claimed_at is None and request.confirmation_sent_at is None
     monkeypatch.undo()
     DataRequest.objects.filter(pk=request.pk).update(export_ready_at=timezone.now() - dt.timedelta(minutes=20))
-    assert requests.data_requests_redrive() == 1
+    assert jobs.data_requests_redrive() == 1
     assert mail.outbox[-1].subject == "Your data is ready to download"
 
 
@@ -944,7 +944,7 @@ def test_a_denial_answers_even_with_the_broker_down_and_is_sent_later(privacy_of
     )
     assert response.status_code == 302 and DataRequest.objects.get(pk=request.pk).status == Status.DENIED
     monkeypatch.undo()
-    assert requests.data_requests_redrive(now=timezone.now() + dt.timedelta(minutes=16)) == 1
+    assert jobs.data_requests_redrive(now=timezone.now() + dt.timedelta(minutes=16)) == 1
     assert "must keep it" in mail.outbox[-1].body
 
 
@@ -958,10 +958,10 @@ def test_an_accounts_denial_reason_stays_behind_sign_in(customer: User, privacy_
     customer.email = "typed@example.com"
     customer.save(update_fields=["email"])
     request = _account_request(customer, "deletion")
-    requests.deletion_deny(request_id=request.pk, officer=privacy_officer, reason="Open mortgage dispute 4471")
+    lifecycle.deletion_deny(request_id=request.pk, officer=privacy_officer, reason="Open mortgage dispute 4471")
     body = mail.outbox[-1].body
     assert "4471" not in body and "Sign in" in body and "/status/" not in body
-    assert b"4471" not in Client().get(requests.status_path(request)).content
+    assert b"4471" not in Client().get(links.status_path(request)).content
     assert b"4471" in signed_in_client(customer).get(f"/privacy/requests/{request.pk}/").content
 
 
@@ -975,16 +975,16 @@ def test_links_of_a_covered_request_say_it_is_closed(privacy_officer: User) -> N
     _open_and_verify(visitor, "closing@example.com", kind="export")
     link = _export_path(mail.outbox[-1])
     deletion = _open_and_verify(visitor, "closing@example.com")
-    requests.deletion_approve(request_id=deletion.pk, officer=privacy_officer, reason="")
+    lifecycle.deletion_approve(request_id=deletion.pk, officer=privacy_officer, reason="")
     response = Client().get(link)
     assert response.status_code == 410 and b"This request is closed" in response.content
 
 
 def test_a_denial_with_nowhere_to_write_is_not_redriven(customer: User, privacy_officer: User) -> None:
     request = _account_request(customer, "deletion")  # the customer has no confirmed address
-    requests.deletion_deny(request_id=request.pk, officer=privacy_officer, reason="kept")
+    lifecycle.deletion_deny(request_id=request.pk, officer=privacy_officer, reason="kept")
     assert DataRequest.objects.get(pk=request.pk).confirmation_sent_at is not None
-    assert requests.data_requests_redrive(now=timezone.now() + dt.timedelta(hours=2)) == 0
+    assert jobs.data_requests_redrive(now=timezone.now() + dt.timedelta(hours=2)) == 0
 
 
 def test_an_unbuilt_export_is_superseded_not_carried_out(customer: User, privacy_officer: User) -> None:
@@ -993,10 +993,10 @@ def test_an_unbuilt_export_is_superseded_not_carried_out(customer: User, privacy
         kind="export", status=Status.RECEIVED, subject=customer, verified_by="account", verified_at=timezone.now()
     )
     RequestDetails.objects.create(request=export, email="", reason="")
-    requests.deletion_approve(request_id=deletion.pk, officer=privacy_officer, reason="")
+    lifecycle.deletion_approve(request_id=deletion.pk, officer=privacy_officer, reason="")
     export.refresh_from_db()
     assert export.status == Status.DONE and export.counts == {"superseded_by_deletion": 1}
-    assert b"Not made" in Client().get(requests.status_path(export)).content
+    assert b"Not made" in Client().get(links.status_path(export)).content
 
 
 def test_the_export_includes_an_address_waiting_for_confirmation(customer: User) -> None:

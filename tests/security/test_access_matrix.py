@@ -19,7 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import User
 from conversations import routing, services
-from privacy import requests
+from privacy.data_requests import lifecycle
 from tests.auth import signed_in_client
 from tests.factories import UserFactory
 from tests.wsclient import Socket, login_session, visitor_session
@@ -185,7 +185,7 @@ def _people() -> dict[str, Any]:
     services.conversation_hand_over(conversation_id=agent_conv.pk)
     services.conversation_claim(conversation_id=agent_conv.pk, agent=people["agent"])
     customer_conv = services.conversation_start(customer=people["customer"])
-    data_request = requests.data_request_open_for_account(kind="deletion", user=people["customer"])
+    data_request = lifecycle.data_request_open_for_account(kind="deletion", user=people["customer"])
     return {
         "users": people,
         "agent_conv": agent_conv.pk,

@@ -15,8 +15,8 @@ from accounts import services as account_services
 from accounts.models import User
 from conversations.models import KnowledgeArticle
 from demo.data import ARTICLES
+from privacy.data_requests.lifecycle import due_date
 from privacy.models import DataRequest, RequestDetails
-from privacy.requests import due_date
 
 # A known password is the point of demo accounts; seed_demo refuses to run outside DEBUG.
 DEMO_PASSWORD = "harbor-demo-2026"  # noqa: S105
