@@ -6,16 +6,20 @@ import datetime as dt
 import hashlib
 from typing import TYPE_CHECKING
 
+from axes.models import AccessAttempt, AccessFailureLog
 from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User, UserSession
 from accounts.network import lockout_username
 from chatbot_site import mail
 from chatbot_site.jobs import enqueue_on_commit
+from chatbot_site.links import LinkRefused, link_open, link_token
 from chatbot_site.realtime import group_send_on_commit
 from vault.blind import blind_index, normalize_email
 
@@ -51,8 +55,6 @@ def sessions_clear_expired() -> int:
 
 def failed_sign_ins_clear_expired() -> int:
     """Forget failed sign-in records (address, browser) once their lockout cool-off is over."""
-    from axes.models import AccessAttempt, AccessFailureLog
-
     cutoff = timezone.now() - settings.AXES_COOLOFF_TIME
     deleted, _ = AccessAttempt.objects.filter(attempt_time__lt=cutoff).delete()
     AccessFailureLog.objects.filter(attempt_time__lt=cutoff).delete()
@@ -72,12 +74,8 @@ def customer_sign_up(*, username: str, password: str, email: str = "", notify: b
 EMAIL_CONFIRM_SALT = "accounts.email.confirm"
 
 
-class EmailLinkRefused(Exception):
+class EmailLinkRefused(LinkRefused):
     """A confirmation link that must not be honoured: damaged, expired, used or taken."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def email_change_start(*, user: User, address: str, notify: bool = True) -> None:
@@ -119,15 +117,11 @@ def _pending_tag(user: User) -> str:
 def email_confirmation_send(*, user_id: int) -> bool:
     """E-mail the confirmation link for the pending address (Celery runs it); if another account
     already uses the address, tell its owner that instead, with no link."""
-    from django.core import signing
-    from django.template.loader import render_to_string
-    from django.urls import reverse
-
     user = User.objects.filter(pk=user_id).first()
     if user is None or not user.pending_email:
         return False
     taken = User.objects.filter(email_index=blind_index("email", user.pending_email)).exclude(pk=user.pk).exists()
-    token = signing.dumps({"u": user.pk, "a": _pending_tag(user)}, salt=EMAIL_CONFIRM_SALT)
+    token = link_token({"u": user.pk, "a": _pending_tag(user)}, purpose=EMAIL_CONFIRM_SALT)
     link = settings.SITE_URL + reverse("accounts:email_confirm", kwargs={"user_id": user.pk, "token": token})
     body = render_to_string(
         "accounts/email/confirm_address.txt",
@@ -149,16 +143,12 @@ def email_confirmation_send(*, user_id: int) -> bool:
 
 
 def email_link_check(*, user_id: int, token: str) -> User:
-    from django.core import signing
-
     try:
-        payload = signing.loads(token, salt=EMAIL_CONFIRM_SALT, max_age=settings.PRIVACY_VERIFY_LINK_MINUTES * 60)
-    except signing.SignatureExpired as exc:
-        raise EmailLinkRefused("expired") from exc
-    except signing.BadSignature as exc:
-        raise EmailLinkRefused("damaged") from exc
+        payload = link_open(token, purpose=EMAIL_CONFIRM_SALT, max_age=settings.PRIVACY_VERIFY_LINK_MINUTES * 60)
+    except LinkRefused as exc:
+        raise EmailLinkRefused(exc.reason) from exc
     user = User.objects.filter(pk=user_id).first()
-    if not isinstance(payload, dict) or payload.get("u") != user_id or user is None:
+    if payload.get("u") != user_id or user is None:
         raise EmailLinkRefused("damaged")
     if not user.pending_email or payload.get("a") != _pending_tag(user):
         raise EmailLinkRefused("used")  # confirmed already, or replaced by a newer address
@@ -167,8 +157,6 @@ def email_link_check(*, user_id: int, token: str) -> User:
 
 def email_confirm(*, user_id: int, token: str) -> User:
     """Honour a confirmation link once: the pending address becomes the account's."""
-    from django.db import IntegrityError
-
     with transaction.atomic():
         email_link_check(user_id=user_id, token=token)
         user = User.objects.select_for_update().get(pk=user_id)
@@ -286,8 +274,6 @@ def account_erase(*, user: User) -> dict[str, int]:
     transaction commits (vault.fields), and its sockets are closed then. Call inside the caller's
     transaction, after whatever must outlive the account has been unlinked from it. Returns the
     counts "failed_sign_ins", "accounts" and "sessions"."""
-    from axes.models import AccessAttempt, AccessFailureLog
-
     with transaction.atomic():
         session_keys = list(UserSession.objects.filter(user=user).values_list("session_key", flat=True))
         names = {user.username}

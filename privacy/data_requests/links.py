@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.urls import reverse
 
+from chatbot_site.links import LinkRefused, link_open, link_token
 from privacy.data_requests.storage import export_path
 from privacy.models import DataRequest, RequestDetails
 
@@ -18,14 +18,7 @@ Status = DataRequest.Status
 Kind = DataRequest.Kind
 
 
-class LinkRefused(Exception):
-    """A link that must not be honoured; `reason` is one of LINK_REFUSALS' keys."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
+# What a refused link's page says, by LinkRefused.reason.
 LINK_REFUSALS = {
     "damaged": (
         "This link is damaged",
@@ -57,18 +50,13 @@ def _address_tag(details: RequestDetails) -> str:
 
 
 def _link_token(request: DataRequest, salt: str) -> str:
-    return signing.dumps({"r": str(request.pk), "a": _address_tag(request.details)}, salt=salt)
+    return link_token({"r": str(request.pk), "a": _address_tag(request.details)}, purpose=salt)
 
 
 def _link_check(request_id: Any, token: str, salt: str, max_age: int | None) -> DataRequest:
     """The request the link names, if its signature, age and request/address binding hold."""
-    try:
-        payload = signing.loads(token, salt=salt, max_age=max_age)
-    except signing.SignatureExpired as exc:
-        raise LinkRefused("expired") from exc
-    except signing.BadSignature as exc:
-        raise LinkRefused("damaged") from exc
-    if not isinstance(payload, dict) or payload.get("r") != str(request_id):
+    payload = link_open(token, purpose=salt, max_age=max_age)
+    if payload.get("r") != str(request_id):
         raise LinkRefused("other")
     request = DataRequest.objects.select_related("details").filter(pk=request_id).first()
     if request is None:
@@ -101,11 +89,8 @@ def export_link_check(request_id: Any, token: str) -> DataRequest:
 
 
 def status_link_check(request_id: Any, token: str) -> DataRequest:
-    try:
-        payload = signing.loads(token, salt=_STATUS_SALT)
-    except signing.BadSignature as exc:
-        raise LinkRefused("damaged") from exc
-    if not isinstance(payload, dict) or payload.get("r") != str(request_id):
+    payload = link_open(token, purpose=_STATUS_SALT)
+    if payload.get("r") != str(request_id):
         raise LinkRefused("other")
     request = DataRequest.objects.filter(pk=request_id).first()
     if request is None:
@@ -120,7 +105,7 @@ def _url(name: str, request: DataRequest, token: str) -> str:
 def status_path(request: DataRequest) -> str:
     """A bookmarkable address of the request's status page. Binds nothing but the id (the address
     may be gone, and so may the browser session that asked): it shows only state, dates and counts."""
-    token = signing.dumps({"r": str(request.pk)}, salt=_STATUS_SALT)
+    token = link_token({"r": str(request.pk)}, purpose=_STATUS_SALT)
     return reverse("privacy:request_status_link", kwargs={"request_id": request.pk, "token": token})
 
 
