@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -24,6 +25,7 @@ class ConfidantAdminSite(OTPAdminSite):
     change sent to the site's own views so that their protections apply here too (lockout, the
     daily code cap, re-authentication, ending sessions everywhere)."""
 
+    @login_not_required  # as Django's own: the page that sends anonymous visitors to sign in
     def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if request.user.is_authenticated:
             # Signed in but not let in (no admin rights, or no verified second factor): sending

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 
 from accounts.access import NotFound, as_uuid
 from accounts.models import User
-from accounts.roles import is_console_user, is_supervisor
+from accounts.roles import is_console_user, is_customer, is_supervisor
 from conversations.models import Conversation
 
 
@@ -39,7 +39,7 @@ def access_conversation(user: Any, conversation_id: Any, *, write: bool = False)
         qs = conversations_visible_to_staff(user)
         if write and not is_supervisor(user):
             qs = qs.filter(assigned_agent=user)
-    elif not write and user is not None and getattr(user, "is_customer", False):
+    elif not write and is_customer(user):
         qs = Conversation.objects.filter(customer=user)
     else:
         raise NotFound
@@ -67,9 +67,29 @@ def access_conversation_claim(user: Any, conversation_id: Any) -> Conversation:
     raise NotFound
 
 
+def may_reply(user: Any, conversation: Conversation) -> bool:
+    """May this console user write to the customer now: the conversation is with an agent, and
+    it is theirs (a supervisor: any)."""
+    return (
+        is_console_user(user)
+        and conversation.state == Conversation.State.AGENT
+        and (conversation.assigned_agent_id == user.pk or is_supervisor(user))
+    )
+
+
+def may_hold(user: Any) -> bool:
+    """Legal holds are a supervisor's decision (see `access_conversation_hold`)."""
+    return is_supervisor(user)
+
+
+def may_take_over(user: Any) -> bool:
+    """May this console user take a conversation that another agent has (supervisors)?"""
+    return is_supervisor(user)
+
+
 def access_conversation_hold(user: Any, conversation_id: Any) -> Any:
     """Putting a conversation on legal hold (or releasing it) is a supervisor's decision."""
-    if not is_supervisor(user):
+    if not may_hold(user):
         raise NotFound
     return access_staff_conversation(user, conversation_id, write=False)
 
@@ -86,8 +106,13 @@ def access_widget_conversation(user: Any, session: Any) -> Conversation | None:
         conversation = Conversation.objects.get(pk=as_uuid(session["conversation_id"]))
     except (Conversation.DoesNotExist, NotFound):
         return None
-    owner = user.pk if getattr(user, "is_customer", False) else None
-    return conversation if conversation.customer_id == owner else None
+    owner = widget_conversation_owner(user)
+    return conversation if conversation.customer_id == (owner.pk if owner else None) else None
+
+
+def widget_conversation_owner(user: Any) -> Any:
+    """Whose account a new widget conversation belongs to: a signed-in customer's, else nobody's."""
+    return user if is_customer(user) else None
 
 
 def access_widget_conversation_delete(user: Any, session: Any) -> Conversation | None:

@@ -136,7 +136,7 @@ def _widget_conversation(user: Any, session: Any) -> Conversation | None:
     conversation = conversation_access.access_widget_conversation(user, session)
     if conversation is None:
         services.widget_conversation_start(
-            session=session, customer=user if getattr(user, "is_customer", False) else None
+            session=session, customer=conversation_access.widget_conversation_owner(user)
         )
         conversation = conversation_access.access_widget_conversation(user, session)
     return conversation

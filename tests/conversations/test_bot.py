@@ -6,8 +6,8 @@ import pytest
 
 from conversations import services
 from conversations.bot import intent, retrieval
-from demo.data import ARTICLES
 from conversations.models import Conversation, KnowledgeArticle
+from demo.data import ARTICLES
 from tests.factories import ArticleFactory
 
 pytestmark = pytest.mark.django_db

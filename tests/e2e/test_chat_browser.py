@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import User
-from demo.data import ARTICLES
 from conversations.models import Conversation, KnowledgeArticle, Message
+from demo.data import ARTICLES
 from tests.auth import totp_device
 from tests.e2e.conftest import chromium, staff_sign_in
 from tests.factories import UserFactory
