@@ -20,7 +20,7 @@ from django.utils.crypto import constant_time_compare
 
 from accounts import factors
 from accounts.models import User
-from accounts.roles import is_console_user, is_customer, is_privacy_officer, is_supervisor
+from accounts.roles import console_q, is_console_user, is_customer, is_privacy_officer, is_supervisor
 
 
 class NotFound(Exception):
@@ -78,7 +78,12 @@ def assignable_agents(user: Any) -> QuerySet[User]:
     """Whom this user may hand a conversation to: supervisors, to any active console user."""
     if not is_supervisor(user):
         return User.objects.none()
-    return User.objects.filter(is_active=True, role__in=[User.Role.AGENT, User.Role.SUPERVISOR]).order_by("username")
+    return User.objects.filter(console_q(), is_active=True).order_by("username")
+
+
+def console_agents() -> QuerySet[User]:
+    """Agents and supervisors, past and present, to filter the console's history by."""
+    return User.objects.filter(console_q()).order_by("username")
 
 
 def reloaded(user: Any) -> User | None:

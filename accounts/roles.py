@@ -47,6 +47,11 @@ def staff_q(prefix: str = "") -> Q:
     )
 
 
+def console_q(prefix: str = "") -> Q:
+    """The console roles as a query on users (superusers aside: they are no agents to list)."""
+    return Q(**{f"{prefix}role__in": CONSOLE_ROLES})
+
+
 def is_console_user(user: Any) -> bool:
     """May this principal use the agent console at all (agents and supervisors)?"""
     return _signed_in(user) and (user.is_superuser or user.role in CONSOLE_ROLES)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from accounts import factors
 from accounts.access import NotFound, as_uuid
 from accounts.models import User
 from accounts.roles import is_console_user, is_customer, is_supervisor
@@ -92,6 +93,15 @@ def access_conversation_hold(user: Any, conversation_id: Any) -> Any:
     if not may_hold(user):
         raise NotFound
     return access_staff_conversation(user, conversation_id, write=False)
+
+
+def may_open_widget_socket(user: Any, session: Any) -> bool:
+    """The widget's socket needs the browser session the widget page gave (GET /chat/), and, for
+    an account with two-step sign-in (all staff), one that has passed the second factor
+    (django-otp's middleware never runs for sockets)."""
+    if session is None or not session.session_key:
+        return False
+    return factors.session_is_verified(user, session)
 
 
 def access_widget_conversation(user: Any, session: Any) -> Conversation | None:

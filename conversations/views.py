@@ -17,7 +17,6 @@ from django.views.decorators.http import require_POST
 from accounts import access as account_access
 from accounts import roles
 from accounts.access import NotFound, role_required
-from accounts.models import User
 from conversations import access as conversation_access
 from conversations import selectors, services
 from conversations.models import Conversation
@@ -188,7 +187,7 @@ def console_history(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "states": Conversation.State.choices,
-            "agents": User.objects.filter(role__in=[User.Role.AGENT, User.Role.SUPERVISOR]).order_by("username"),
+            "agents": account_access.console_agents(),
             "filters": {"state": state, "agent": agent_id, "since": since, "until": until},
             "query": query.urlencode(),
         },
