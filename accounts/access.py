@@ -3,18 +3,24 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import HASH_SESSION_KEY
+from django.contrib.auth.views import redirect_to_login
 from django.contrib.sessions.models import Session
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from accounts import factors
 from accounts.models import User
-from accounts.roles import is_console_user, is_supervisor
+from accounts.roles import console_q, is_console_user, is_customer, is_privacy_officer, is_supervisor
 
 
 class NotFound(Exception):
@@ -29,11 +35,55 @@ def as_uuid(value: Any) -> uuid.UUID:
         raise NotFound from exc
 
 
+def role_required(predicate: Callable[[Any], bool], *, hidden: bool = False) -> Callable[..., Any]:
+    """A view for the principals `predicate` (an accounts.roles predicate) admits. Anyone not
+    signed in is sent to sign in (LoginRequiredMiddleware does so first: this holds even for a view
+    that is marked public by mistake); anyone else signed in is refused with 403, or with 404 when
+    `hidden` (pages whose existence says nothing, like a customer's own conversations)."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+            if not predicate(request.user):
+                if hidden:
+                    raise Http404
+                raise PermissionDenied("This page is not for your account.")
+            return view(request, *args, **kwargs)
+
+        wrapped.role_required = predicate  # type: ignore[attr-defined]  # read by the URL walk test
+        return wrapped
+
+    return decorator
+
+
+def landing_page(user: Any) -> str | None:
+    """Where a signed-in principal starts (a URL name), or None for the plain account page."""
+    if is_console_user(user):
+        return "conversations:console"
+    if is_customer(user):
+        return "conversations:my_conversations"
+    if is_privacy_officer(user):
+        return "privacy:officer_queue"
+    return None
+
+
+def is_own_account(user: Any, account: Any) -> bool:
+    """Is `account` the one this principal is signed in as?"""
+    return bool(user is not None and user.is_authenticated and user.pk == account.pk)
+
+
 def assignable_agents(user: Any) -> QuerySet[User]:
     """Whom this user may hand a conversation to: supervisors, to any active console user."""
     if not is_supervisor(user):
         return User.objects.none()
-    return User.objects.filter(is_active=True, role__in=[User.Role.AGENT, User.Role.SUPERVISOR]).order_by("username")
+    return User.objects.filter(console_q(), is_active=True).order_by("username")
+
+
+def console_agents() -> QuerySet[User]:
+    """Agents and supervisors, past and present, to filter the console's history by."""
+    return User.objects.filter(console_q()).order_by("username")
 
 
 def reloaded(user: Any) -> User | None:

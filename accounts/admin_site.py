@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -29,6 +30,7 @@ class ConfidantAdminSite(OTPAdminSite):
         # OTPAdminSite names itself "otpadmin"; the URLs (`admin:index`) keep Django's name.
         super().__init__(name)
 
+    @login_not_required  # as Django's own: the page that sends anonymous visitors to sign in
     def login(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if request.user.is_authenticated:
             # Signed in but not let in (no admin rights, or no verified second factor): sending

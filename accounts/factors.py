@@ -9,6 +9,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import roles
 from accounts.models import User
 
 
@@ -18,7 +19,7 @@ def has_confirmed_device(user: User) -> bool:
 
 def required_for(user: User) -> bool:
     """Staff always; customers once they have turned it on."""
-    return user.needs_mfa or (user.is_active and has_confirmed_device(user))
+    return roles.is_staff(user) or (user.is_active and has_confirmed_device(user))
 
 
 def session_is_verified(user: Any, session: Any) -> bool:

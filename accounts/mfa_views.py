@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
-from accounts import factors, mfa, services
+from accounts import factors, mfa, roles, services
 from accounts.forms import CodeForm, ReauthForm
 from accounts.reauth import REAUTH_KEY, next_url, reauth_redirect, recent_auth_required
 
@@ -52,7 +52,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     """Enroll an authenticator app (QR code, with the key as text), then show backup codes once."""
     if factors.has_confirmed_device(request.user):
         return redirect("accounts:mfa_manage" if request.user.is_verified() else "accounts:mfa_verify")
-    if not request.user.needs_mfa and (redirect_to_reauth := reauth_redirect(request)):
+    if not roles.is_staff(request.user) and (redirect_to_reauth := reauth_redirect(request)):
         # Adding a second factor to an existing account is sensitive: someone holding a stolen
         # session could lock the owner out. (Staff enroll right after signing in.)
         return redirect_to_reauth
@@ -63,7 +63,7 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
         mfa.totp_confirm(device=device)
         _passed_second_factor(request, device)
         codes = mfa.backup_codes_regenerate(user=request.user)
-        after = next_url(request) if request.user.needs_mfa else reverse("accounts:mfa_manage")
+        after = next_url(request) if roles.is_staff(request.user) else reverse("accounts:mfa_manage")
         return render(request, "accounts/mfa_backup_codes.html", {"codes": codes, "next": after})
     return render(
         request,
@@ -130,7 +130,7 @@ def mfa_manage(request: HttpRequest) -> HttpResponse:
 @recent_auth_required
 def mfa_disable(request: HttpRequest) -> HttpResponse:
     """Customers may turn their optional second factor off again; staff may not."""
-    if request.user.needs_mfa:
+    if roles.is_staff(request.user):
         raise PermissionDenied("Staff accounts must keep two-step sign-in.")
     mfa.devices_remove(user=request.user)
     return redirect("accounts:mfa_manage")

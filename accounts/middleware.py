@@ -6,17 +6,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from accounts import factors, services
-from accounts.roles import is_console_user, is_privacy_officer
+from accounts import factors, roles, services
 
-STAFF_PREFIXES = ("/console/",)
-OFFICER_PREFIXES = ("/privacy/officer/",)
 # What a staff member may reach before passing the second factor.
 MFA_EXEMPT_PREFIXES = (
     "/accounts/login/",
@@ -29,15 +25,15 @@ MFA_EXEMPT_PATHS = frozenset({"/privacy/"})  # the privacy notice
 
 
 class AccessMiddleware:
-    """Deny by default, in one place for every HTTP request (django-otp's OTPMiddleware runs first
-    and sets `request.user.is_verified()`):
+    """The second factor and the staff idle timeout, global for every HTTP request (django-otp's
+    OTPMiddleware runs first and sets `request.user.is_verified()`):
 
-    - a staff session past its idle timeout or lifetime is ended;
-    - a staff account (any staff role, superuser or admin user), or a customer who turned two-step
-      sign-in on, reaches nothing but sign-in, sign-out and the second-factor pages until the
-      session has passed a second factor;
-    - everything under STAFF_PREFIXES (the console) needs an agent or supervisor, and under
-      OFFICER_PREFIXES (the data-request queue) a privacy officer.
+    - a staff session (accounts.roles.is_staff) past its idle timeout or lifetime is ended;
+    - a staff account, or a customer who turned two-step sign-in on, reaches nothing but sign-in,
+      sign-out and the second-factor pages until the session has passed a second factor.
+
+    Sign-in itself is Django's LoginRequiredMiddleware (every view not marked
+    `login_not_required`); role areas are per view (accounts.access.role_required).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -47,7 +43,7 @@ class AccessMiddleware:
         user = request.user
         if (
             user.is_authenticated
-            and user.needs_mfa
+            and roles.is_staff(user)
             and not services.staff_session_active(user=user, session_key=request.session.session_key)
         ):
             logout(request)
@@ -62,14 +58,4 @@ class AccessMiddleware:
         ):
             target = "accounts:mfa_verify" if factors.has_confirmed_device(user) else "accounts:mfa_setup"
             return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()})}")
-        if request.path.startswith(STAFF_PREFIXES):
-            if not user.is_authenticated:
-                return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-            if not is_console_user(user):
-                raise PermissionDenied("This area is for agents and supervisors.")
-        if request.path.startswith(OFFICER_PREFIXES):
-            if not user.is_authenticated:
-                return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
-            if not is_privacy_officer(user):
-                raise PermissionDenied("This area is for privacy officers.")
         return self.get_response(request)

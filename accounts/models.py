@@ -34,6 +34,7 @@ class User(DataKeyOwner, AbstractUser):
         SUPERVISOR = "supervisor", "Supervisor"
         PRIVACY_OFFICER = "privacy_officer", "Privacy officer"
 
+    # Who is what (staff, console user, customer) is decided in accounts.roles only.
     STAFF_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.PRIVACY_OFFICER})
 
     username_validator = HandleValidator()
@@ -64,20 +65,6 @@ class User(DataKeyOwner, AbstractUser):
         if update_fields is not None and "email" in update_fields:
             kwargs["update_fields"] = {*update_fields, "email_index"}  # the index follows the address
         super().save(*args, **kwargs)
-
-    @property
-    def is_staff_member(self) -> bool:
-        """Staff of the business (any staff role, or a superuser): the console's population."""
-        return self.is_active and (self.role in self.STAFF_ROLES or self.is_superuser)
-
-    @property
-    def needs_mfa(self) -> bool:
-        """Every staff account must pass a second factor before reaching anything."""
-        return self.is_active and (self.role in self.STAFF_ROLES or self.is_superuser or self.is_staff)
-
-    @property
-    def is_customer(self) -> bool:
-        return self.is_active and self.role == self.Role.CUSTOMER and not self.is_superuser
 
 
 class BackupCodeDevice(ThrottlingMixin, Device):

@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import roles
 from accounts.models import User, UserSession
 from accounts.network import lockout_username
 from chatbot_site import mail
@@ -214,7 +215,7 @@ def sessions_end_inactive_staff(*, now: dt.datetime | None = None) -> int:
     seen_after, begun_after = _staff_session_cutoffs(now or timezone.now())
     stale = UserSession.objects.filter(
         Q(last_seen__lt=seen_after) | Q(created_at__lt=begun_after),
-        Q(user__role__in=User.STAFF_ROLES) | Q(user__is_superuser=True) | Q(user__is_staff=True),
+        roles.staff_q("user__"),
     )
     keys = list(stale.values_list("session_key", flat=True))
     sessions_end_keys(session_keys=keys)

@@ -7,15 +7,15 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.db import IntegrityError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from accounts import network, roles, services
+from accounts import access, network, roles, services
 from accounts.forms import EmailAddressForm, SignInForm, SignUpForm
 from accounts.reauth import REAUTH_KEY, reauth_redirect, recent_auth_required
 from vault.blind import blind_index
@@ -28,15 +28,17 @@ class SignInView(auth_views.LoginView):
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         services.session_record(user=self.request.user, session_key=self.request.session.session_key)
-        if not self.request.user.needs_mfa:
+        if not roles.is_staff(self.request.user):
             # The password was just given: that is a recent re-authentication. (Staff get theirs
             # when they pass the second factor.)
             self.request.session[REAUTH_KEY] = time.time()
         return response
 
 
+@method_decorator(login_not_required, name="dispatch")
 class SignOutView(auth_views.LogoutView):
-    """Signing out ends every session of the user, and closes their sockets everywhere."""
+    """Signing out ends every session of the user, and closes their sockets everywhere. Public: a
+    sign-out button left open in a stale tab just leads to the sign-in page."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         user = request.user if request.user.is_authenticated else None
@@ -61,6 +63,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
+@login_not_required
 def sign_up(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("accounts:home")
@@ -112,6 +115,7 @@ EMAIL_LINK_PAGES = {
 
 
 @never_cache
+@login_not_required
 @require_http_methods(["GET", "POST"])
 def email_confirm(request: HttpRequest, user_id: int, token: str) -> HttpResponse:
     """Confirming an address takes both: the mailbox (the link) and the account (signed in as it),
@@ -119,7 +123,7 @@ def email_confirm(request: HttpRequest, user_id: int, token: str) -> HttpRespons
     on their own. GET shows a button (mail scanners must not use the link up); POST confirms."""
     try:
         account = services.email_link_check(user_id=user_id, token=token)
-        if not (request.user.is_authenticated and request.user.pk == account.pk):
+        if not access.is_own_account(request.user, account):
             return render(request, "accounts/email_confirm.html", {"account": account, "sign_in": True})
         if request.method == "GET":
             return render(request, "accounts/email_confirm.html", {"account": account, "confirm": True})
@@ -137,12 +141,10 @@ def email_confirm(request: HttpRequest, user_id: int, token: str) -> HttpRespons
 
 
 @never_cache
-@login_required
+@access.role_required(roles.is_customer, hidden=True)
 @require_http_methods(["GET", "POST"])
 def email_address(request: HttpRequest) -> HttpResponse:
     """A customer sets their address, or asks for a new confirmation link (a fresh password first)."""
-    if not request.user.is_customer:
-        raise Http404
     form = EmailAddressForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if (back := reauth_redirect(request)) is not None:
@@ -162,10 +164,6 @@ def email_address(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    if roles.is_console_user(request.user):
-        return redirect("conversations:console")
-    if request.user.is_customer:
-        return redirect("conversations:my_conversations")
-    if roles.is_privacy_officer(request.user):
-        return redirect("privacy:officer_queue")
+    if (page := access.landing_page(request.user)) is not None:
+        return redirect(page)
     return render(request, "accounts/home.html")

@@ -7,9 +7,10 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from accounts import factors
 from accounts.access import NotFound, as_uuid
 from accounts.models import User
-from accounts.roles import is_console_user, is_supervisor
+from accounts.roles import is_console_user, is_customer, is_supervisor
 from conversations.models import Conversation
 
 
@@ -39,7 +40,7 @@ def access_conversation(user: Any, conversation_id: Any, *, write: bool = False)
         qs = conversations_visible_to_staff(user)
         if write and not is_supervisor(user):
             qs = qs.filter(assigned_agent=user)
-    elif not write and user is not None and getattr(user, "is_customer", False):
+    elif not write and is_customer(user):
         qs = Conversation.objects.filter(customer=user)
     else:
         raise NotFound
@@ -67,11 +68,40 @@ def access_conversation_claim(user: Any, conversation_id: Any) -> Conversation:
     raise NotFound
 
 
+def may_reply(user: Any, conversation: Conversation) -> bool:
+    """May this console user write to the customer now: the conversation is with an agent, and
+    it is theirs (a supervisor: any)."""
+    return (
+        is_console_user(user)
+        and conversation.state == Conversation.State.AGENT
+        and (conversation.assigned_agent_id == user.pk or is_supervisor(user))
+    )
+
+
+def may_hold(user: Any) -> bool:
+    """Legal holds are a supervisor's decision (see `access_conversation_hold`)."""
+    return is_supervisor(user)
+
+
+def may_take_over(user: Any) -> bool:
+    """May this console user take a conversation that another agent has (supervisors)?"""
+    return is_supervisor(user)
+
+
 def access_conversation_hold(user: Any, conversation_id: Any) -> Any:
     """Putting a conversation on legal hold (or releasing it) is a supervisor's decision."""
-    if not is_supervisor(user):
+    if not may_hold(user):
         raise NotFound
     return access_staff_conversation(user, conversation_id, write=False)
+
+
+def may_open_widget_socket(user: Any, session: Any) -> bool:
+    """The widget's socket needs the browser session the widget page gave (GET /chat/), and, for
+    an account with two-step sign-in (all staff), one that has passed the second factor
+    (django-otp's middleware never runs for sockets)."""
+    if session is None or not session.session_key:
+        return False
+    return factors.session_is_verified(user, session)
 
 
 def access_widget_conversation(user: Any, session: Any) -> Conversation | None:
@@ -86,8 +116,13 @@ def access_widget_conversation(user: Any, session: Any) -> Conversation | None:
         conversation = Conversation.objects.get(pk=as_uuid(session["conversation_id"]))
     except (Conversation.DoesNotExist, NotFound):
         return None
-    owner = user.pk if getattr(user, "is_customer", False) else None
-    return conversation if conversation.customer_id == owner else None
+    owner = widget_conversation_owner(user)
+    return conversation if conversation.customer_id == (owner.pk if owner else None) else None
+
+
+def widget_conversation_owner(user: Any) -> Any:
+    """Whose account a new widget conversation belongs to: a signed-in customer's, else nobody's."""
+    return user if is_customer(user) else None
 
 
 def access_widget_conversation_delete(user: Any, session: Any) -> Conversation | None:

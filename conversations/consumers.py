@@ -18,7 +18,6 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts import access as account_access
-from accounts import factors
 from accounts import services as account_services
 from accounts.access import NotFound
 from conversations import access as conversation_access
@@ -149,7 +148,7 @@ def _widget_conversation(user: Any, session: Any) -> Conversation | None:
     conversation = conversation_access.access_widget_conversation(user, session)
     if conversation is None:
         services.widget_conversation_start(
-            session=session, customer=user if getattr(user, "is_customer", False) else None
+            session=session, customer=conversation_access.widget_conversation_owner(user)
         )
         conversation = conversation_access.access_widget_conversation(user, session)
     return conversation
@@ -170,12 +169,9 @@ class CustomerConsumer(_ChatConsumer):
 
     async def connect(self) -> None:
         session = self.scope.get("session")
-        if session is None or not session.session_key:
-            # No session cookie: the widget page (GET /chat/) establishes one first.
-            await self.deny()
-            return
-        if not await database_sync_to_async(factors.session_is_verified)(self.scope.get("user"), session):
-            # Signed in with a password only, while the account has two-step sign-in on.
+        if not await database_sync_to_async(conversation_access.may_open_widget_socket)(
+            self.scope.get("user"), session
+        ):
             await self.deny()
             return
         conversation = await database_sync_to_async(_widget_conversation)(self.scope.get("user"), session)

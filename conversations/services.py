@@ -18,7 +18,6 @@ from django.db import connections, models, router, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.roles import is_supervisor
 from chatbot_site.realtime import group_send_on_commit
 from conversations import protocol
 from conversations.bot import intent, retrieval
@@ -202,15 +201,16 @@ def conversation_hand_over(*, conversation_id: uuid.UUID | str) -> Conversation:
     return conversation
 
 
-def conversation_claim(*, conversation_id: uuid.UUID | str, agent: User) -> Conversation:
-    """Assign a waiting conversation to this agent (a supervisor may also take over one that
-    another agent has). Exactly one of two racing agents wins."""
-    return conversation_assign(conversation_id=conversation_id, agent=agent, allow_reassign=is_supervisor(agent))
+def conversation_claim(*, conversation_id: uuid.UUID | str, agent: User, take_over: bool = False) -> Conversation:
+    """Assign a waiting conversation to this agent (with take_over, also one that another agent
+    has: the caller decides, conversations.access.may_take_over). Exactly one of two racing
+    agents wins."""
+    return conversation_assign(conversation_id=conversation_id, agent=agent, allow_reassign=take_over)
 
 
 def conversation_assign(*, conversation_id: uuid.UUID | str, agent: User, allow_reassign: bool = False) -> Conversation:
     """Give the conversation to `agent`: a waiting one, or with allow_reassign (a supervisor's
-    decision, checked by the caller) one that is with another agent."""
+    decision, taken by the caller through conversations.access) one that is with another agent."""
     with transaction.atomic():
         conversation = _locked(conversation_id)
         if conversation.assigned_agent_id == agent.pk and conversation.state == Conversation.State.AGENT:

@@ -1,5 +1,5 @@
-"""The widget page and the agent console (everything under /console/ needs a console user:
-accounts.middleware.StaffAreaMiddleware)."""
+"""The public pages (home, widget, demo site), a customer's own conversations, and the agent
+console (each console view admits console users only: accounts.access.role_required)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import uuid
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages as flash
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,11 +18,12 @@ from django.views.decorators.http import require_POST
 
 from accounts import access as account_access
 from accounts import roles
-from accounts.access import NotFound
-from accounts.models import User
+from accounts.access import NotFound, role_required
 from conversations import access as conversation_access
 from conversations import selectors, services
 from conversations.models import Conversation
+
+console_only = role_required(roles.is_console_user)
 
 
 def _access_or_404(request: HttpRequest, conversation_id: str, *, write: bool = False) -> Conversation:
@@ -32,10 +33,12 @@ def _access_or_404(request: HttpRequest, conversation_id: str, *, write: bool = 
         raise Http404("No such conversation.") from exc
 
 
+@login_not_required
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("conversations:demo_site" if settings.DEMO_SITE else "conversations:widget")
 
 
+@login_not_required
 @csp_replace({"frame-ancestors": ["'self'", *settings.WIDGET_EMBED_ORIGINS]})
 def widget(request: HttpRequest) -> HttpResponse:
     """The chat widget. Visiting it gives the browser a session, which the socket authenticates
@@ -46,6 +49,7 @@ def widget(request: HttpRequest) -> HttpResponse:
     return render(request, "chat/widget.html", {"max_body": settings.CHAT_MAX_BODY_CHARS})
 
 
+@login_not_required
 def demo_site(request: HttpRequest) -> HttpResponse:
     """A stand-in for the business's website with the chat embedded (DEMO_SITE, on in DEBUG)."""
     if not settings.DEMO_SITE:
@@ -57,6 +61,7 @@ def demo_site(request: HttpRequest) -> HttpResponse:
 ROW_PLACEHOLDER = uuid.UUID(int=0)
 
 
+@console_only
 def console(request: HttpRequest) -> HttpResponse:
     queue = selectors.queue_for(user=request.user)
     # One template row per state: queue.js fills in copies for live updates, so a row looks the
@@ -73,6 +78,7 @@ def console(request: HttpRequest) -> HttpResponse:
     )
 
 
+@console_only
 def console_conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
     conversation = _access_or_404(request, conversation_id)
     transcript = list(selectors.messages_of(conversation=conversation))
@@ -84,10 +90,9 @@ def console_conversation(request: HttpRequest, conversation_id: str) -> HttpResp
             "transcript": transcript,
             "notes": selectors.notes_of(conversation_id=conversation.pk),
             "last_seq": transcript[-1].seq if transcript else 0,
-            "can_reply": conversation.state == Conversation.State.AGENT
-            and (conversation.assigned_agent_id == request.user.pk or roles.is_supervisor(request.user)),
+            "can_reply": conversation_access.may_reply(request.user, conversation),
             "max_body": settings.CHAT_MAX_BODY_CHARS,
-            "can_hold": roles.is_supervisor(request.user),
+            "can_hold": conversation_access.may_hold(request.user),
             "hold_reason_max": services.LEGAL_HOLD_REASON_MAX,
             "assignable": account_access.assignable_agents(request.user)
             if conversation.state != Conversation.State.RESOLVED
@@ -96,6 +101,7 @@ def console_conversation(request: HttpRequest, conversation_id: str) -> HttpResp
     )
 
 
+@console_only
 @require_POST
 def console_claim(request: HttpRequest, conversation_id: str) -> HttpResponse:
     try:
@@ -104,13 +110,18 @@ def console_claim(request: HttpRequest, conversation_id: str) -> HttpResponse:
         flash.error(request, "That conversation is no longer waiting.")
         return redirect("conversations:console")
     try:
-        services.conversation_claim(conversation_id=conversation.pk, agent=request.user)
+        services.conversation_claim(
+            conversation_id=conversation.pk,
+            agent=request.user,
+            take_over=conversation_access.may_take_over(request.user),
+        )
     except services.ConversationError as exc:
         flash.error(request, exc.detail)
         return redirect("conversations:console")
     return redirect("conversations:console_conversation", conversation_id=conversation.pk)
 
 
+@console_only
 @require_POST
 def console_assign(request: HttpRequest, conversation_id: str) -> HttpResponse:
     """A supervisor hands an open conversation to an agent."""
@@ -123,7 +134,11 @@ def console_assign(request: HttpRequest, conversation_id: str) -> HttpResponse:
     if target is None:
         raise Http404("No such agent.")
     try:
-        services.conversation_assign(conversation_id=conversation.pk, agent=target, allow_reassign=True)
+        services.conversation_assign(
+            conversation_id=conversation.pk,
+            agent=target,
+            allow_reassign=conversation_access.may_take_over(request.user),
+        )
     except services.ConversationError as exc:
         flash.error(request, exc.detail)
     else:
@@ -131,6 +146,7 @@ def console_assign(request: HttpRequest, conversation_id: str) -> HttpResponse:
     return redirect("conversations:console_conversation", conversation_id=conversation.pk)
 
 
+@console_only
 @require_POST
 def console_resolve(request: HttpRequest, conversation_id: str) -> HttpResponse:
     conversation = _access_or_404(request, conversation_id, write=True)
@@ -139,6 +155,7 @@ def console_resolve(request: HttpRequest, conversation_id: str) -> HttpResponse:
     return redirect("conversations:console")
 
 
+@console_only
 @require_POST
 def console_hold(request: HttpRequest, conversation_id: str) -> HttpResponse:
     """A supervisor puts a conversation on legal hold (with a reason) or releases it."""
@@ -167,6 +184,7 @@ def _parse_date(value: str | None) -> dt.date | None:
         return None
 
 
+@console_only
 def console_history(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", "")
     if state not in Conversation.State.values:
@@ -186,25 +204,21 @@ def console_history(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "states": Conversation.State.choices,
-            "agents": User.objects.filter(role__in=[User.Role.AGENT, User.Role.SUPERVISOR]).order_by("username"),
+            "agents": account_access.console_agents(),
             "filters": {"state": state, "agent": agent_id, "since": since, "until": until},
             "query": query.urlencode(),
         },
     )
 
 
-@login_required
+@role_required(roles.is_customer, hidden=True)
 def my_conversations(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_customer:
-        raise Http404
     conversations = selectors.conversations_of_customer(customer=request.user)
     return render(request, "accounts/my_conversations.html", {"conversations": conversations})
 
 
-@login_required
+@role_required(roles.is_customer, hidden=True)
 def my_conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
-    if not request.user.is_customer:
-        raise Http404
     try:
         conversation = conversation_access.access_conversation(request.user, conversation_id)
     except NotFound as exc:

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 
 from accounts.access import NotFound, as_uuid
-from accounts.roles import is_privacy_officer
+from accounts.roles import is_customer, is_privacy_officer
 from privacy.models import DataRequest
 
 
@@ -34,15 +34,34 @@ def access_data_request_status(user: Any, request_id: Any) -> Any:
 def may_use_portal(user: Any) -> bool:
     """The portal's request form is for visitors and customers; staff accounts are an
     administrator's business."""
-    return not getattr(user, "is_authenticated", False) or bool(getattr(user, "is_customer", False))
+    return not getattr(user, "is_authenticated", False) or is_customer(user)
+
+
+def may_open_account_request(user: Any) -> bool:
+    """A request made from an account (verified by being signed in) is a customer's."""
+    return is_customer(user)
 
 
 def may_download_export_from_status(user: Any, data_request: Any) -> bool:
     """A signed-in customer sees their own export's download link on its status page."""
-    return bool(
-        getattr(user, "is_customer", False)
-        and data_request.subject_id is not None
-        and data_request.subject_id == user.pk
+    return bool(is_customer(user) and data_request.subject_id is not None and data_request.subject_id == user.pk)
+
+
+def may_see_denial_reason(user: Any, data_request: Any) -> bool:
+    """Why a deletion was denied is shown on the status page to whoever proved the address (the
+    signed link a visitor got by e-mail), or to the signed-in customer it is about."""
+    return data_request.verified_by == DataRequest.Verification.EMAIL or may_download_export_from_status(
+        user, data_request
+    )
+
+
+def may_decide(user: Any, data_request: Any) -> bool:
+    """May this officer approve or deny the request now: a deletion still open for decision
+    (copies are sent without review)."""
+    return (
+        is_privacy_officer(user)
+        and data_request.kind == DataRequest.Kind.DELETION
+        and data_request.status in (DataRequest.Status.RECEIVED, DataRequest.Status.IN_REVIEW)
     )
 
 

@@ -1,6 +1,7 @@
 """The privacy portal (notice, requests, status, downloads), the widget's "delete this chat", and
-the privacy officer's queue. Access is decided in privacy.access and accounts.middleware
-(/privacy/officer/ is for privacy officers with a verified second factor)."""
+the privacy officer's queue. Access is decided in privacy.access: the portal, the signed links
+and the widget's page are public (`login_not_required`); the officer's views admit privacy officers
+only (accounts.access.role_required; the second factor is accounts.middleware's)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from accounts import network
-from accounts.access import NotFound
+from accounts import network, roles
+from accounts.access import NotFound, role_required
 from accounts.models import User
 from accounts.reauth import reauth_redirect
 from conversations import access as conversation_access
@@ -26,6 +28,7 @@ from privacy.models import DataRequest
 from vault.blind import blind_index
 
 
+@login_not_required
 def notice(request: HttpRequest) -> HttpResponse:
     """The privacy notice, written from live configuration so it cannot drift."""
     return render(
@@ -57,6 +60,7 @@ def _limited(request: HttpRequest, email: str) -> bool:
 
 
 @never_cache
+@login_not_required
 @require_http_methods(["GET", "POST"])
 def request_new(request: HttpRequest) -> HttpResponse:
     """Ask for a copy or the deletion of one's data: signed-in customers after re-entering their
@@ -126,6 +130,7 @@ def _deletion_underway(data_request: DataRequest) -> bool:
     )
 
 
+@login_not_required
 def request_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "privacy/request_sent.html", {"minutes": settings.PRIVACY_VERIFY_LINK_MINUTES})
 
@@ -141,6 +146,7 @@ def _refused(request: HttpRequest, exc: links.LinkRefused) -> HttpResponse:
 
 
 @never_cache
+@login_not_required
 @require_http_methods(["GET", "POST"])
 def request_verify(request: HttpRequest, request_id: str, token: str) -> HttpResponse:
     """GET shows a button (mail scanners that open links must not use them up); POST confirms."""
@@ -158,6 +164,7 @@ def request_verify(request: HttpRequest, request_id: str, token: str) -> HttpRes
 
 
 @never_cache
+@login_not_required
 def request_status_link(request: HttpRequest, request_id: str, token: str) -> HttpResponse:
     """The status link from our e-mails and the confirmation page: bookmarkable, and it works in
     any browser, even once a deletion has ended the session that asked."""
@@ -191,10 +198,7 @@ def _status_page(request: HttpRequest, data_request: DataRequest, *, bookmark: b
     if (
         data_request.status == DataRequest.Status.DENIED
         and hasattr(data_request, "details")
-        and (
-            data_request.verified_by == DataRequest.Verification.EMAIL
-            or privacy_access.may_download_export_from_status(request.user, data_request)
-        )
+        and privacy_access.may_see_denial_reason(request.user, data_request)
     ):
         reason = data_request.details.reason
     return render(
@@ -211,6 +215,7 @@ def _status_page(request: HttpRequest, data_request: DataRequest, *, bookmark: b
 
 
 @never_cache
+@login_not_required
 @require_http_methods(["GET", "POST"])
 def export_download(request: HttpRequest, request_id: str, token: str) -> HttpResponse:
     """GET shows a button; POST hands over the archive, once."""
@@ -227,6 +232,7 @@ def export_download(request: HttpRequest, request_id: str, token: str) -> HttpRe
 
 
 @never_cache
+@login_not_required
 @require_http_methods(["GET", "POST"])
 @csp_replace({"frame-ancestors": ["'self'", *settings.WIDGET_EMBED_ORIGINS]})  # inside the widget's frame
 def chat_delete(request: HttpRequest) -> HttpResponse:
@@ -250,7 +256,11 @@ def chat_delete(request: HttpRequest) -> HttpResponse:
 
 
 # --- the privacy officer ------------------------------------------------------------------------
+officer_only = role_required(roles.is_privacy_officer)
+
+
 @never_cache
+@officer_only
 def officer_queue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
@@ -260,6 +270,7 @@ def officer_queue(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@officer_only
 @require_http_methods(["GET", "POST"])
 def officer_request(request: HttpRequest, request_id: str) -> HttpResponse:
     try:
@@ -298,8 +309,7 @@ def officer_request(request: HttpRequest, request_id: str) -> HttpResponse:
             "form": form,
             "counts": [(name.replace("_", " ").capitalize(), value) for name, value in counts.items()],
             "on_hold": counts.get("conversations_on_legal_hold", 0) if data_request.is_open else 0,
-            "can_decide": data_request.kind == DataRequest.Kind.DELETION
-            and data_request.status in (DataRequest.Status.RECEIVED, DataRequest.Status.IN_REVIEW),
+            "can_decide": privacy_access.may_decide(request.user, data_request),
             "address": selectors.masked_email(details.email) if details else "",
             "reason": details.reason if details else "",
             "overdue": data_request.is_overdue(),

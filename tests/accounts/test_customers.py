@@ -8,6 +8,7 @@ import pytest
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import roles
 from accounts.models import User
 from tests.auth import current_code
 
@@ -69,4 +70,4 @@ def test_create_staff_command_makes_a_staff_account(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr("getpass.getpass", lambda prompt="": NEW_PASSWORD)
     call_command("create_staff", "nia", role="agent")
     user = User.objects.get(username="nia")
-    assert user.role == User.Role.AGENT and user.check_password(NEW_PASSWORD) and user.needs_mfa
+    assert user.role == User.Role.AGENT and user.check_password(NEW_PASSWORD) and roles.is_staff(user)

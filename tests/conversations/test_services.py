@@ -57,7 +57,7 @@ def test_second_agent_cannot_take_a_claimed_conversation(
         services.conversation_claim(conversation_id=conversation.pk, agent=other_agent)
     assert exc.value.code == "already_claimed"
     # A supervisor may take it over.
-    services.conversation_claim(conversation_id=conversation.pk, agent=supervisor)
+    services.conversation_claim(conversation_id=conversation.pk, agent=supervisor, take_over=True)
     conversation.refresh_from_db()
     assert conversation.assigned_agent == supervisor
 

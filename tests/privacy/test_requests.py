@@ -239,9 +239,12 @@ def test_unconfirmed_requests_expire_and_their_address_is_shredded() -> None:
 def test_the_status_page_is_only_for_the_requester(customer: User) -> None:
     client = Client()
     request = _open_and_verify(client, "status@example.com")
-    for stranger in (client, Client(), signed_in_client(customer)):  # the plain address is the account's only
-        assert stranger.get(f"/privacy/requests/{request.pk}/").status_code == 404
-    assert Client().get(f"/privacy/requests/{uuid.uuid4()}/").status_code == 404
+    # The plain address is for the signed-in account it is about only: visitors are sent to sign in.
+    for visitor in (client, Client()):
+        response = visitor.get(f"/privacy/requests/{request.pk}/")
+        assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+    assert signed_in_client(customer).get(f"/privacy/requests/{request.pk}/").status_code == 404
+    assert signed_in_client(customer).get(f"/privacy/requests/{uuid.uuid4()}/").status_code == 404
     link = links.status_path(request)
     assert Client().get(link).status_code == 200
     assert Client().get(link.replace(str(request.pk), str(uuid.uuid4()))).status_code == 400

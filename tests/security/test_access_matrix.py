@@ -127,7 +127,10 @@ HTTP_MATRIX: dict[str, Route] = {
     # The portal: customers and visitors; staff accounts are an administrator's business.
     "privacy:request_new": Route("GET", "/privacy/requests/new/", outcomes("ok", staff="forbidden")),
     "privacy:request_sent": Route("GET", "/privacy/requests/sent/", outcomes("ok")),
-    "privacy:request_status": Route("GET", "/privacy/requests/{data_request}/", outcomes("missing", customer="ok")),
+    # For the signed-in customer it is about (visitors have the signed status link).
+    "privacy:request_status": Route(
+        "GET", "/privacy/requests/{data_request}/", outcomes("missing", public="login", customer="ok")
+    ),
     # Signed links: a forged token is refused for everyone ("400": the "damaged link" page).
     "privacy:request_verify": Route("GET", "/privacy/requests/{data_request}/verify/forged/", outcomes("400")),
     "privacy:request_status_link": Route("GET", "/privacy/requests/{data_request}/status/forged/", outcomes("400")),
