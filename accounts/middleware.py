@@ -44,7 +44,7 @@ class AccessMiddleware:
         if (
             user.is_authenticated
             and roles.is_staff(user)
-            and not services.staff_session_active(user=user, session_key=request.session.session_key)
+            and not services.staff_session_touch(user=user, session_key=request.session.session_key)
         ):
             logout(request)
             messages.info(request, "You were signed out after a period of inactivity. Please sign in again.")

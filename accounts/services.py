@@ -187,9 +187,10 @@ def _staff_session_cutoffs(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     )
 
 
-def staff_session_active(*, user: User, session_key: str | None) -> bool:
-    """Is this staff session within its idle timeout and absolute lifetime? Marks it as seen
-    (at most once a minute). A session that is not is ended, its sockets closed."""
+def staff_session_touch(*, user: User, session_key: str | None) -> bool:
+    """Keep a staff session going while it may: one past its idle timeout or absolute lifetime is
+    ended (its sockets closed); one within them is marked as seen (at most once a minute). True
+    while the session lives."""
     if not session_key:
         return False
     now = timezone.now()

@@ -25,12 +25,12 @@ def conversations_visible_to_staff(user: User) -> QuerySet[Conversation]:
     return qs.none()
 
 
-def access_conversation(user: Any, conversation_id: Any, *, write: bool = False) -> Conversation:
+def conversation_access(user: Any, conversation_id: Any, *, write: bool = False) -> Conversation:
     """Return the conversation if this principal may read it (write=True: act on it as staff),
     else raise NotFound.
 
     - agent: read the waiting queue and their assigned conversations; write only assigned ones
-      (a waiting one is taken with `access_conversation_claim`);
+      (a waiting one is taken with `conversation_claim_access`);
     - supervisor: read and write every conversation;
     - customer: read their own conversations; never write as staff;
     - anyone else: nothing (visitors reach their conversation through the widget only).
@@ -50,17 +50,17 @@ def access_conversation(user: Any, conversation_id: Any, *, write: bool = False)
         raise NotFound from exc
 
 
-def access_staff_conversation(user: Any, conversation_id: Any, *, write: bool = False) -> Conversation:
-    """`access_conversation` for the console and the agent sockets: console users only, so a
+def staff_conversation_access(user: Any, conversation_id: Any, *, write: bool = False) -> Conversation:
+    """`conversation_access` for the console and the agent sockets: console users only, so a
     customer can never reach staff-only data (internal notes) through them."""
     if not is_console_user(user):
         raise NotFound
-    return access_conversation(user, conversation_id, write=write)
+    return conversation_access(user, conversation_id, write=write)
 
 
-def access_conversation_claim(user: Any, conversation_id: Any) -> Conversation:
+def conversation_claim_access(user: Any, conversation_id: Any) -> Conversation:
     """A console user may claim a conversation that is waiting (a supervisor: any open one)."""
-    conversation = access_conversation(user, conversation_id)
+    conversation = conversation_access(user, conversation_id)
     if conversation.state == Conversation.State.WAITING:
         return conversation
     if is_supervisor(user) and conversation.state != Conversation.State.RESOLVED:
@@ -79,7 +79,7 @@ def may_reply(user: Any, conversation: Conversation) -> bool:
 
 
 def may_hold(user: Any) -> bool:
-    """Legal holds are a supervisor's decision (see `access_conversation_hold`)."""
+    """Legal holds are a supervisor's decision (see `conversation_hold_access`)."""
     return is_supervisor(user)
 
 
@@ -88,11 +88,11 @@ def may_take_over(user: Any) -> bool:
     return is_supervisor(user)
 
 
-def access_conversation_hold(user: Any, conversation_id: Any) -> Any:
+def conversation_hold_access(user: Any, conversation_id: Any) -> Any:
     """Putting a conversation on legal hold (or releasing it) is a supervisor's decision."""
     if not may_hold(user):
         raise NotFound
-    return access_staff_conversation(user, conversation_id, write=False)
+    return staff_conversation_access(user, conversation_id, write=False)
 
 
 def may_open_widget_socket(user: Any, session: Any) -> bool:
@@ -104,7 +104,7 @@ def may_open_widget_socket(user: Any, session: Any) -> bool:
     return factors.session_is_verified(user, session)
 
 
-def access_widget_conversation(user: Any, session: Any) -> Conversation | None:
+def widget_conversation_access(user: Any, session: Any) -> Conversation | None:
     """The conversation the chat widget shows: the one held in this browser session, provided it
     still exists and belongs to this principal: a signed-in customer's own, or for anyone else one
     with no account. A customer who signs in mid-chat starts a new conversation in their account
@@ -125,9 +125,9 @@ def widget_conversation_owner(user: Any) -> Any:
     return user if is_customer(user) else None
 
 
-def access_widget_conversation_delete(user: Any, session: Any) -> Conversation | None:
+def widget_conversation_delete_access(user: Any, session: Any) -> Conversation | None:
     """The chat "Delete this chat" removes at once: the visitor chat this browser holds (one that
     belongs to no account; a customer's account conversations go through a deletion request).
     Legal holds are checked again under the row lock by the service. None when there is none."""
-    conversation = access_widget_conversation(None, session)
+    conversation = widget_conversation_access(None, session)
     return conversation if conversation is not None and conversation.customer_id is None else None

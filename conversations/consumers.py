@@ -17,11 +17,15 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from accounts import access as account_access
 from accounts import services as account_services
-from accounts.access import NotFound
-from conversations import access as conversation_access
+from accounts.access import NotFound, socket_staff_user
 from conversations import protocol, rendering, selectors, services
+from conversations.access import (
+    may_open_widget_socket,
+    staff_conversation_access,
+    widget_conversation_access,
+    widget_conversation_owner,
+)
 from conversations.models import Conversation, Message
 
 logger = logging.getLogger(__name__)
@@ -145,19 +149,17 @@ class _ChatConsumer(AsyncWebsocketConsumer):
 
 
 def _widget_conversation(user: Any, session: Any) -> Conversation | None:
-    conversation = conversation_access.access_widget_conversation(user, session)
+    conversation = widget_conversation_access(user, session)
     if conversation is None:
-        services.widget_conversation_start(
-            session=session, customer=conversation_access.widget_conversation_owner(user)
-        )
-        conversation = conversation_access.access_widget_conversation(user, session)
+        services.widget_conversation_start(session=session, customer=widget_conversation_owner(user))
+        conversation = widget_conversation_access(user, session)
     return conversation
 
 
 def _staff_access(scope: dict[str, Any], conversation_id: Any, write: bool) -> tuple[Any, Conversation]:
     """Authorize a console user for this conversation as they are now, not at the handshake."""
-    user = account_access.socket_staff_user(scope.get("user"), scope.get("session"))
-    return user, conversation_access.access_staff_conversation(user, conversation_id, write=write)
+    user = socket_staff_user(scope.get("user"), scope.get("session"))
+    return user, staff_conversation_access(user, conversation_id, write=write)
 
 
 class CustomerConsumer(_ChatConsumer):
@@ -169,9 +171,7 @@ class CustomerConsumer(_ChatConsumer):
 
     async def connect(self) -> None:
         session = self.scope.get("session")
-        if not await database_sync_to_async(conversation_access.may_open_widget_socket)(
-            self.scope.get("user"), session
-        ):
+        if not await database_sync_to_async(may_open_widget_socket)(self.scope.get("user"), session):
             await self.deny()
             return
         conversation = await database_sync_to_async(_widget_conversation)(self.scope.get("user"), session)
@@ -242,7 +242,7 @@ class AgentConversationConsumer(_ChatConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # A frame from the agent is activity: it keeps the staff session from idling out.
-        active = await database_sync_to_async(account_services.staff_session_active)(
+        active = await database_sync_to_async(account_services.staff_session_touch)(
             user=self.scope["user"], session_key=self.scope["session"].session_key
         )
         if not active:
@@ -310,7 +310,7 @@ class AgentConversationConsumer(_ChatConsumer):
 
 def _queue_items(scope: dict[str, Any]) -> list[dict[str, Any]] | None:
     try:
-        user = account_access.socket_staff_user(scope.get("user"), scope.get("session"))
+        user = socket_staff_user(scope.get("user"), scope.get("session"))
     except NotFound:
         return None
     return selectors.queue_items(user=user)

@@ -16,11 +16,18 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts import access as account_access
 from accounts import roles
-from accounts.access import NotFound, role_required
-from conversations import access as conversation_access
+from accounts.access import NotFound, assignable_agents, console_agents, role_required
 from conversations import selectors, services
+from conversations.access import (
+    conversation_access,
+    conversation_claim_access,
+    conversation_hold_access,
+    may_hold,
+    may_reply,
+    may_take_over,
+    staff_conversation_access,
+)
 from conversations.models import Conversation
 
 console_only = role_required(roles.is_console_user)
@@ -28,7 +35,7 @@ console_only = role_required(roles.is_console_user)
 
 def _access_or_404(request: HttpRequest, conversation_id: str, *, write: bool = False) -> Conversation:
     try:
-        return conversation_access.access_staff_conversation(request.user, conversation_id, write=write)
+        return staff_conversation_access(request.user, conversation_id, write=write)
     except NotFound as exc:
         raise Http404("No such conversation.") from exc
 
@@ -90,13 +97,11 @@ def console_conversation(request: HttpRequest, conversation_id: str) -> HttpResp
             "transcript": transcript,
             "notes": selectors.notes_of(conversation_id=conversation.pk),
             "last_seq": transcript[-1].seq if transcript else 0,
-            "can_reply": conversation_access.may_reply(request.user, conversation),
+            "can_reply": may_reply(request.user, conversation),
             "max_body": settings.CHAT_MAX_BODY_CHARS,
-            "can_hold": conversation_access.may_hold(request.user),
+            "can_hold": may_hold(request.user),
             "hold_reason_max": services.LEGAL_HOLD_REASON_MAX,
-            "assignable": account_access.assignable_agents(request.user)
-            if conversation.state != Conversation.State.RESOLVED
-            else [],
+            "assignable": assignable_agents(request.user) if conversation.state != Conversation.State.RESOLVED else [],
         },
     )
 
@@ -105,7 +110,7 @@ def console_conversation(request: HttpRequest, conversation_id: str) -> HttpResp
 @require_POST
 def console_claim(request: HttpRequest, conversation_id: str) -> HttpResponse:
     try:
-        conversation = conversation_access.access_conversation_claim(request.user, conversation_id)
+        conversation = conversation_claim_access(request.user, conversation_id)
     except NotFound:
         flash.error(request, "That conversation is no longer waiting.")
         return redirect("conversations:console")
@@ -113,7 +118,7 @@ def console_claim(request: HttpRequest, conversation_id: str) -> HttpResponse:
         services.conversation_claim(
             conversation_id=conversation.pk,
             agent=request.user,
-            take_over=conversation_access.may_take_over(request.user),
+            take_over=may_take_over(request.user),
         )
     except services.ConversationError as exc:
         flash.error(request, exc.detail)
@@ -130,14 +135,14 @@ def console_assign(request: HttpRequest, conversation_id: str) -> HttpResponse:
         agent_id = int(request.POST.get("agent", ""))
     except ValueError:
         agent_id = None
-    target = account_access.assignable_agents(request.user).filter(pk=agent_id).first() if agent_id else None
+    target = assignable_agents(request.user).filter(pk=agent_id).first() if agent_id else None
     if target is None:
         raise Http404("No such agent.")
     try:
         services.conversation_assign(
             conversation_id=conversation.pk,
             agent=target,
-            allow_reassign=conversation_access.may_take_over(request.user),
+            allow_reassign=may_take_over(request.user),
         )
     except services.ConversationError as exc:
         flash.error(request, exc.detail)
@@ -160,7 +165,7 @@ def console_resolve(request: HttpRequest, conversation_id: str) -> HttpResponse:
 def console_hold(request: HttpRequest, conversation_id: str) -> HttpResponse:
     """A supervisor puts a conversation on legal hold (with a reason) or releases it."""
     try:
-        conversation = conversation_access.access_conversation_hold(request.user, conversation_id)
+        conversation = conversation_hold_access(request.user, conversation_id)
     except NotFound as exc:
         raise Http404("No such conversation.") from exc
     try:
@@ -204,7 +209,7 @@ def console_history(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "states": Conversation.State.choices,
-            "agents": account_access.console_agents(),
+            "agents": console_agents(),
             "filters": {"state": state, "agent": agent_id, "since": since, "until": until},
             "query": query.urlencode(),
         },
@@ -220,7 +225,7 @@ def my_conversations(request: HttpRequest) -> HttpResponse:
 @role_required(roles.is_customer, hidden=True)
 def my_conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
     try:
-        conversation = conversation_access.access_conversation(request.user, conversation_id)
+        conversation = conversation_access(request.user, conversation_id)
     except NotFound as exc:
         raise Http404 from exc
     transcript = selectors.messages_of(conversation=conversation)

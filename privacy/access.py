@@ -11,7 +11,7 @@ from accounts.roles import is_customer, is_privacy_officer
 from privacy.models import DataRequest
 
 
-def access_data_request(user: Any, request_id: Any) -> Any:
+def data_request_access(user: Any, request_id: Any) -> Any:
     """A data-subject request, for a privacy officer; NotFound for anyone else or a bad id."""
     if not is_privacy_officer(user):
         raise NotFound
@@ -21,7 +21,7 @@ def access_data_request(user: Any, request_id: Any) -> Any:
         raise NotFound from exc
 
 
-def access_data_request_status(user: Any, request_id: Any) -> Any:
+def data_request_status_access(user: Any, request_id: Any) -> Any:
     """A request's status page by its plain address: for the signed-in customer it is about.
     (Visitors use the signed status link from the confirmation page and our e-mails.) NotFound
     otherwise."""

@@ -20,8 +20,15 @@ from accounts import network, roles
 from accounts.access import NotFound, role_required
 from accounts.models import User
 from accounts.reauth import reauth_redirect
-from conversations import access as conversation_access
-from privacy import access as privacy_access
+from conversations.access import widget_conversation_access, widget_conversation_delete_access
+from privacy.access import (
+    data_request_access,
+    data_request_status_access,
+    may_decide,
+    may_download_export_from_status,
+    may_see_denial_reason,
+    may_use_portal,
+)
 from privacy.data_requests import deletion, export, lifecycle, links, selectors, storage
 from privacy.forms import AccountRequestForm, DecisionForm, VisitorRequestForm
 from privacy.models import DataRequest
@@ -66,7 +73,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
     """Ask for a copy or the deletion of one's data: signed-in customers after re-entering their
     password; visitors by confirming a link sent to their address."""
     user = request.user
-    if not privacy_access.may_use_portal(user):
+    if not may_use_portal(user):
         return render(request, "privacy/request_staff.html", status=403)
     if user.is_authenticated:
         form = AccountRequestForm(
@@ -82,7 +89,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
                 rate=settings.PRIVACY_REQUEST_RATE_PER_ADDRESS,
             ):
                 return render(request, "privacy/rate_limited.html", status=429)
-            earlier_chat = conversation_access.access_widget_conversation_delete(user, request.session)
+            earlier_chat = widget_conversation_delete_access(user, request.session)
             data_request = lifecycle.data_request_open_for_account(
                 kind=form.cleaned_data["kind"],
                 user=user,
@@ -111,7 +118,7 @@ def request_new(request: HttpRequest) -> HttpResponse:
             return render(request, "privacy/rate_limited.html", status=429)
         if not request.session.session_key:
             request.session.save()
-        conversation = conversation_access.access_widget_conversation(user, request.session)
+        conversation = widget_conversation_access(user, request.session)
         lifecycle.data_request_open(
             kind=form.cleaned_data["kind"],
             email=form.cleaned_data["email"],
@@ -178,7 +185,7 @@ def request_status_link(request: HttpRequest, request_id: str, token: str) -> Ht
 @never_cache
 def request_status(request: HttpRequest, request_id: str) -> HttpResponse:
     try:
-        data_request = privacy_access.access_data_request_status(request.user, request_id)
+        data_request = data_request_status_access(request.user, request_id)
     except NotFound as exc:
         raise Http404("No such request.") from exc
     return _status_page(request, data_request, bookmark=False)
@@ -190,7 +197,7 @@ def _status_page(request: HttpRequest, data_request: DataRequest, *, bookmark: b
         data_request.kind == DataRequest.Kind.EXPORT
         and data_request.export_ready_at
         and not data_request.export_downloaded_at
-        and privacy_access.may_download_export_from_status(request.user, data_request)
+        and may_download_export_from_status(request.user, data_request)
         and storage.export_path(data_request).exists()
     ):
         download = links.export_link(data_request)
@@ -198,7 +205,7 @@ def _status_page(request: HttpRequest, data_request: DataRequest, *, bookmark: b
     if (
         data_request.status == DataRequest.Status.DENIED
         and hasattr(data_request, "details")
-        and privacy_access.may_see_denial_reason(request.user, data_request)
+        and may_see_denial_reason(request.user, data_request)
     ):
         reason = data_request.details.reason
     return render(
@@ -237,7 +244,7 @@ def export_download(request: HttpRequest, request_id: str, token: str) -> HttpRe
 @csp_replace({"frame-ancestors": ["'self'", *settings.WIDGET_EMBED_ORIGINS]})  # inside the widget's frame
 def chat_delete(request: HttpRequest) -> HttpResponse:
     """The widget's "Delete this chat": the visitor chat this browser holds goes at once."""
-    conversation = conversation_access.access_widget_conversation_delete(request.user, request.session)
+    conversation = widget_conversation_delete_access(request.user, request.session)
     if request.method == "POST" and conversation is not None:
         try:
             deletion.widget_conversation_delete(conversation=conversation, session_key=request.session.session_key)
@@ -274,7 +281,7 @@ def officer_queue(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def officer_request(request: HttpRequest, request_id: str) -> HttpResponse:
     try:
-        data_request = privacy_access.access_data_request(request.user, request_id)
+        data_request = data_request_access(request.user, request_id)
     except NotFound as exc:
         raise Http404("No such request.") from exc
     if request.method == "POST" and request.POST.get("action") == "start_review":
@@ -309,7 +316,7 @@ def officer_request(request: HttpRequest, request_id: str) -> HttpResponse:
             "form": form,
             "counts": [(name.replace("_", " ").capitalize(), value) for name, value in counts.items()],
             "on_hold": counts.get("conversations_on_legal_hold", 0) if data_request.is_open else 0,
-            "can_decide": privacy_access.may_decide(request.user, data_request),
+            "can_decide": may_decide(request.user, data_request),
             "address": selectors.masked_email(details.email) if details else "",
             "reason": details.reason if details else "",
             "overdue": data_request.is_overdue(),

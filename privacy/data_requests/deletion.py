@@ -184,7 +184,7 @@ def _deletion_confirm(request: DataRequest) -> None:
 
 def widget_conversation_delete(*, conversation: Conversation, session_key: str | None) -> DeletionRecord:
     """A visitor deletes the chat in their browser at once (it is tied to nothing else). Call
-    only with the conversation conversation_access.access_widget_conversation_delete returned. Raises
+    only with the conversation widget_conversation_delete_access returned. Raises
     RequestError: "not_found" (gone meanwhile), "legal_hold" (kept for a legal obligation)."""
     now = timezone.now()
     with transaction.atomic():

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import UserSession
 from conversations.models import InternalNote, Message
-from privacy import access as privacy_access
+from privacy.access import export_includes_staff_notes
 from privacy.data_requests.links import LinkRefused, export_link_check
 from privacy.data_requests.notify import export_link_send
 from privacy.data_requests.selectors import subject_conversations
@@ -94,7 +94,7 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
     notes: dict[Any, list[InternalNote]] = {pk: [] for pk in ids}
     for note in InternalNote.objects.filter(conversation_id__in=ids):
         notes[note.conversation_id].append(note)
-    with_notes = privacy_access.export_includes_staff_notes()
+    with_notes = export_includes_staff_notes()
     data: dict[str, Any] = {
         "generated_at": now.isoformat(),
         "controller": settings.BUSINESS_NAME,

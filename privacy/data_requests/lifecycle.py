@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from chatbot_site.jobs import enqueue_on_commit
-from privacy import access as privacy_access
+from privacy.access import may_open_account_request
 from privacy.data_requests.links import LinkRefused, verify_link_check
 from privacy.data_requests.selectors import subject_inventory
 from privacy.models import DataRequest, RequestDetails
@@ -58,7 +58,7 @@ def data_request_open_for_account(
     """A signed-in customer's request (the view demands a fresh re-authentication): verified at
     once. It also covers the visitor chat this browser had before signing in. An open request of
     the same kind is returned rather than duplicated."""
-    if not privacy_access.may_open_account_request(user):
+    if not may_open_account_request(user):
         raise RequestError("not_customer")
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()  # one at a time per account

@@ -46,14 +46,14 @@ def test_sign_in_sends_each_role_to_its_home(customer: object, agent: object) ->
 
 
 def test_signed_in_customers_conversation_is_tied_to_their_account(customer: object) -> None:
-    from conversations import access as conversation_access
+    from conversations.access import widget_conversation_access
 
     conversation = services.conversation_start(customer=customer)
     session = {"conversation_id": str(conversation.pk)}
-    assert conversation_access.access_widget_conversation(customer, session) == conversation
+    assert widget_conversation_access(customer, session) == conversation
     from django.contrib.auth.models import AnonymousUser
 
-    assert conversation_access.access_widget_conversation(AnonymousUser(), session) is None
+    assert widget_conversation_access(AnonymousUser(), session) is None
 
 
 def test_signing_in_mid_chat_starts_a_conversation_in_the_account(customer: object) -> None:
@@ -61,12 +61,12 @@ def test_signing_in_mid_chat_starts_a_conversation_in_the_account(customer: obje
     absorbed into the account that signs in."""
     from django.contrib.auth.models import AnonymousUser
 
-    from conversations import access as conversation_access
+    from conversations.access import widget_conversation_access
 
     anonymous = services.conversation_start(customer=None)
     session = {"conversation_id": str(anonymous.pk)}
-    assert conversation_access.access_widget_conversation(AnonymousUser(), session) == anonymous
-    assert conversation_access.access_widget_conversation(customer, session) is None
+    assert widget_conversation_access(AnonymousUser(), session) == anonymous
+    assert widget_conversation_access(customer, session) is None
 
 
 def test_a_privacy_officers_home_is_the_data_request_queue(privacy_officer: object) -> None:

@@ -86,7 +86,7 @@ def test_an_ended_session_is_not_revived(agent: User) -> None:
     client = signed_in_client(agent)
     key = client.cookies["sessionid"].value
     services.sessions_end(user=agent)
-    assert not services.staff_session_active(user=agent, session_key=key)
+    assert not services.staff_session_touch(user=agent, session_key=key)
 
 
 @pytest.mark.asyncio

@@ -67,7 +67,9 @@ async def test_sockets_send_each_viewer_the_html_their_pages_show(customer: obje
     as_agent = await _socket_html(f"/ws/agent/conversations/{conversation.pk}/", await async_login_session(agent))
     customer_page = await sync_to_async(
         lambda: (
-            signed_in_client(customer).get(reverse("conversations:my_conversation", args=[conversation.pk])).content.decode()
+            signed_in_client(customer)
+            .get(reverse("conversations:my_conversation", args=[conversation.pk]))
+            .content.decode()
         )
     )()
     console_page = await sync_to_async(
