@@ -91,3 +91,18 @@ def test_a_renamed_variable_is_refused_with_its_new_name(old: str, new: str) -> 
     assert run.returncode != 0
     assert "ImproperlyConfigured" in run.stderr and f"{old} is no longer read" in run.stderr and new in run.stderr
     assert _python("import django; django.setup()", env=PRODUCTION).returncode == 0
+
+
+def test_production_refuses_to_start_without_its_mail_settings() -> None:
+    def starts(env: dict[str, str]) -> subprocess.CompletedProcess:
+        return _python(
+            "import django; django.setup(); from django.conf import settings; print(settings.EMAIL_HOST)", env=env
+        )
+
+    ok = starts(PRODUCTION)
+    assert ok.returncode == 0 and ok.stdout.strip() == "mail.example.com", ok.stderr
+    for missing in ("EMAIL_URL", "SITE_URL", "DEFAULT_FROM_EMAIL"):
+        run = starts({k: v for k, v in PRODUCTION.items() if k != missing})
+        assert run.returncode != 0 and missing in run.stderr and "pw@" not in run.stderr, missing
+    run = starts({**PRODUCTION, "SITE_URL": "http://chat.example.com"})
+    assert run.returncode != 0 and "https://" in run.stderr

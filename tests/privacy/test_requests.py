@@ -851,48 +851,6 @@ def test_a_visitor_confirming_an_auto_approved_deletion_gets_a_page_not_an_error
     assert DataRequest.objects.get().status == Status.DONE
 
 
-def test_production_refuses_to_start_without_its_mail_settings() -> None:
-    import base64
-    import subprocess
-    import sys
-
-    from tests import servers
-
-    key = base64.urlsafe_b64encode(bytes(range(32))).decode()
-    complete = {
-        "PATH": "/usr/bin:/bin",
-        "DJANGO_SETTINGS_MODULE": "chatbot_site.settings",
-        "SECRET_KEY": "s" * 10 + "ecret-key-that-is-long-enough-0123456789abcdefghij",
-        "FIELD_ENCRYPTION_KEYS": key,
-        "BLIND_INDEX_KEY": key,
-        "EMAIL_URL": "smtp+tls://mailer:pw@mail.example.com:587",
-        "SITE_URL": "https://chat.example.com",
-        "DEFAULT_FROM_EMAIL": "Bank privacy <privacy@bank.example>",
-    }
-
-    def starts(env: dict[str, str]) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import django; django.setup(); from django.conf import settings; print(settings.EMAIL_HOST)",
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=servers.ROOT,
-        )
-
-    ok = starts(complete)
-    assert ok.returncode == 0 and ok.stdout.strip() == "mail.example.com", ok.stderr
-    for missing in ("EMAIL_URL", "SITE_URL", "DEFAULT_FROM_EMAIL"):
-        run = starts({k: v for k, v in complete.items() if k != missing})
-        assert run.returncode != 0 and missing in run.stderr and "pw@" not in run.stderr, missing
-    run = starts({**complete, "SITE_URL": "http://chat.example.com"})
-    assert run.returncode != 0 and "https://" in run.stderr
-
-
 def test_a_run_that_did_not_claim_the_confirmation_keeps_the_address_for_the_one_that_did(
     customer: User, privacy_officer: User
 ) -> None:
