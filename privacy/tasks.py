@@ -5,6 +5,7 @@ from celery import shared_task
 from chatbot_site.jobs import RETRIED_STEP
 from privacy import retention
 from privacy.data_requests import deletion, export, jobs, notify
+from vault import rotation
 
 
 @shared_task
@@ -25,13 +26,23 @@ def deletion_execute(request_id: str) -> None:
 
 
 @shared_task(**RETRIED_STEP)
-def deletion_denied_notify(request_id: str) -> None:
+def denial_send(request_id: str) -> None:
     notify.denial_send(request_id=request_id)
 
 
 @shared_task(**RETRIED_STEP)
 def export_build(request_id: str) -> None:
     export.export_build(request_id=request_id)
+
+
+# Names of the release before: tasks queued under them just before an upgrade still run.
+verification_send_by_old_name = shared_task(name="privacy.tasks.data_request_send_verification", **RETRIED_STEP)(
+    verification_send.run
+)
+denial_send_by_old_name = shared_task(name="privacy.tasks.deletion_denied_notify", **RETRIED_STEP)(denial_send.run)
+data_keys_collect_orphans_by_old_name = shared_task(name="privacy.tasks.data_keys_collect_orphans")(
+    rotation.data_keys_collect_orphans
+)
 
 
 @shared_task

@@ -41,7 +41,7 @@ def data_requests_redrive(*, now: dt.datetime | None = None) -> int:
     )
     ids = [("privacy.tasks.deletion_execute", pk) for pk in deletions.values_list("pk", flat=True)]
     ids += [("privacy.tasks.export_build", pk) for pk in exports.values_list("pk", flat=True)]
-    ids += [("privacy.tasks.deletion_denied_notify", pk) for pk in denials.values_list("pk", flat=True)]
+    ids += [("privacy.tasks.denial_send", pk) for pk in denials.values_list("pk", flat=True)]
     for task_name, pk in ids:
         logger.warning("data request %s is still waiting for %s: queued again", pk, task_name)
         enqueue(task_name, str(pk))

@@ -129,7 +129,7 @@ def deletion_deny(*, request_id: Any, officer: User, reason: str) -> DataRequest
         request.save(update_fields=["status", "decided_at", "decided_by"])
         request.details.reason = reason.strip()
         request.details.save(update_fields=["reason"])
-        enqueue_on_commit("privacy.tasks.deletion_denied_notify", str(request.pk))
+        enqueue_on_commit("privacy.tasks.denial_send", str(request.pk))
     return request
 
 

@@ -899,7 +899,7 @@ def test_a_denial_answers_even_with_the_broker_down_and_is_sent_later(privacy_of
     def down(*args: Any, **kwargs: Any) -> None:
         raise ConnectionRefusedError("broker down")
 
-    monkeypatch.setattr(tasks.deletion_denied_notify, "delay", down)
+    monkeypatch.setattr(tasks.denial_send, "delay", down)
     response = reauthenticated(signed_in_client(privacy_officer)).post(
         f"/privacy/officer/requests/{request.pk}/", {"action": "deny", "reason": "must keep it"}
     )
