@@ -174,14 +174,19 @@ def test_every_route_has_a_matrix_entry() -> None:
     assert {str(p.pattern) for p in routing.websocket_urlpatterns} == set(WS_MATRIX)
 
 
-def _people() -> dict[str, Any]:
+@pytest.fixture
+def world(
+    customer: User, other_customer: User, agent: User, other_agent: User, supervisor: User, privacy_officer: User
+) -> dict[str, Any]:
+    """The personas of tests/conftest.py, an agent who never set up a second factor, and one
+    object of each kind: a conversation assigned to the agent, the customer's, a data request."""
     people = {
-        "customer": UserFactory(username="customer"),
-        "other_customer": UserFactory(username="other_customer"),
-        "agent": UserFactory(username="agent", role=User.Role.AGENT),
-        "other_agent": UserFactory(username="other_agent", role=User.Role.AGENT),
-        "supervisor": UserFactory(username="supervisor", role=User.Role.SUPERVISOR),
-        "privacy_officer": UserFactory(username="privacy_officer", role=User.Role.PRIVACY_OFFICER),
+        "customer": customer,
+        "other_customer": other_customer,
+        "agent": agent,
+        "other_agent": other_agent,
+        "supervisor": supervisor,
+        "privacy_officer": privacy_officer,
         "staff_without_mfa": UserFactory(username="staff_without_mfa", role=User.Role.AGENT),
     }
     agent_conv = services.conversation_start(customer=None)
@@ -224,9 +229,9 @@ HTTP_CASES = [(name, principal) for name in HTTP_MATRIX for principal in PRINCIP
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("name", "principal"), HTTP_CASES, ids=[f"{n}-{p}" for n, p in HTTP_CASES])
-def test_http_access(name: str, principal: str) -> None:
+def test_http_access(name: str, principal: str, world: dict[str, Any]) -> None:
     route = HTTP_MATRIX[name]
-    people = _people()
+    people = world
     client = _client(principal, people)
     path = route.path.format(
         agent_conv=people["agent_conv"], customer_conv=people["customer_conv"], data_request=people["data_request"]
@@ -241,8 +246,8 @@ def test_http_access(name: str, principal: str) -> None:
 
 
 @pytest.mark.django_db
-def test_a_signed_in_non_admin_is_refused_by_the_admin_not_sent_round_in_circles() -> None:
-    people = _people()
+def test_a_signed_in_non_admin_is_refused_by_the_admin_not_sent_round_in_circles(world: dict[str, Any]) -> None:
+    people = world
     for principal in ("customer", "privacy_officer"):
         response = _client(principal, people).get("/admin/", follow=True)
         assert response.status_code == 403 and len(response.redirect_chain) == 1, principal
@@ -258,9 +263,9 @@ WS_CASES = [(route, principal) for route in WS_MATRIX for principal in PRINCIPAL
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("route", "principal"), WS_CASES, ids=[f"{r}-{p}" for r, p in WS_CASES])
-async def test_socket_access(route: str, principal: str) -> None:
+async def test_socket_access(route: str, principal: str, world: dict[str, Any]) -> None:
     template, allowed = WS_MATRIX[route]
-    people = await sync_to_async(_people)()
+    people = world
     if principal == "anonymous":
         session = None
     elif principal == "visitor":
@@ -276,8 +281,8 @@ async def test_socket_access(route: str, principal: str) -> None:
 
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
-async def test_forged_ids_over_the_socket_look_missing() -> None:
-    people = await sync_to_async(_people)()
+async def test_forged_ids_over_the_socket_look_missing(world: dict[str, Any]) -> None:
+    people = world
     session = await sync_to_async(login_session)(people["users"]["other_agent"])
     codes = []
     for target in (people["agent_conv"], uuid.uuid4()):
