@@ -50,3 +50,13 @@ def test_the_widget_links_the_notice_and_delete_this_chat() -> None:
     page = Client().get("/chat/").content.decode()
     assert 'href="/privacy/"' in page and "automated assistant" in page
     assert 'href="/privacy/chat/delete/"' in page
+
+
+def test_every_page_offers_the_data_request_form_to_those_who_may_use_it(customer: Any, agent: Any) -> None:
+    from tests.auth import signed_in_client
+
+    link = b'href="/privacy/requests/new/">Your data</a>'
+    assert link in Client().get("/privacy/").content
+    assert link in signed_in_client(customer).get("/privacy/").content
+    # Staff accounts are an administrator's business: the form would only turn them away.
+    assert link not in signed_in_client(agent).get("/privacy/").content
