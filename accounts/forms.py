@@ -62,8 +62,22 @@ class EmailAddressForm(forms.Form):
     )
 
 
+# The longest thing a person signs in with: an e-mail address (a username is at most 150). It also
+# keeps within django-axes' username column (255), which a longer value would overflow on
+# PostgreSQL (a 500) before the password is even checked.
+SIGN_IN_MAX_LENGTH = 254
+
+
 class SignInForm(AuthenticationForm):
     username = UsernameField(
         label="Username or e-mail address",
+        max_length=SIGN_IN_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        # AuthenticationForm sets the model's 150 as a widget attribute only (no validator); the
+        # field's own validator (254, above) is the bound, and the browser allows an address.
+        self.fields["username"].max_length = SIGN_IN_MAX_LENGTH
+        self.fields["username"].widget.attrs["maxlength"] = str(SIGN_IN_MAX_LENGTH)

@@ -8,18 +8,18 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from accounts.backends import user_by_email
+from chatbot_site.proxies import Trusted
 from vault.blind import blind_index
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """REMOTE_ADDR, or behind PROXY_COUNT trusted proxies the address the outermost of them
-    appended to X-Forwarded-For (entries further left are whatever the client sent: ignored)."""
-    if settings.PROXY_COUNT:
-        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
-        if len(hops) >= settings.PROXY_COUNT:
-            return hops[-settings.PROXY_COUNT]
-        return None
-    return request.META.get("REMOTE_ADDR")
+    """REMOTE_ADDR; when that is one of TRUSTED_PROXIES, the last address in X-Forwarded-For that
+    is not (entries further left are whatever the client sent: ignored). Without BEHIND_PROXY,
+    X-Forwarded-For changes nothing. uvicorn applies the same rule to the ASGI scope's client
+    (`--forwarded-allow-ips` from the same settings), so applying it twice changes nothing."""
+    return Trusted(settings.TRUSTED_PROXIES).client(
+        request.META.get("REMOTE_ADDR"), request.META.get("HTTP_X_FORWARDED_FOR", "")
+    )
 
 
 def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str | None:

@@ -1,7 +1,7 @@
 """HTTP and WebSocket routing.
 
-HTTP goes through Django's own ASGI handler. WebSockets pass the Origin check (ALLOWED_HOSTS),
-then the session and user are read from the cookie; each consumer still authorizes in connect().
+HTTP goes through Django's own ASGI handler. WebSockets pass the Origin check (scheme, host and
+port: chatbot_site.origins), then the session and user are read from the cookie; each consumer still authorizes in connect().
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from chatbot_site.origins import SameOriginValidator  # noqa: E402
 from conversations.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -20,13 +20,14 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import os
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from chatbot_site import dbplace
+from chatbot_site import dbplace, proxies
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Embedded mode's files: SQLite databases, the file broker, development e-mail, exports, locks.
@@ -104,11 +105,22 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS and env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000 if HTTPS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+# Preloading commits the whole domain and its subdomains to HTTPS in browsers for months, even after
+# it is turned off: the operator opts in (SECURE_HSTS_PRELOAD=1); until then its deploy check
+# (security.W021) is silenced below. HSTS itself is on whenever HTTPS is.
+SECURE_HSTS_PRELOAD = HTTPS and env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-# Behind a TLS-terminating proxy that sets X-Forwarded-Proto and appends to X-Forwarded-For.
-BEHIND_PROXY = env.bool("BEHIND_PROXY", default=False)
+X_FRAME_OPTIONS = "DENY"  # the widget's pages are exempt; their CSP frame-ancestors decides
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto and appends to X-Forwarded-For, at
+# one of TRUSTED_PROXIES (addresses or networks; default this host). The web process's uvicorn
+# options come from the same variables (chatbot_site.proxies, run by the Procfile).
+try:
+    TRUSTED_PROXIES = proxies.trusted_proxies(os.environ)
+except proxies.ProxyConfigError as exc:
+    raise ImproperlyConfigured(str(exc)) from exc
+BEHIND_PROXY = bool(TRUSTED_PROXIES)
 if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_HTTPONLY = True
@@ -141,6 +153,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise: every page the app renders is no-store, with a Permissions-Policy.
+    "chatbot_site.headers.PrivatePagesMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -252,10 +267,16 @@ if REDIS_URL:
             "KEY_PREFIX": "cache",
         }
     }
+    # django-ratelimit's list of supported caches predates Django's own Redis backend (4.0); that
+    # backend is shared by every process and counts with Redis INCR after `add`, atomically, which
+    # is what the check asks for (django_ratelimit.W001).
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "confidant"}}
     # django-ratelimit rightly refuses an unshared cache; embedded mode serves HTTP from one process.
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")  # an opt-in: see SECURE_HSTS_PRELOAD above
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_IP_META_KEY = "accounts.network.client_ip"
 
@@ -361,9 +382,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
 # Masked in the stored request data of a failed attempt (the username may be an e-mail address).
 AXES_SENSITIVE_PARAMETERS = ["password", "code", "username", "email"]
-# Behind PROXY_COUNT trusted proxies, the client is the address the outermost one appended to
-# X-Forwarded-For (accounts.network.client_ip); without BEHIND_PROXY, REMOTE_ADDR.
-PROXY_COUNT = env.int("PROXY_COUNT", default=1) if BEHIND_PROXY else 0
+# The client: REMOTE_ADDR, or behind TRUSTED_PROXIES the last address in X-Forwarded-For that is
+# not one of them (accounts.network.client_ip).
 AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"
 # An e-mail typed at sign-in is counted (and stored) as its blind index: no plaintext address in
 # the lockout table, and no way round the per-account limit by changing the address's case.
@@ -432,7 +452,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # One-time tokens and query values never reach the log (chatbot_site.logredact).
+    "filters": {"redact": {"()": "chatbot_site.logredact.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's own console handler (DEBUG only) would print every record a second time: the

@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_POST
 
 from accounts import roles
@@ -47,6 +48,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_not_required
 @csp_replace({"frame-ancestors": ["'self'", *settings.WIDGET_EMBED_ORIGINS]})
+@xframe_options_exempt  # framed by WIDGET_EMBED_ORIGINS: the CSP above decides
 def widget(request: HttpRequest) -> HttpResponse:
     """The chat widget. Visiting it gives the browser a session, which the socket authenticates
     with; the conversation itself is opened by the socket."""

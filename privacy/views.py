@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts import network, roles
@@ -242,6 +243,7 @@ def export_download(request: HttpRequest, request_id: str, token: str) -> HttpRe
 @login_not_required
 @require_http_methods(["GET", "POST"])
 @csp_replace({"frame-ancestors": ["'self'", *settings.WIDGET_EMBED_ORIGINS]})  # inside the widget's frame
+@xframe_options_exempt  # framed by WIDGET_EMBED_ORIGINS: the CSP above decides
 def chat_delete(request: HttpRequest) -> HttpResponse:
     """The widget's "Delete this chat": the visitor chat this browser holds goes at once."""
     conversation = widget_conversation_delete_access(request.user, request.session)

@@ -73,25 +73,34 @@ def server_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def procfile_command(process: str = "web", procfile: str = "Procfile") -> str:
+    """The command line `process` runs in the Procfile (honcho runs it through the shell)."""
+    for line in (ROOT / procfile).read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == process:
+            return command.strip()
+    raise LookupError(f"no {process} process in {procfile}")
+
+
+def server_log(base: str) -> Path:
+    """The file that the server at `base` (from asgi_server) writes its whole output to."""
+    return ROOT / "var" / f"test-server-{urlsplit(base).port}.log"
+
+
 @contextmanager
 def asgi_server(*, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Run `uvicorn chatbot_site.asgi:application` on a free port; yield its base URL."""
+    """Run the Procfile's web process (uvicorn, one worker) on a free port, with its options (proxy
+    trust, log configuration) as production has them; yield its base URL. Its output goes to
+    server_log(base)."""
     port = free_port()
     log = open(ROOT / "var" / f"test-server-{port}.log", "wb")  # noqa: SIM115
+    env = server_env(**(extra_env or {}))
+    env.update(HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY="1")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "chatbot_site.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
+        ["/bin/sh", "-c", f"exec {procfile_command()}"],
         cwd=ROOT,
-        env=server_env(**(extra_env or {})),
+        env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
     )

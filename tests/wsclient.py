@@ -33,7 +33,8 @@ class Socket:
     """A WebsocketCommunicator that checks every server frame against the protocol schema."""
 
     def __init__(self, path: str, session_key: str | None, *, origin: str = ORIGIN) -> None:
-        headers = [(b"origin", origin.encode())]
+        # A browser's handshake: Origin, and the Host it connects to (the site's own origin).
+        headers = [(b"origin", origin.encode()), (b"host", b"127.0.0.1")]
         if session_key:
             headers.append((b"cookie", f"sessionid={session_key}".encode()))
         self.comm = WebsocketCommunicator(application, path, headers=headers)

@@ -40,14 +40,44 @@ def test_repeated_wrong_passwords_lock_that_username_from_that_address_only(cust
 
 
 def test_behind_a_proxy_the_lockout_follows_the_address_the_proxy_saw(customer: User, settings: object) -> None:
-    settings.PROXY_COUNT = 1  # BEHIND_PROXY=1 with one proxy
-    assert client_ip(RequestFactory().get("/", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9")) == "203.0.113.9"
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24"]  # BEHIND_PROXY=1 TRUSTED_PROXIES=10.0.0.0/24
+    assert client_ip(
+        RequestFactory().get("/", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9", REMOTE_ADDR="10.0.0.2")
+    ) == ("203.0.113.9")
     attacker = Client()
     for i in range(settings.AXES_FAILURE_LIMIT):
         # Whatever the attacker writes into the header, the proxy appends the real address last.
         _attempt_through_proxy(attacker, "wrong-password", f"198.18.0.{i}, 203.0.113.9")
     assert _attempt_through_proxy(attacker, PASSWORD, "203.0.113.9") == 429
     assert _attempt_through_proxy(Client(), PASSWORD, "198.51.100.7") == 302  # the customer, from home
+
+
+def test_without_a_proxy_x_forwarded_for_changes_nothing(customer: User, settings: object) -> None:
+    assert settings.TRUSTED_PROXIES == []
+    attacker = Client()
+    for i in range(settings.AXES_FAILURE_LIMIT + 3):
+        # Each try claims a new address; the lockout still counts them all against 127.0.0.1.
+        _attempt(attacker, "customer", "wrong-password", "127.0.0.1", HTTP_X_FORWARDED_FOR=f"198.18.0.{i}")
+    assert _attempt(attacker, "customer", PASSWORD, "127.0.0.1", HTTP_X_FORWARDED_FOR="198.18.1.1").status_code == 429
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded_for", "expected"),
+    [
+        ("10.0.0.2", "", "10.0.0.2"),  # a trusted proxy that sent no header: the proxy itself
+        ("10.0.0.2", "10.0.0.3, 10.0.0.1", "10.0.0.3"),  # only proxies: the leftmost
+        ("10.0.0.2", "203.0.113.9, not-an-address", None),  # a header passed through: unknown
+        ("10.0.0.2", "\x00;DROP, , ,", None),
+        ("203.0.113.9", "10.0.0.1", "203.0.113.9"),  # not from a proxy: the header is ignored
+        ("10.0.0.2", "198.51.100.7, 203.0.113.9, 10.0.0.1", "203.0.113.9"),
+    ],
+)
+def test_the_client_behind_trusted_proxies_garbage_included(
+    settings: object, peer: str, forwarded_for: str, expected: str | None
+) -> None:
+    settings.TRUSTED_PROXIES = ["10.0.0.0/24"]
+    request = RequestFactory().get("/", HTTP_X_FORWARDED_FOR=forwarded_for, REMOTE_ADDR=peer)
+    assert client_ip(request) == expected
 
 
 def test_guessing_on_the_reauthentication_page_is_locked_out_too(customer: User, settings: object) -> None:

@@ -106,3 +106,85 @@ def test_production_refuses_to_start_without_its_mail_settings() -> None:
         assert run.returncode != 0 and missing in run.stderr and "pw@" not in run.stderr, missing
     run = starts({**PRODUCTION, "SITE_URL": "http://chat.example.com"})
     assert run.returncode != 0 and "https://" in run.stderr
+
+
+def test_the_deploy_check_passes_under_production_settings(requires_redis: None) -> None:
+    """`manage.py check --deploy --fail-level WARNING` as production runs it: PostgreSQL (the keys on
+    another server), Redis; only silenced checks with their reasons in settings (W021: HSTS preload
+    is the operator's opt-in; django_ratelimit.W001: Django's Redis cache is shared and atomic)."""
+    env = {
+        **PRODUCTION,
+        "REDIS_URL": "redis://127.0.0.1:6379/5",
+        "DATABASE_URL": "postgres://app@db.example:5432/confidant",
+        "KEYS_DATABASE_URL": "postgres://app@keys.example:5432/confidant_keys",
+    }
+    run = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        cwd=servers.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "no issues" in run.stdout
+    # An operator who opts in to preloading gets the check back (and passes it).
+    run = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env={**env, "SECURE_HSTS_PRELOAD": "1"},
+        cwd=servers.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0 and "(1 silenced)" in run.stdout, run.stdout + run.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "error"),
+    [
+        ({"BEHIND_PROXY": "maybe"}, "BEHIND_PROXY must be 1 or 0"),
+        ({"BEHIND_PROXY": "1", "TRUSTED_PROXIES": "10.0.0.1,nginx"}, "'nginx' is not an IP address"),
+        ({"TRUSTED_PROXIES": "10.0.0.1"}, "set BEHIND_PROXY=1 as well"),
+        ({"BEHIND_PROXY": "1", "PROXY_COUNT": "1"}, "PROXY_COUNT is no longer read"),
+    ],
+)
+def test_a_wrong_proxy_setting_is_refused_by_the_app_and_trusts_nobody_in_uvicorn(extra: dict, error: str) -> None:
+    run = _python("import django; django.setup()", env={**PRODUCTION, **extra})
+    assert run.returncode != 0 and error in run.stderr
+    options = subprocess.run(
+        [sys.executable, "-m", "chatbot_site.proxies"],
+        env={**PRODUCTION, **extra},
+        cwd=servers.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert options.stdout.split() == ["--no-proxy-headers", "--forwarded-allow-ips="] and error in options.stderr
+
+
+@pytest.mark.parametrize(
+    ("extra", "options"),
+    [
+        # FORWARDED_ALLOW_IPS, which uvicorn would read, is overridden: only our settings decide.
+        ({"FORWARDED_ALLOW_IPS": "*"}, ["--no-proxy-headers", "--forwarded-allow-ips="]),
+        ({"BEHIND_PROXY": "1"}, ["--proxy-headers", "--forwarded-allow-ips=127.0.0.1,::1"]),
+        (
+            {"BEHIND_PROXY": "1", "TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7"},
+            ["--proxy-headers", "--forwarded-allow-ips=10.0.0.0/8,192.0.2.7"],
+        ),
+    ],
+)
+def test_uvicorns_proxy_options_follow_the_settings(extra: dict, options: list[str]) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "chatbot_site.proxies"],
+        env={**PRODUCTION, **extra},
+        cwd=servers.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.stdout.split() == options, run.stderr
+    code = "import django; django.setup(); from django.conf import settings; print(settings.TRUSTED_PROXIES)"
+    expected = options[1].partition("=")[2]
+    assert _python(code, env={**PRODUCTION, **extra}).stdout.strip() == str(expected.split(",") if expected else [])
