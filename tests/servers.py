@@ -68,8 +68,8 @@ def server_env(**extra: str) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
         LOG_LEVEL="WARNING",
-        **extra,
     )
+    env.update(extra)
     return env
 
 
