@@ -27,6 +27,7 @@ $(VENV)/.test-deps: requirements.txt requirements-dev.txt | $(BIN)/python
 ## this port unless SITE_URL is set.
 run: $(VENV)/.run-deps .env.dev
 	mkdir -p var
+	DEBUG=1 $(BIN)/python manage.py check_databases --create
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput --database keys
 	DEBUG=1 $(BIN)/python manage.py seed_demo
@@ -38,6 +39,7 @@ run: $(VENV)/.run-deps .env.dev
 serve: $(VENV)/.run-deps
 	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "make serve needs DATABASE_URL and REDIS_URL (see docs/operations.md)"; exit 1; }
 	COLLECTSTATIC=1 $(BIN)/python manage.py collectstatic --noinput
+	$(BIN)/python manage.py check_databases
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py migrate --noinput --database keys
 	COLLECTSTATIC=1 PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho -f Procfile start
