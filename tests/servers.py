@@ -89,6 +89,9 @@ def asgi_server(*, extra_env: dict[str, str] | None = None) -> Iterator[str]:
             "--port",
             str(port),
             "--no-access-log",
+            # As the Procfile: frames over the app's limit are refused by uvicorn (close 1009).
+            "--ws-max-size",
+            str(settings.CHAT_MAX_FRAME_BYTES),
         ],
         cwd=ROOT,
         env=server_env(**(extra_env or {})),
