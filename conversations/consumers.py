@@ -38,6 +38,10 @@ TYPING_MIN_INTERVAL = 1.5  # seconds between relayed typing frames per connectio
 # The frames counted against the shared rates of conversations.limits: over a rate, a frame gets a
 # `rate_limited` error and is not applied (the client resends it later, with the same client_id).
 RATED = {protocol.MessageFrame: "message", protocol.NoteFrame: "message", protocol.ResumeFrame: "resume"}
+RATED_DETAIL = {
+    "message": "You are sending messages too fast. Try again in {} seconds.",
+    "resume": "Too many requests for the conversation's history. Try again in {} seconds.",
+}
 RECHECK = 30.0  # seconds between access re-checks of a staff socket on broadcasts
 
 
@@ -111,7 +115,7 @@ class _ChatConsumer(AsyncWebsocketConsumer):
         if kind := RATED.get(type(frame)):
             wait = await self.limits.hit(kind)
             if wait is not None:
-                await self.send_error("rate_limited", f"Too many {kind} frames: try again in {wait} s.", wait)
+                await self.send_error("rate_limited", RATED_DETAIL[kind].format(wait), wait)
                 return
         try:
             await self.handle(frame)
