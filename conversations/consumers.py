@@ -99,25 +99,23 @@ class _ChatConsumer(AsyncWebsocketConsumer):
         await super().websocket_connect(message)
 
     async def disconnect(self, code: int) -> None:
-        await self.limits.close()
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
+        await self.limits.close()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        await self.limits.renew()
         try:
-            frame = protocol.parse(text_data, bytes_data, allowed=self.allowed_frames)
-        except protocol.ProtocolError as exc:
-            await self.send_error(exc.code, exc.detail)
-            if await self.limits.invalid():
-                await self.close(code=limits.CLOSE_INVALID_FRAMES)
-            return
-        if kind := RATED.get(type(frame)):
-            wait = await self.limits.hit(kind)
-            if wait is not None:
+            await self.limits.renew()
+            try:
+                frame = protocol.parse(text_data, bytes_data, allowed=self.allowed_frames)
+            except protocol.ProtocolError as exc:
+                await self.send_error(exc.code, exc.detail)
+                if await self.limits.invalid():
+                    await self.close(code=limits.CLOSE_INVALID_FRAMES)
+                return
+            if (kind := RATED.get(type(frame))) and (wait := await self.limits.hit(kind)) is not None:
                 await self.send_error("rate_limited", RATED_DETAIL[kind].format(wait), wait)
                 return
-        try:
             await self.handle(frame)
         except protocol.ProtocolError as exc:
             await self.send_error(exc.code, exc.detail)
