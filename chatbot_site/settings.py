@@ -21,6 +21,7 @@ import base64
 import binascii
 import datetime as dt
 import os
+import re
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -446,7 +447,41 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # Stored with each conversation (which notice the customer was shown): change it with the text.
 PRIVACY_NOTICE_VERSION = "2026-11-23.3"
 CHAT_MAX_BODY_CHARS = 4000
-CHAT_MAX_FRAME_BYTES = 64 * 1024
+# The largest frame the app reads. uvicorn's --ws-max-size (Procfile, tests/servers.py) is set from
+# the same variable, so a bigger frame (also one that only inflates past it) is refused with 1009
+# before it is decompressed in full.
+CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=64 * 1024)
+
+
+def _rate(name: str, default: str) -> str:
+    """A django-ratelimit rate ("60/m", "20/10s") from the environment, checked at start-up."""
+    value = env.str(name, default=default)
+    if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", value):
+        raise ImproperlyConfigured(f'{name} must be a rate such as "60/m" or "20/10s", not {value!r}.')
+    return value
+
+
+def _positive(name: str, default: int) -> int:
+    value = env.int(name, default=default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be a whole number of at least 1, not {value}.")
+    return value
+
+
+# Flood limits of the chat sockets and the widget page (docs/protocol.md, "Limits"), counted in
+# Redis so that every web process shares them (embedded: in the one process's memory).
+CHAT_MESSAGE_RATE_PER_SESSION = _rate("CHAT_MESSAGE_RATE_PER_SESSION", "60/m")
+CHAT_MESSAGE_RATE_PER_ADDRESS = _rate("CHAT_MESSAGE_RATE_PER_ADDRESS", "600/m")
+CHAT_RESUME_RATE_PER_SESSION = _rate("CHAT_RESUME_RATE_PER_SESSION", "60/m")
+CHAT_RESUME_RATE_PER_ADDRESS = _rate("CHAT_RESUME_RATE_PER_ADDRESS", "600/m")
+CHAT_RESUME_PAGE = _positive("CHAT_RESUME_PAGE", 100)  # messages one `resume` replays at most
+CHAT_INVALID_FRAME_RATE_PER_SESSION = _rate("CHAT_INVALID_FRAME_RATE_PER_SESSION", "20/m")
+CHAT_SOCKETS_PER_SESSION = _positive("CHAT_SOCKETS_PER_SESSION", 20)
+CHAT_SOCKETS_PER_ADDRESS = _positive("CHAT_SOCKETS_PER_ADDRESS", 200)
+# How long an open socket counts without a frame from its client: a socket of a killed process
+# stops counting after this long, a live idle one is counted again at its next frame.
+CHAT_SOCKET_LEASE = _positive("CHAT_SOCKET_LEASE", 15 * 60)
+CHAT_NEW_SESSIONS_PER_ADDRESS = _rate("CHAT_NEW_SESSIONS_PER_ADDRESS", "60/h")
 
 LOGGING = {
     "version": 1,

@@ -16,10 +16,11 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from accounts import services as account_services
 from accounts.access import NotFound, socket_staff_user
-from conversations import protocol, rendering, selectors, services
+from conversations import limits, protocol, rendering, selectors, services
 from conversations.access import (
     may_open_widget_socket,
     staff_conversation_access,
@@ -34,9 +35,13 @@ logger = logging.getLogger(__name__)
 # handshake reaches them only as 1006) and stop reconnecting.
 CLOSE_UNAUTHORIZED = 4403
 TYPING_MIN_INTERVAL = 1.5  # seconds between relayed typing frames per connection
-# Messages and notes one connection may post per window; more get a `rate_limited` error and
-# are not stored (the client may resend them later with the same client_id).
-POST_LIMIT, POST_WINDOW = 20, 10.0
+# The frames counted against the shared rates of conversations.limits: over a rate, a frame gets a
+# `rate_limited` error and is not applied (the client resends it later, with the same client_id).
+RATED = {protocol.MessageFrame: "message", protocol.NoteFrame: "message", protocol.ResumeFrame: "resume"}
+RATED_DETAIL = {
+    "message": "You are sending messages too fast. Try again in {} seconds.",
+    "resume": "Too many requests for the conversation's history. Try again in {} seconds.",
+}
 RECHECK = 30.0  # seconds between access re-checks of a staff socket on broadcasts
 
 
@@ -61,8 +66,8 @@ class _ChatConsumer(AsyncWebsocketConsumer):
         )
         await self.send_frame(protocol.message_frame(**fields, html=html))
 
-    async def send_error(self, code: str, detail: str) -> None:
-        await self.send_frame(protocol.error_frame(code=code, detail=detail))
+    async def send_error(self, code: str, detail: str, retry_after: int | None = None) -> None:
+        await self.send_frame(protocol.error_frame(code=code, detail=detail, retry_after=retry_after))
 
     async def deny(self) -> None:
         await self.accept()
@@ -84,22 +89,33 @@ class _ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = (*self.groups_joined, *groups)
 
+    async def websocket_connect(self, message: dict[str, Any]) -> None:
+        # Before any database work: a session or address with too many sockets open is turned away.
+        self.limits = limits.SocketLimits(self.scope, self.channel_name)
+        if not await self.limits.open():
+            await self.accept()
+            await self.close(code=limits.CLOSE_TOO_MANY_SOCKETS)
+            return
+        await super().websocket_connect(message)
+
     async def disconnect(self, code: int) -> None:
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
-
-    def check_post_rate(self) -> None:
-        now = time.monotonic()
-        recent = [t for t in getattr(self, "_posts", []) if now - t < POST_WINDOW]
-        if len(recent) >= POST_LIMIT:
-            raise protocol.ProtocolError("rate_limited", "You are sending messages too fast. Please wait a moment.")
-        self._posts = [*recent, now]
+        await self.limits.close()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
-            frame = protocol.parse(text_data, bytes_data, allowed=self.allowed_frames)
-            if isinstance(frame, protocol.MessageFrame | protocol.NoteFrame):
-                self.check_post_rate()
+            await self.limits.renew()
+            try:
+                frame = protocol.parse(text_data, bytes_data, allowed=self.allowed_frames)
+            except protocol.ProtocolError as exc:
+                await self.send_error(exc.code, exc.detail)
+                if await self.limits.invalid():
+                    await self.close(code=limits.CLOSE_INVALID_FRAMES)
+                return
+            if (kind := RATED.get(type(frame))) and (wait := await self.limits.hit(kind)) is not None:
+                await self.send_error("rate_limited", RATED_DETAIL[kind].format(wait), wait)
+                return
             await self.handle(frame)
         except protocol.ProtocolError as exc:
             await self.send_error(exc.code, exc.detail)
@@ -118,12 +134,17 @@ class _ChatConsumer(AsyncWebsocketConsumer):
     async def handle_denied(self) -> None:
         """What a refused frame does to the socket: customers' sockets stay open."""
 
-    async def resume(self, after_seq: int) -> None:
+    async def resume(self, after_seq: int) -> bool:
+        """Replay one page of messages after `after_seq`, then say whether more follow."""
+        page = settings.CHAT_RESUME_PAGE
         messages = await database_sync_to_async(selectors.messages_after)(
-            conversation_id=self.conversation_id, after_seq=after_seq
+            conversation_id=self.conversation_id, after_seq=after_seq, limit=page + 1
         )
-        for message in messages:
+        for message in messages[:page]:
             await self.send_message(services.message_fields(message))
+        through = messages[:page][-1].seq if messages else after_seq
+        await self.send_frame(protocol.resumed_frame(through_seq=through, more=len(messages) > page))
+        return len(messages) > page
 
     async def relay_typing(self) -> None:
         now = time.monotonic()
@@ -268,7 +289,8 @@ class AgentConversationConsumer(_ChatConsumer):
             )
         elif isinstance(frame, protocol.ResumeFrame):
             await self.access()
-            await self.resume(frame.after_seq)
+            if await self.resume(frame.after_seq):
+                return  # the notes follow the last page
             for note in await database_sync_to_async(selectors.notes_of)(conversation_id=self.conversation_id):
                 await self.send_frame(services.note_to_frame(note))
         elif isinstance(frame, protocol.TypingFrame):

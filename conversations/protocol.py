@@ -161,6 +161,10 @@ def _is_seq(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _is_text(value: Any) -> bool:
     return isinstance(value, str)
 
@@ -200,7 +204,10 @@ SERVER_FRAMES: dict[str, dict[str, Check]] = {
     "ack": {"client_id": _is_uuid, "seq": _is_seq},
     "status": {"state": lambda v: v in STATES},
     "typing": {"sender": lambda v: v in ("customer", "agent")},
-    "error": {"code": _is_label, "detail": _is_label},
+    # `retry_after`: seconds until a limit lets the frame through (`rate_limited`), else null.
+    "error": {"code": _is_label, "detail": _is_label, "retry_after": _optional(_is_count)},
+    # Ends the replay of one `resume`: `more` when another page follows (ask with a new `resume`).
+    "resumed": {"through_seq": _is_count, "more": lambda v: isinstance(v, bool)},
     "note": {"id": _is_seq, "client_id": _is_uuid, "author": _is_text, "body": _is_text, "at": _is_iso},
     "queue": {"conversations": lambda v: isinstance(v, list) and all(_matches(QUEUE_ITEM, i) for i in v)},
 }
@@ -246,8 +253,12 @@ def typing_frame(*, sender: str) -> dict[str, Any]:
     return _build("typing", sender=sender)
 
 
-def error_frame(*, code: str, detail: str) -> dict[str, Any]:
-    return _build("error", code=code, detail=detail)
+def error_frame(*, code: str, detail: str, retry_after: int | None = None) -> dict[str, Any]:
+    return _build("error", code=code, detail=detail, retry_after=retry_after)
+
+
+def resumed_frame(*, through_seq: int, more: bool) -> dict[str, Any]:
+    return _build("resumed", through_seq=through_seq, more=more)
 
 
 def note_frame(*, note_id: int, client_id: uuid.UUID, author: str, body: str, at: dt.datetime) -> dict[str, Any]:

@@ -20,8 +20,8 @@ def messages_of(*, conversation: Conversation) -> QuerySet[Message]:
     return conversation.messages.order_by("seq")
 
 
-def messages_after(*, conversation_id: uuid.UUID | str, after_seq: int) -> list[Message]:
-    return list(Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq).order_by("seq"))
+def messages_after(*, conversation_id: uuid.UUID | str, after_seq: int, limit: int | None = None) -> list[Message]:
+    return list(Message.objects.filter(conversation_id=conversation_id, seq__gt=after_seq).order_by("seq")[:limit])
 
 
 def notes_of(*, conversation_id: uuid.UUID | str) -> list[InternalNote]:

@@ -19,7 +19,8 @@ from django.views.decorators.http import require_POST
 
 from accounts import roles
 from accounts.access import NotFound, assignable_agents, console_agents, role_required
-from conversations import selectors, services
+from accounts.network import client_key
+from conversations import limits, selectors, services
 from conversations.access import (
     conversation_access,
     conversation_claim_access,
@@ -51,8 +52,16 @@ def home(request: HttpRequest) -> HttpResponse:
 @xframe_options_exempt  # framed by WIDGET_EMBED_ORIGINS: the CSP above decides
 def widget(request: HttpRequest) -> HttpResponse:
     """The chat widget. Visiting it gives the browser a session, which the socket authenticates
-    with; the conversation itself is opened by the socket."""
+    with; the conversation itself is opened by the socket. New sessions are limited per client
+    address (CHAT_NEW_SESSIONS_PER_ADDRESS): a browser that keeps its cookie never counts again."""
     if not request.session.session_key:
+        wait = limits.rate_hit(
+            group="chat-new-session", key=client_key(request), rate=settings.CHAT_NEW_SESSIONS_PER_ADDRESS
+        )
+        if wait is not None:
+            response = render(request, "chat/busy.html", status=429)
+            response["Retry-After"] = str(wait)
+            return response
         request.session["widget"] = True
         request.session.save()
     return render(request, "chat/widget.html", {"max_body": settings.CHAT_MAX_BODY_CHARS})

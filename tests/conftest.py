@@ -19,6 +19,7 @@ from django.db import connections
 
 from accounts.models import User
 from chatbot_site.celery import app as celery_app
+from conversations import limits
 from tests.factories import UserFactory
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -105,8 +106,10 @@ def eager_tasks(settings: Any) -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
-    """Rate-limit counters live in the cache: every test starts with none used."""
+    """Rate-limit counters live in the cache (socket leases in Redis, or this process's memory):
+    every test starts with none used."""
     cache.clear()
+    limits.memory_leases.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -96,6 +96,7 @@ def asgi_server(*, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     log = open(ROOT / "var" / f"test-server-{port}.log", "wb")  # noqa: SIM115
     env = server_env(**(extra_env or {}))
     env.update(HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY="1")
+    env.setdefault("CHAT_MAX_FRAME_BYTES", str(settings.CHAT_MAX_FRAME_BYTES))  # the Procfile's --ws-max-size
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     proc = subprocess.Popen(
         ["/bin/sh", "-c", f"exec {procfile_command()}"],

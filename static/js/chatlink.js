@@ -1,6 +1,8 @@
 // A chat socket that survives reconnects: it resumes after the last contiguous seq it has,
 // resends unacknowledged messages with their original client_id (the server stores them once),
-// and hands each server frame to the page exactly once and in seq order.
+// and hands each server frame to the page exactly once and in seq order. A resume is answered a
+// page at a time: after a `resumed` frame with `more`, it asks for the next page; after a
+// `rate_limited` error, it waits the frame's retry_after and sends its resume and pending frames again.
 import { Socket } from "./socket.js";
 import { showLocalTimes } from "./time.js";
 
@@ -30,9 +32,16 @@ export class ChatLink {
 
   accept(frame) {
     if (frame.type === "ack") { this.pending.delete(frame.client_id); this.onFrame(frame); return; }
+    if (frame.type === "resumed") {
+      if (frame.more) this.raw({ type: "resume", after_seq: this.lastSeq });
+      return;
+    }
     if (frame.type === "error" && frame.code === "rate_limited") {
       clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(() => { for (const f of this.pending.values()) this.raw(f); }, 5000);
+      this.retryTimer = setTimeout(() => {
+        this.raw({ type: "resume", after_seq: this.lastSeq });
+        for (const f of this.pending.values()) this.raw(f);
+      }, 1000 * (frame.retry_after || 5));
     }
     if (frame.type !== "message") { this.onFrame(frame); return; }
     if (frame.seq <= this.lastSeq) return;             // already shown

@@ -2,7 +2,10 @@
 // exponential backoff and jitter (so a restarted server is not met by every browser at once),
 // ignores frames that are not JSON objects with a type, calls onOpen after every (re)connect so
 // the page can resume where it was, and stops for good on the server's "not allowed" (4403).
+// and after a limit's close (4400 too many invalid frames, 4429 too many sockets) waits the
+// longest backoff, since its open had reset the count of attempts.
 const UNAUTHORIZED = 4403;
+const LIMITED = [4400, 4429];
 
 export function backoff(attempt) {
   return Math.min(30000, 500 * 2 ** attempt) * (0.75 + Math.random() / 2);
@@ -46,7 +49,8 @@ export class Socket {
     ws.addEventListener("close", (event) => {
       if (event.code === UNAUTHORIZED) { this.closedForGood = true; this.onState("denied"); return; }
       this.onState("closed");
-      setTimeout(() => this.connect(), backoff(this.attempt++));
+      const wait = LIMITED.includes(event.code) ? backoff(6) : backoff(this.attempt++);
+      setTimeout(() => this.connect(), wait);
     });
   }
 

@@ -32,6 +32,7 @@ async def _conversation_id(sock: Socket) -> uuid.UUID:
     await sock.send({"type": "resume", "after_seq": 0})
     greeting = await sock.recv_until("message", seq=1)
     assert greeting["sender"] == "bot" and "automated" in greeting["body"] and "/privacy/" in greeting["body"]
+    assert await sock.recv() == {"type": "resumed", "through_seq": 1, "more": False}
     return await sync_to_async(lambda: Conversation.objects.get().pk)()
 
 
@@ -307,22 +308,6 @@ async def test_reconnecting_widget_gets_the_same_conversation() -> None:
     assert await _conversation_id(second) == conversation_id
     assert await sync_to_async(Conversation.objects.count)() == 1
     await second.close()
-
-
-async def test_flooding_is_rate_limited_without_losing_the_connection() -> None:
-    sock = await _widget()
-    conversation_id = await _conversation_id(sock)
-    await sync_to_async(services.conversation_hand_over)(conversation_id=conversation_id)
-    codes = []
-    for i in range(25):
-        await sock.send(_msg(f"flood {i}"))
-    while len(codes) < 25:
-        frame = await sock.recv()
-        if frame["type"] in ("ack", "error"):
-            codes.append(frame.get("code", "ack"))
-    assert codes.count("ack") == 20 and codes.count("rate_limited") == 5
-    assert await sync_to_async(Message.objects.filter(sender="customer").count)() == 20
-    await sock.close()
 
 
 async def test_a_customer_cannot_use_the_agent_socket_even_for_their_own_conversation() -> None:

@@ -27,7 +27,8 @@ def _built() -> dict[str, dict]:
         "ack": protocol.ack_frame(client_id=uuid.uuid4(), seq=2),
         "status": protocol.status_frame(state="waiting"),
         "typing": protocol.typing_frame(sender="agent"),
-        "error": protocol.error_frame(code="bad_json", detail="The frame is not valid JSON."),
+        "error": protocol.error_frame(code="rate_limited", detail="Too many.", retry_after=12),
+        "resumed": protocol.resumed_frame(through_seq=0, more=False),
         "note": protocol.note_frame(note_id=1, client_id=uuid.uuid4(), author="Alex", body="n", at=AT),
         "queue": protocol.queue_frame(conversations=[item]),
     }

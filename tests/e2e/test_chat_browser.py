@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from playwright.sync_api import expect
 
 from accounts.models import User
+from conversations import services
 from conversations.models import Conversation, KnowledgeArticle, Message
 from demo.data import ARTICLES
 from tests.auth import totp_device
@@ -93,3 +97,25 @@ def test_widget_embedded_in_the_business_site_answers(chromium_path: str) -> Non
         expect(chat.locator(".msg-bot").nth(1)).to_contain_text("photographing it in the app")
         page.keyboard.press("Escape")
         expect(page.locator("#confidant-panel")).to_be_hidden()
+
+
+def test_a_long_transcript_arrives_whole_through_resume_pages(chromium_path: str) -> None:
+    """chatlink.js asks for the next page after each `resumed` frame with `more`."""
+
+    def post(count: int) -> None:  # outside Playwright's event loop (the ORM refuses to run in it)
+        conversation = Conversation.objects.get()
+        for i in range(count):
+            services.message_post(
+                conversation_id=conversation.pk, sender="customer", body=f"line {i}", client_id=uuid.uuid4()
+            )
+
+    with asgi_server(extra_env={"CHAT_RESUME_PAGE": "20"}) as base, chromium(chromium_path) as browser:
+        page = browser.new_context(viewport={"width": 420, "height": 760}).new_page()
+        page.goto(f"{base}/chat/")
+        expect(page.locator(".msg-bot").first).to_contain_text("automated assistant")
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(post, 70).result()
+        page.reload()
+        expect(page.locator("#log .msg")).to_have_count(71)
+        bodies = page.locator("#log .msg .msg-body").all_inner_texts()
+        assert bodies[1:] == [f"line {i}" for i in range(70)]
