@@ -63,7 +63,10 @@ class EmailAddressForm(forms.Form):
 
 
 class SignInForm(AuthenticationForm):
+    # Bounded here: AuthenticationForm only sets the widget's maxlength, and django-axes records a
+    # failed sign-in's username in a 255-character column (a longer one was a 500 on PostgreSQL).
     username = UsernameField(
+        max_length=254,
         label="Username or e-mail address",
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
     )
