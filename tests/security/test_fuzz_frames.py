@@ -84,14 +84,11 @@ async def _sweep(path: str, session: str, frames: list[tuple[str, Any]], allowed
         # Straight to the application (send_to refuses empty frames, which clients can send).
         await sock.comm.send_input({"type": "websocket.receive", kind: data})
         counts["sent"] += 1
-        if _refused(frame, allowed):
-            counts["refused"] += 1
-            code = await _answer(sock)
-        else:
-            counts["valid"] += 1
-            code = await _drain(sock)
+        refused = _refused(frame, allowed)
+        counts["refused" if refused else "valid"] += 1
+        code = await (_answer(sock) if refused else _drain(sock))
         if code is None:
-            counts["error_frames"] += counts["refused"] > counts["error_frames"] + counts["closed"]
+            counts["error_frames"] += refused
             continue
         assert code in CLOSE_CODES, (code, kind, repr(data)[:200])
         counts["closed"] += 1
