@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from vault.blind import blind_index
 
 from . import services
-from .models import MfaFailure, User
+from .models import AuthenticatorDevice, MfaFailure, User
 from .reauth import reauth_redirect
 
 SELF_LOCKED_FIELDS = ("role", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")
@@ -55,6 +55,20 @@ class UserAdmin(BaseUserAdmin):
         super().save_model(request, obj, form, change)
         if change:
             services.user_access_change(user=obj, fields=set(form.changed_data))
+
+
+@admin.register(AuthenticatorDevice)
+class AuthenticatorDeviceAdmin(admin.ModelAdmin):
+    """An administrator may see and remove someone's authenticator (they enroll again); the secret
+    is never shown."""
+
+    list_display = ("user", "name", "confirmed", "last_used_at")
+    list_select_related = ("user",)
+    fields = ("user", "name", "confirmed", "last_used_at")
+    readonly_fields = ("user", "last_used_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(MfaFailure)

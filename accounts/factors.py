@@ -7,14 +7,13 @@ from typing import Any
 
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
-from accounts.models import User
+from accounts.models import AuthenticatorDevice, User
 
 
 def has_confirmed_device(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return AuthenticatorDevice.objects.filter(user=user, confirmed=True).exists()
 
 
 def required_for(user: User) -> bool:

@@ -18,10 +18,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_otp.models import Device
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.backup_codes import ALPHABET, code_hash, normalize_backup_code
-from accounts.models import BackupCode, BackupCodeDevice, MfaFailure
+from accounts.models import AuthenticatorDevice, BackupCode, BackupCodeDevice, MfaFailure
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -66,19 +65,19 @@ def backup_codes_left(*, user: User) -> int:
 
 
 # --- TOTP enrollment -----------------------------------------------------------------------
-def totp_pending_device(*, user: User) -> TOTPDevice:
+def totp_pending_device(*, user: User) -> AuthenticatorDevice:
     """The unconfirmed authenticator being enrolled (created on first visit)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
-    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    return device or AuthenticatorDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
 
 
-def totp_secret_text(device: TOTPDevice) -> str:
+def totp_secret_text(device: AuthenticatorDevice) -> str:
     """The key as people type it into an authenticator app: base32 in groups of four."""
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
 
 
-def totp_qr_svg(device: TOTPDevice) -> str:
+def totp_qr_svg(device: AuthenticatorDevice) -> str:
     image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
     buffer = io.BytesIO()
     image.save(buffer)
@@ -103,11 +102,11 @@ def verify(*, user: User, token: str, devices: list[Device] | None = None) -> De
             devices
             if devices is not None
             else [
-                *TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True),
+                *AuthenticatorDevice.objects.select_for_update().filter(user=user, confirmed=True),
                 *BackupCodeDevice.objects.select_for_update().filter(user=user, confirmed=True),
             ]
         )
-        candidates = [d for d in candidates if isinstance(d, TOTPDevice) == token.isdigit()]
+        candidates = [d for d in candidates if isinstance(d, AuthenticatorDevice) == token.isdigit()]
         waits = [_throttled_for(d) for d in candidates]
         if candidates and all(waits):
             # Every device that could take this code is backing off: say so, and don't count it.
@@ -127,14 +126,14 @@ def _throttled_for(device: Device) -> int:
     return max(1, int((info["locked_until"] - timezone.now()).total_seconds()) + 1)
 
 
-def totp_confirm(*, device: TOTPDevice) -> None:
+def totp_confirm(*, device: AuthenticatorDevice) -> None:
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     # Any other half-finished enrollment is abandoned.
-    TOTPDevice.objects.filter(user=device.user, confirmed=False).delete()
+    AuthenticatorDevice.objects.filter(user=device.user, confirmed=False).delete()
 
 
 def devices_remove(*, user: User) -> None:
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
+        AuthenticatorDevice.objects.filter(user=user).delete()
         BackupCodeDevice.objects.filter(user=user).delete()

@@ -1,15 +1,22 @@
 from __future__ import annotations
 
+import time
+from base64 import b32encode
+from binascii import unhexlify
 from typing import Any
+from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.db import models
 from django.utils import timezone
-from django_otp.models import Device, ThrottlingMixin
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+from django_otp.util import random_hex
 
 from accounts.backup_codes import backup_code_matches, normalize_backup_code
-from vault.fields import BlindIndexField, DataKeyOwner, EncryptedCharField, EncryptedEmailField
+from vault.fields import BlindIndexField, DataKeyDependent, DataKeyOwner, EncryptedCharField, EncryptedEmailField
 
 
 class HandleValidator(UnicodeUsernameValidator):
@@ -87,6 +94,73 @@ class BackupCodeDevice(ThrottlingMixin, Device):
 
     def get_throttle_factor(self) -> int:
         return 1
+
+
+def totp_key_new() -> str:
+    """20 random bytes, hex-encoded (django-otp's default TOTP key)."""
+    return random_hex(20)
+
+
+class AuthenticatorDevice(DataKeyDependent, TimestampMixin, ThrottlingMixin, Device):
+    """A TOTP authenticator app: django-otp's TOTPDevice, except that the secret (`key`, hex) is
+    encrypted under its user's data key, so a copy of the main database holds no second factor
+    and deleting the account shreds it. Verification is TOTPDevice's (django-otp 1.7.5): a code
+    once only (`last_t`), `tolerance` steps either side, drift followed, throttled on failure."""
+
+    data_key_owner_field = "user"
+
+    key = EncryptedCharField(max_length=80, default=totp_key_new)
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = "authenticator app"
+
+    @property
+    def bin_key(self) -> bytes:
+        return unhexlify(self.key.encode())
+
+    def verify_token(self, token: Any) -> bool:
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        try:
+            code = int(token)
+        except (TypeError, ValueError):
+            verified = False
+        else:
+            totp = TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+            totp.time = time.time()
+            verified = totp.verify(code, self.tolerance, self.last_t + 1)
+            if verified:
+                self.last_t = totp.t()
+                if getattr(settings, "OTP_TOTP_SYNC", True):
+                    self.drift = totp.drift
+                self.throttle_reset(commit=False)
+                self.set_last_used_timestamp(commit=False)
+                self.save()
+        if not verified:
+            self.throttle_increment(commit=True)
+        return verified
+
+    def get_throttle_factor(self) -> int:
+        return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+
+    @property
+    def config_url(self) -> str:
+        """The otpauth:// URL an authenticator app scans (Key Uri Format)."""
+        issuer = str(getattr(settings, "OTP_TOTP_ISSUER", "") or "").replace(":", "")
+        label = f"{issuer}:{self.user.get_username()}" if issuer else str(self.user.get_username())
+        params = urlencode(
+            {"secret": b32encode(self.bin_key), "algorithm": "SHA1", "digits": self.digits, "period": self.step}
+        )
+        if issuer:
+            params += f"&issuer={quote(issuer)}"
+        return f"otpauth://totp/{quote(label)}?{params}"
 
 
 class BackupCode(models.Model):

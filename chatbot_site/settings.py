@@ -140,7 +140,8 @@ INSTALLED_APPS = [
     "channels",
     "csp",
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    # Not django_otp.plugins.otp_totp: its TOTPDevice keeps the secret in plaintext. Ours is
+    # accounts.AuthenticatorDevice (the secret under the user's data key; accounts migration 0005).
     "axes",
     "django_celery_beat",
     "django_ratelimit",

@@ -24,6 +24,7 @@ ENCRYPTED: frozenset[str] = frozenset(
         "accounts.User.last_name",
         "accounts.User.email",
         "accounts.User.pending_email",
+        "accounts.AuthenticatorDevice.key",
         "conversations.Message.body",
         "conversations.InternalNote.body",
         "conversations.Conversation.legal_hold_reason",
@@ -49,6 +50,7 @@ PLAINTEXT: dict[str, str] = {
     "accounts.User.password": "a salted password hash",
     "accounts.User.role": "a role name",
     "accounts.BackupCodeDevice.name": "a fixed device label",
+    "accounts.AuthenticatorDevice.name": "a fixed device label",
     "accounts.BackupCode.code_hash": "an scrypt hash",
     "accounts.UserSession.session_key": "a random session key",
     # conversations
@@ -83,9 +85,6 @@ PLAINTEXT: dict[str, str] = {
     "contenttypes.ContentType.model": "schema metadata",
     "sessions.Session.session_key": "a random session key",
     "sessions.Session.session_data": "signed ids and timestamps (user, device, conversation ids), no content",
-    # django-otp
-    "otp_totp.TOTPDevice.name": "a device label",
-    "otp_totp.TOTPDevice.key": "the TOTP secret, which django-otp must read to verify codes (not personal data)",
     # django-celery-beat: the job schedule (ids only are passed to tasks, never text)
     **{
         f"django_celery_beat.{field}": "job schedule, set by administrators; no personal data"

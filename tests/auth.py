@@ -9,15 +9,15 @@ from typing import Any
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import factors, services
+from accounts.models import AuthenticatorDevice
 from accounts.reauth import REAUTH_KEY
 
 
-def totp_device(user: Any) -> TOTPDevice:
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    return device or TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+def totp_device(user: Any) -> AuthenticatorDevice:
+    device = AuthenticatorDevice.objects.filter(user=user, confirmed=True).first()
+    return device or AuthenticatorDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
 
 
 def current_code(key: bytes, *, offset_steps: int = 0) -> str:

@@ -9,9 +9,8 @@ from django.contrib.auth.models import Group
 from django.test import RequestFactory
 from django.urls import reverse
 from django_otp.admin import OTPAdminSite
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import User
+from accounts.models import AuthenticatorDevice, User
 from tests.auth import signed_in_client
 from tests.factories import UserFactory
 
@@ -21,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def test_the_admin_site_is_the_otp_one_under_djangos_name() -> None:
     assert isinstance(admin.site, OTPAdminSite)
     assert admin.site.name == "admin" and reverse("admin:index") == "/admin/"
-    for model in (User, Group, TOTPDevice):  # ours, and those registered while the site was chosen
+    for model in (User, Group, AuthenticatorDevice):  # ours, and those registered while the site was chosen
         assert admin.site.is_registered(model), model
 
 

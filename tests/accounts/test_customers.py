@@ -6,10 +6,9 @@ import re
 
 import pytest
 from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import roles
-from accounts.models import User
+from accounts.models import AuthenticatorDevice, User
 from tests.auth import current_code
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +41,7 @@ def test_customer_turns_two_step_sign_in_on_and_then_needs_it() -> None:
     _sign_up(client)
     page = client.get("/accounts/mfa/setup/").content.decode()
     assert "totp-secret" in page
-    device = TOTPDevice.objects.get(user__username="newcustomer")
+    device = AuthenticatorDevice.objects.get(user__username="newcustomer")
     response = client.post("/accounts/mfa/setup/", {"code": current_code(device.bin_key)})
     assert len(re.findall(r"<li><code>", response.content.decode())) == 10
     # A new sign-in now asks for a code before anything else.
@@ -52,7 +51,7 @@ def test_customer_turns_two_step_sign_in_on_and_then_needs_it() -> None:
     # Turning it off needs a recent re-authentication, then removes the devices.
     response = client.post("/accounts/mfa/disable/")
     assert response.status_code == 302
-    assert not TOTPDevice.objects.filter(user__username="newcustomer").exists()
+    assert not AuthenticatorDevice.objects.filter(user__username="newcustomer").exists()
 
 
 def test_staff_cannot_turn_it_off(agent: User) -> None:
@@ -61,7 +60,7 @@ def test_staff_cannot_turn_it_off(agent: User) -> None:
     client = signed_in_client(agent)
     client.get("/accounts/mfa/")
     assert client.post("/accounts/mfa/disable/").status_code in (302, 403)
-    assert TOTPDevice.objects.filter(user=agent).exists()
+    assert AuthenticatorDevice.objects.filter(user=agent).exists()
 
 
 def test_create_staff_command_makes_a_staff_account(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,10 +7,9 @@ import re
 import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import mfa
-from accounts.models import BackupCode
+from accounts.models import AuthenticatorDevice, BackupCode
 from tests.auth import current_code, signed_in_client, totp_device
 from tests.factories import PASSWORD
 from tests.wsclient import Socket, login_session
@@ -51,7 +50,7 @@ def test_enrollment_shows_qr_and_key_then_ten_backup_codes_once(agent: object, s
     page = client.get("/accounts/mfa/setup/").content.decode()
     assert "<svg" in page
     secret = re.search(r'id="totp-secret"><code>([A-Z2-7 ]+)</code>', page).group(1)
-    device = TOTPDevice.objects.get(user=agent, confirmed=False)
+    device = AuthenticatorDevice.objects.get(user=agent, confirmed=False)
     assert secret.replace(" ", "") == mfa.totp_secret_text(device).replace(" ", "")
     wrong = client.post("/accounts/mfa/setup/", {"code": "000000"})
     assert "not valid" in wrong.content.decode()

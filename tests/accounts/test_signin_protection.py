@@ -129,3 +129,11 @@ def test_the_beat_job_ends_idle_staff_sessions_only(agent: object, customer: obj
     alive = set(Session.objects.values_list("session_key", flat=True))
     assert idle_agent.cookies["sessionid"].value not in alive
     assert {busy_agent.cookies["sessionid"].value, idle_customer.cookies["sessionid"].value} <= alive
+
+
+@pytest.mark.parametrize("username", ["a" * 255, "a" * 300, "é" * 1000])
+def test_an_overlong_username_is_refused_by_the_form_not_a_server_error(username: str) -> None:
+    """django-axes records a failed sign-in's username in a 255-character column: found by the
+    form sweep (tests/security/test_fuzz_forms.py) as a 500 on PostgreSQL."""
+    response = Client().post("/accounts/login/", {"username": username, "password": "wrong password"})
+    assert response.status_code == 200 and response.context["form"].errors

@@ -6,7 +6,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import AuthenticatorDevice
 
 
 class Command(BaseCommand):
@@ -18,7 +19,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG:
             raise CommandError("demo_code runs only with DEBUG=1.")
-        device = TOTPDevice.objects.filter(user__username=options["username"], name="Demo authenticator").first()
+        device = AuthenticatorDevice.objects.filter(
+            user__username=options["username"], name="Demo authenticator"
+        ).first()
         if device is None:
             raise CommandError(f"No demo authenticator for {options['username']!r}; run seed_demo first.")
         totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)

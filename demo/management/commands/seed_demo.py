@@ -9,10 +9,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
-from accounts.models import User
+from accounts.models import AuthenticatorDevice, User
 from conversations.models import KnowledgeArticle
 from demo.data import ARTICLES
 from privacy.data_requests.lifecycle import due_date
@@ -68,7 +67,7 @@ class Command(BaseCommand):
                     user.first_name, user.email = first, f"{username}@example.com"
                     user.save(update_fields=["first_name", "email"])
                 if role != User.Role.CUSTOMER:
-                    TOTPDevice.objects.get_or_create(
+                    AuthenticatorDevice.objects.get_or_create(
                         user=user,
                         name="Demo authenticator",
                         defaults={"key": demo_totp_key(username), "confirmed": True},
