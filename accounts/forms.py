@@ -69,10 +69,7 @@ SIGN_IN_MAX_LENGTH = 254
 
 
 class SignInForm(AuthenticationForm):
-    # Bounded here: AuthenticationForm only sets the widget's maxlength, and django-axes records a
-    # failed sign-in's username in a 255-character column (a longer one was a 500 on PostgreSQL).
     username = UsernameField(
-        max_length=254,
         label="Username or e-mail address",
         max_length=SIGN_IN_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username"}),
