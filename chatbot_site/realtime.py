@@ -7,6 +7,11 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
+from redis.exceptions import RedisError
+
+# What a channel layer raises when its service fails (channels_redis: redis-py's errors; a socket
+# that could not connect: OSError). A consumer closes its socket on these rather than crash.
+LAYER_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
 
 
 def group_send_on_commit(group: str, event: dict[str, Any]) -> None:

@@ -228,7 +228,19 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # Each socket's reader waits on a blocking pop of 5 s (channels_redis brpop_timeout).
+                # redis-py 8 reads with a 5 s socket_timeout by default, so every idle socket failed
+                # its read and dropped (channels_redis#422, redis-py#4091). The read timeout must
+                # outlast the pop; keepalive and health checks find a dead connection instead.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": env.float("CHANNEL_LAYER_SOCKET_TIMEOUT", default=30.0),
+                        "socket_connect_timeout": 5.0,
+                        "socket_keepalive": True,
+                        "health_check_interval": 30,
+                    }
+                ],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="confidant"),
                 # Relayed chat text must not sit in Redis in the clear. One key per field key, newest
                 # first: during a key roll-out, old and new processes still read each other.
@@ -269,6 +281,10 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_out": str(_queue_dir),
         "store_processed": False,  # so no processed_folder: a message taken is deleted
     }
+else:
+    # An unacknowledged task (acks_late: its worker died mid-task) goes back to the queue after this
+    # many seconds. Longer than any task may run, or a slow task would run twice at once.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 CELERY_TASK_IGNORE_RESULT = True
 # The queue workers take tasks from (tests use their own, so no other worker can pick theirs up).
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")

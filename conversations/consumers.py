@@ -9,6 +9,7 @@ seconds, on broadcasts; every socket of a user closes when their session ends (a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -19,6 +20,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts import services as account_services
 from accounts.access import NotFound, socket_staff_user
+from chatbot_site.realtime import LAYER_ERRORS
 from conversations import protocol, rendering, selectors, services
 from conversations.access import (
     may_open_widget_socket,
@@ -33,6 +35,9 @@ logger = logging.getLogger(__name__)
 # An application close code (4000-4999), sent after accepting so that browsers see it (a refused
 # handshake reaches them only as 1006) and stop reconnecting.
 CLOSE_UNAUTHORIZED = 4403
+# The channel layer (Redis) failed under this socket: it closes so the client reconnects (to any
+# process) and resumes from the last seq it has. Nothing stored is lost; live typing frames may be.
+CLOSE_LAYER_UNAVAILABLE = 4503
 TYPING_MIN_INTERVAL = 1.5  # seconds between relayed typing frames per connection
 # Messages and notes one connection may post per window; more get a `rate_limited` error and
 # are not stored (the client may resend them later with the same client_id).
@@ -46,6 +51,23 @@ class _ChatConsumer(AsyncWebsocketConsumer):
     customer_view = False  # whose labels the messages are drawn with (conversations.rendering)
     conversation_id: Any = None
     groups_joined: tuple[str, ...] = ()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except LAYER_ERRORS as exc:
+            # From group_add in connect(), a broadcast or the reader of this socket's channel.
+            logger.warning("channel layer unavailable, closing the socket: %s", type(exc).__name__)
+            with contextlib.suppress(Exception):  # the client may be gone already
+                if not getattr(self, "accepted", False):
+                    await self.base_send({"type": "websocket.accept"})
+                await self.base_send({"type": "websocket.close", "code": CLOSE_LAYER_UNAVAILABLE})
+            with contextlib.suppress(*LAYER_ERRORS):
+                await self.disconnect(CLOSE_LAYER_UNAVAILABLE)
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        await super().accept(subprotocol, headers)
+        self.accepted = True
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
@@ -108,6 +130,8 @@ class _ChatConsumer(AsyncWebsocketConsumer):
         except NotFound:
             await self.send_error("not_found", "No such conversation.")
             await self.handle_denied()
+        except LAYER_ERRORS:
+            raise  # closes the socket with CLOSE_LAYER_UNAVAILABLE (__call__)
         except Exception:
             logger.exception("failed to handle a %s frame", self.__class__.__name__)
             await self.send_error("internal", "Something went wrong on our side. Please try again.")
