@@ -197,7 +197,16 @@ def _database(url_variable: str, default_url: str, test_file: str) -> dict:
         # Persistent connections leak under ASGI; psycopg's pool gives the reuse instead.
         db["CONN_MAX_AGE"] = 0
         if env.bool("DATABASE_POOL", default=True):
-            db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": env.int("DATABASE_POOL_MAX", default=10)}
+            db.setdefault("OPTIONS", {})["pool"] = {
+                "min_size": 1,
+                "max_size": env.int("DATABASE_POOL_MAX", default=10),
+                # A request waits this long for a connection, then fails (a 500 page, an `internal`
+                # error frame) instead of hanging while the database is down.
+                "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+            }
+            # Pooled connections are checked when taken (Django passes psycopg_pool's check): after
+            # a database restart, broken ones are replaced instead of failing one request each.
+            db["CONN_HEALTH_CHECKS"] = True
     return db
 
 

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import time
+import weakref
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -20,7 +21,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from accounts import services as account_services
 from accounts.access import NotFound, socket_staff_user
-from chatbot_site.realtime import LAYER_ERRORS
+from chatbot_site.realtime import LAYER_ERRORS, layer_watch
 from conversations import protocol, rendering, selectors, services
 from conversations.access import (
     may_open_widget_socket,
@@ -43,6 +44,14 @@ TYPING_MIN_INTERVAL = 1.5  # seconds between relayed typing frames per connectio
 # are not stored (the client may resend them later with the same client_id).
 POST_LIMIT, POST_WINDOW = 20, 10.0
 RECHECK = 30.0  # seconds between access re-checks of a staff socket on broadcasts
+_open_sockets: weakref.WeakSet[_ChatConsumer] = weakref.WeakSet()  # this process's accepted sockets
+
+
+async def _close_all_for_layer() -> None:
+    """Close every socket of this process with CLOSE_LAYER_UNAVAILABLE: they reconnect (joining
+    their groups again) and resume."""
+    for consumer in list(_open_sockets):
+        await consumer.close_for_layer()
 
 
 class _ChatConsumer(AsyncWebsocketConsumer):
@@ -56,18 +65,29 @@ class _ChatConsumer(AsyncWebsocketConsumer):
         try:
             await super().__call__(scope, receive, send)
         except LAYER_ERRORS as exc:
-            # From group_add in connect(), a broadcast or the reader of this socket's channel.
-            logger.warning("channel layer unavailable, closing the socket: %s", type(exc).__name__)
-            with contextlib.suppress(Exception):  # the client may be gone already
-                if not getattr(self, "accepted", False):
-                    await self.base_send({"type": "websocket.accept"})
-                await self.base_send({"type": "websocket.close", "code": CLOSE_LAYER_UNAVAILABLE})
+            # From group_add in connect(), a broadcast or the reader of this process's channels.
+            logger.warning("channel layer unavailable, closing sockets: %s", type(exc).__name__)
+            await self.close_for_layer()
+            # One reader serves every socket of this process (channels_redis), so the others did
+            # not see the error, and a restarted Redis has forgotten their groups: close them too.
+            await _close_all_for_layer()
             with contextlib.suppress(*LAYER_ERRORS):
                 await self.disconnect(CLOSE_LAYER_UNAVAILABLE)
+        finally:
+            _open_sockets.discard(self)
+
+    async def close_for_layer(self) -> None:
+        _open_sockets.discard(self)
+        with contextlib.suppress(Exception):  # the client may be gone already
+            if not getattr(self, "accepted", False):
+                await self.base_send({"type": "websocket.accept"})
+            await self.base_send({"type": "websocket.close", "code": CLOSE_LAYER_UNAVAILABLE})
 
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
         await super().accept(subprotocol, headers)
         self.accepted = True
+        _open_sockets.add(self)
+        layer_watch(_close_all_for_layer)  # a Redis restart that no read of this process saw
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))

@@ -68,14 +68,26 @@ def server_env(**extra: str) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
         LOG_LEVEL="WARNING",
-        **extra,
     )
+    env.update(extra)
     return env
 
 
 @contextmanager
 def asgi_server(*, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Run `uvicorn chatbot_site.asgi:application` on a free port; yield its base URL."""
+    with asgi_process(extra_env=extra_env) as (base, _):
+        yield base
+
+
+def server_log(base: str) -> str:
+    """What the ASGI server at `base` has logged so far."""
+    return (ROOT / "var" / f"test-server-{urlsplit(base).port}.log").read_text(errors="replace")
+
+
+@contextmanager
+def asgi_process(*, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """asgi_server, yielding its process too (for tests that kill it)."""
     port = free_port()
     log = open(ROOT / "var" / f"test-server-{port}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
@@ -110,7 +122,7 @@ def asgi_server(*, extra_env: dict[str, str] | None = None) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:
