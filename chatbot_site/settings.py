@@ -63,6 +63,19 @@ if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
     )
 
 
+def _seconds(name: str, default: float, *, above: float = 0.0) -> float:
+    """A duration in seconds from the environment, refused (naming the variable) unless a number
+    above `above`."""
+    raw = env.str(name, default=str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not above < value < 10**6:  # NaN too
+        raise ImproperlyConfigured(f"{name} must be a number of seconds above {above:g}, not {raw[:40]!r}.")
+    return value
+
+
 def _decode_field_key(value: str, name: str = "FIELD_ENCRYPTION_KEYS entries") -> bytes:
     try:
         raw = base64.urlsafe_b64decode(value.strip().encode("ascii"))
@@ -202,7 +215,7 @@ def _database(url_variable: str, default_url: str, test_file: str) -> dict:
                 "max_size": env.int("DATABASE_POOL_MAX", default=10),
                 # A request waits this long for a connection, then fails (a 500 page, an `internal`
                 # error frame) instead of hanging while the database is down.
-                "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+                "timeout": _seconds("DATABASE_POOL_TIMEOUT", 10.0),
             }
             # Pooled connections are checked when taken (Django passes psycopg_pool's check): after
             # a database restart, broken ones are replaced instead of failing one request each.
@@ -244,7 +257,7 @@ if REDIS_URL:
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        "socket_timeout": env.float("CHANNEL_LAYER_SOCKET_TIMEOUT", default=30.0),
+                        "socket_timeout": _seconds("CHANNEL_LAYER_SOCKET_TIMEOUT", 30.0, above=5.0),
                         "socket_connect_timeout": 5.0,
                         "socket_keepalive": True,
                         "health_check_interval": 30,
@@ -293,7 +306,7 @@ if CELERY_BROKER_URL == "filesystem://":
 else:
     # An unacknowledged task (acks_late: its worker died mid-task) goes back to the queue after this
     # many seconds. Longer than any task may run, or a slow task would run twice at once.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _seconds("CELERY_VISIBILITY_TIMEOUT", 3600.0)}
 CELERY_TASK_IGNORE_RESULT = True
 # The queue workers take tasks from (tests use their own, so no other worker can pick theirs up).
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
