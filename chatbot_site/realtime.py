@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,7 +36,7 @@ def group_send_on_commit(group: str, event: dict[str, Any]) -> None:
 
 # How often each process asks its channel layer's Redis who it is (a few bytes; cheap).
 LAYER_CHECK_EVERY = 2.0
-_watches: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
+_watches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[None]] = weakref.WeakKeyDictionary()
 
 
 def layer_watch(on_lost: Callable[[], Awaitable[None]]) -> None:
