@@ -78,11 +78,16 @@ class PrivatePostgres:
         return f"postgres://postgres@127.0.0.1:{self.port}"
 
     def _ctl(self, *args: str, check: bool = True) -> None:
-        subprocess.run(  # noqa: S603
+        run = subprocess.run(  # noqa: S603
             ["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D", self.data, "-w", *args],
-            check=check,
             capture_output=True,
+            text=True,
+            check=False,
         )
+        if check and run.returncode:
+            log = Path(self.data, "log")
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise AssertionError(f"pg_ctl {' '.join(args)} failed: {run.stdout}{run.stderr}\n{tail}")
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off"

@@ -11,6 +11,7 @@ import socketserver
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -28,6 +29,8 @@ from tests.integration.private_services import postgres_server
 from tests.servers import ROOT, asgi_server, celery_worker, server_env, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+VISIBILITY = 3  # seconds: the broker's visibility timeout for the workers of the worker test
 
 
 def _status(url: str) -> int:
@@ -162,7 +165,7 @@ def test_a_worker_killed_mid_task_runs_the_task_once_when_it_comes_back(requires
     worker_env = {
         "EMAIL_URL": f"smtp://127.0.0.1:{sink.server_address[1]}",
         "EMAIL_TIMEOUT": "120",  # so the stalled send is still stalled when the worker is killed
-        "CELERY_VISIBILITY_TIMEOUT": "3",
+        "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY),
     }
     try:
         sink.stall.set()
@@ -174,6 +177,12 @@ def test_a_worker_killed_mid_task_runs_the_task_once_when_it_comes_back(requires
         sink.stall.clear()
         sink.release.set()
         assert sink.messages == [] and _unacked(broker, request.pk)  # taken, never acknowledged
+        # A worker restores what has been unacknowledged for longer than the visibility timeout
+        # when it starts polling (then only every few polls): start it once that is so.
+        wait_for(
+            lambda: time.time() - _unacked_since(broker, request.pk) > VISIBILITY + 0.5,
+            what="the visibility timeout to pass",
+        )
         with celery_worker(queue=queue, extra_env=worker_env):
             wait_for(lambda: sink.messages, timeout=90, what="the task to run again")
             # Done for good: acknowledged, nothing left to redeliver.
@@ -184,6 +193,12 @@ def test_a_worker_killed_mid_task_runs_the_task_once_when_it_comes_back(requires
         sink.release.set()
         sink.shutdown()
         sink.server_close()
+
+
+def _unacked_since(broker: redis.Redis, request_id: Any) -> float:
+    """When the message of this request's task was taken (the broker's unacked index)."""
+    tag = next(tag for tag, value in broker.hgetall("unacked").items() if str(request_id).encode() in value)
+    return float(broker.zscore("unacked_index", tag))
 
 
 def _unacked(broker: redis.Redis, request_id: Any) -> bool:
