@@ -65,6 +65,19 @@ if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
     )
 
 
+def _seconds(name: str, default: float, *, above: float = 0.0) -> float:
+    """A duration in seconds from the environment, refused (naming the variable) unless a number
+    above `above`."""
+    raw = env.str(name, default=str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not above < value < 10**6:  # NaN too
+        raise ImproperlyConfigured(f"{name} must be a number of seconds above {above:g}, not {raw[:40]!r}.")
+    return value
+
+
 def _decode_field_key(value: str, name: str = "FIELD_ENCRYPTION_KEYS entries") -> bytes:
     try:
         raw = base64.urlsafe_b64decode(value.strip().encode("ascii"))
@@ -214,7 +227,16 @@ def _database(url_variable: str, default_url: str, test_file: str) -> dict:
         # Persistent connections leak under ASGI; psycopg's pool gives the reuse instead.
         db["CONN_MAX_AGE"] = 0
         if env.bool("DATABASE_POOL", default=True):
-            db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": env.int("DATABASE_POOL_MAX", default=10)}
+            db.setdefault("OPTIONS", {})["pool"] = {
+                "min_size": 1,
+                "max_size": env.int("DATABASE_POOL_MAX", default=10),
+                # A request waits this long for a connection, then fails (a 500 page, an `internal`
+                # error frame) instead of hanging while the database is down.
+                "timeout": _seconds("DATABASE_POOL_TIMEOUT", 10.0),
+            }
+            # Pooled connections are checked when taken (Django passes psycopg_pool's check): after
+            # a database restart, broken ones are replaced instead of failing one request each.
+            db["CONN_HEALTH_CHECKS"] = True
     return db
 
 
@@ -245,7 +267,19 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # Each socket's reader waits on a blocking pop of 5 s (channels_redis brpop_timeout).
+                # redis-py 8 reads with a 5 s socket_timeout by default, so every idle socket failed
+                # its read and dropped (channels_redis#422, redis-py#4091). The read timeout must
+                # outlast the pop; keepalive and health checks find a dead connection instead.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": _seconds("CHANNEL_LAYER_SOCKET_TIMEOUT", 30.0, above=5.0),
+                        "socket_connect_timeout": 5.0,
+                        "socket_keepalive": True,
+                        "health_check_interval": 30,
+                    }
+                ],
                 "prefix": env.str("CHANNEL_LAYER_PREFIX", default="confidant"),
                 # Relayed chat text must not sit in Redis in the clear. One key per field key, newest
                 # first: during a key roll-out, old and new processes still read each other.
@@ -292,6 +326,10 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_out": str(_queue_dir),
         "store_processed": False,  # so no processed_folder: a message taken is deleted
     }
+else:
+    # An unacknowledged task (acks_late: its worker died mid-task) goes back to the queue after this
+    # many seconds. Longer than any task may run, or a slow task would run twice at once.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _seconds("CELERY_VISIBILITY_TIMEOUT", 3600.0)}
 CELERY_TASK_IGNORE_RESULT = True
 # The queue workers take tasks from (tests use their own, so no other worker can pick theirs up).
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")

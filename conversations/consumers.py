@@ -20,6 +20,7 @@ from django.conf import settings
 
 from accounts import services as account_services
 from accounts.access import NotFound, socket_staff_user
+from chatbot_site.realtime import LAYER_ERRORS
 from conversations import limits, protocol, rendering, selectors, services
 from conversations.access import (
     may_open_widget_socket,
@@ -27,6 +28,7 @@ from conversations.access import (
     widget_conversation_access,
     widget_conversation_owner,
 )
+from conversations.layer_guard import LayerGuard
 from conversations.models import Conversation, Message
 
 logger = logging.getLogger(__name__)
@@ -45,7 +47,7 @@ RATED_DETAIL = {
 RECHECK = 30.0  # seconds between access re-checks of a staff socket on broadcasts
 
 
-class _ChatConsumer(AsyncWebsocketConsumer):
+class _ChatConsumer(LayerGuard, AsyncWebsocketConsumer):
     allowed_frames: frozenset[str] = frozenset()
     sender = ""
     customer_view = False  # whose labels the messages are drawn with (conversations.rendering)
@@ -124,6 +126,8 @@ class _ChatConsumer(AsyncWebsocketConsumer):
         except NotFound:
             await self.send_error("not_found", "No such conversation.")
             await self.handle_denied()
+        except LAYER_ERRORS:
+            raise  # closes the socket with CLOSE_LAYER_UNAVAILABLE (__call__)
         except Exception:
             logger.exception("failed to handle a %s frame", self.__class__.__name__)
             await self.send_error("internal", "Something went wrong on our side. Please try again.")

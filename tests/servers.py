@@ -92,6 +92,13 @@ def asgi_server(*, extra_env: dict[str, str] | None = None) -> Iterator[str]:
     """Run the Procfile's web process (uvicorn, one worker) on a free port, with its options (proxy
     trust, log configuration) as production has them; yield its base URL. Its output goes to
     server_log(base)."""
+    with asgi_process(extra_env=extra_env) as (base, _):
+        yield base
+
+
+@contextmanager
+def asgi_process(*, extra_env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """asgi_server, yielding its process too (for tests that kill it)."""
     port = free_port()
     log = open(ROOT / "var" / f"test-server-{port}.log", "wb")  # noqa: SIM115
     env = server_env(**(extra_env or {}))
@@ -120,7 +127,7 @@ def asgi_server(*, extra_env: dict[str, str] | None = None) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         try:

@@ -1,9 +1,10 @@
 // The one reconnecting WebSocket of the widget, the console and the queue. It reconnects with
 // exponential backoff and jitter (so a restarted server is not met by every browser at once),
 // ignores frames that are not JSON objects with a type, calls onOpen after every (re)connect so
-// the page can resume where it was, and stops for good on the server's "not allowed" (4403).
-// and after a limit's close (4400 too many invalid frames, 4429 too many sockets) waits the
+// the page can resume where it was, and stops for good on the server's "not allowed" (4403);
+// after a limit's close (4400 too many invalid frames, 4429 too many sockets) waits the
 // longest backoff, since its open had reset the count of attempts.
+// Every other close reconnects: 4503 (the server's channel layer failed), 1006, 1001, 1011.
 const UNAUTHORIZED = 4403;
 const LIMITED = [4400, 4429];
 

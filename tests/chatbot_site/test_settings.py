@@ -188,3 +188,36 @@ def test_uvicorns_proxy_options_follow_the_settings(extra: dict, options: list[s
     code = "import django; django.setup(); from django.conf import settings; print(settings.TRUSTED_PROXIES)"
     expected = options[1].partition("=")[2]
     assert _python(code, env={**PRODUCTION, **extra}).stdout.strip() == str(expected.split(",") if expected else [])
+
+
+@pytest.mark.parametrize(
+    ("name", "garbage"),
+    [
+        ("CHANNEL_LAYER_SOCKET_TIMEOUT", "5"),  # not above the layer's 5 s blocking pop: the old drop
+        ("CHANNEL_LAYER_SOCKET_TIMEOUT", "ten"),
+        ("DATABASE_POOL_TIMEOUT", "-1"),
+        ("DATABASE_POOL_TIMEOUT", "nan"),
+        ("CELERY_VISIBILITY_TIMEOUT", "0"),
+        ("CELERY_VISIBILITY_TIMEOUT", "1e400"),
+    ],
+)
+def test_a_timeout_that_is_not_a_sensible_number_is_refused_by_name(name: str, garbage: str) -> None:
+    env = {**PRODUCTION, "DATABASE_URL": "postgres://u@db.example/app", "REDIS_URL": "redis://redis.example:6379/0"}
+    run = _python("import django; django.setup()", env={**env, name: garbage})
+    assert run.returncode != 0 and "ImproperlyConfigured" in run.stderr and name in run.stderr, run.stderr[-500:]
+
+
+def test_the_redis_and_database_timeouts_reach_their_clients() -> None:
+    env = {**PRODUCTION, "DATABASE_URL": "postgres://u@db.example/app", "REDIS_URL": "redis://redis.example:6379/0"}
+    code = """
+import django, json; django.setup()
+from django.conf import settings
+host = settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
+print(json.dumps([host["socket_timeout"], host["socket_keepalive"], settings.DATABASES["default"]["OPTIONS"]["pool"]["timeout"],
+    settings.DATABASES["default"]["CONN_HEALTH_CHECKS"], settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]]))
+"""
+    run = _python(code, env=env)
+    assert run.returncode == 0, run.stderr[-800:]
+    assert json.loads(run.stdout) == [30.0, True, 10.0, True, 3600.0]
+    run = _python(code, env={**env, "CHANNEL_LAYER_SOCKET_TIMEOUT": "60", "CELERY_VISIBILITY_TIMEOUT": "7200"})
+    assert json.loads(run.stdout) == [60.0, True, 10.0, True, 7200.0]
