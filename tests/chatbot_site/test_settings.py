@@ -30,6 +30,18 @@ def _python(code: str, *, env: dict[str, str], cwd: Path = servers.ROOT) -> subp
     return subprocess.run([sys.executable, "-c", code], env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
+def _proxy_options(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """What the Procfile's `$(python -m chatbot_site.proxies)` gives uvicorn under this environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "chatbot_site.proxies"],
+        env=env,
+        cwd=servers.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 @pytest.fixture
 def fresh_clone(tmp_path: Path) -> Path:
     """A copy of chatbot_site/ with no var/ beside it; the apps are imported from this tree."""
@@ -152,14 +164,7 @@ def test_the_deploy_check_passes_under_production_settings(requires_redis: None)
 def test_a_wrong_proxy_setting_is_refused_by_the_app_and_trusts_nobody_in_uvicorn(extra: dict, error: str) -> None:
     run = _python("import django; django.setup()", env={**PRODUCTION, **extra})
     assert run.returncode != 0 and error in run.stderr
-    options = subprocess.run(
-        [sys.executable, "-m", "chatbot_site.proxies"],
-        env={**PRODUCTION, **extra},
-        cwd=servers.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    options = _proxy_options({**PRODUCTION, **extra})
     assert options.stdout.split() == ["--no-proxy-headers", "--forwarded-allow-ips="] and error in options.stderr
 
 
@@ -176,14 +181,7 @@ def test_a_wrong_proxy_setting_is_refused_by_the_app_and_trusts_nobody_in_uvicor
     ],
 )
 def test_uvicorns_proxy_options_follow_the_settings(extra: dict, options: list[str]) -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "chatbot_site.proxies"],
-        env={**PRODUCTION, **extra},
-        cwd=servers.ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = _proxy_options({**PRODUCTION, **extra})
     assert run.stdout.split() == options, run.stderr
     code = "import django; django.setup(); from django.conf import settings; print(settings.TRUSTED_PROXIES)"
     expected = options[1].partition("=")[2]

@@ -104,6 +104,16 @@ def _no_errors_logged(caplog: pytest.LogCaptureFixture) -> None:
     assert not errors, [f"{r.name}: {r.getMessage()} {r.exc_text or ''}"[:500] for r in errors]
 
 
+async def _still_answers(path: str, session: Any) -> None:
+    """After the sweep, a fresh socket on the same session still gets its message acknowledged."""
+    fresh = Socket(path, session)
+    assert await fresh.connect()
+    client_id = str(uuid.uuid4())
+    await fresh.send({"type": "message", "client_id": client_id, "body": "still there?"})
+    await fresh.recv_until("ack", timeout=10, client_id=client_id)
+    await fresh.close()
+
+
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_generated_frames_to_the_widget(caplog: pytest.LogCaptureFixture) -> None:
@@ -113,12 +123,7 @@ async def test_generated_frames_to_the_widget(caplog: pytest.LogCaptureFixture) 
     counts = await _sweep("/ws/chat/", session, frames, protocol.CUSTOMER_FRAMES)
     print("widget:", counts)
     assert counts["sent"] == COUNTS["customer"] and counts["refused"] > COUNTS["customer"] // 2
-    fresh = Socket("/ws/chat/", session)
-    assert await fresh.connect()
-    client_id = str(uuid.uuid4())
-    await fresh.send({"type": "message", "client_id": client_id, "body": "still there?"})
-    await fresh.recv_until("ack", timeout=10, client_id=client_id)
-    await fresh.close()
+    await _still_answers("/ws/chat/", session)
     _no_errors_logged(caplog)
 
 
@@ -134,12 +139,7 @@ async def test_generated_frames_to_the_agent_conversation(
     counts = await _sweep(path, session, frames, protocol.AGENT_FRAMES)
     print("agent conversation:", counts)
     assert counts["sent"] == COUNTS["agent"] and counts["refused"] > COUNTS["agent"] // 2
-    fresh = Socket(path, session)
-    assert await fresh.connect()
-    client_id = str(uuid.uuid4())
-    await fresh.send({"type": "message", "client_id": client_id, "body": "still there?"})
-    await fresh.recv_until("ack", timeout=10, client_id=client_id)
-    await fresh.close()
+    await _still_answers(path, session)
     _no_errors_logged(caplog)
 
 
