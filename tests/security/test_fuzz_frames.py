@@ -92,6 +92,9 @@ async def _sweep(path: str, session: str, frames: list[tuple[str, Any]], allowed
             continue
         assert code in CLOSE_CODES, (code, kind, repr(data)[:200])
         counts["closed"] += 1
+        # As a server does once the client has answered the close: the consumer's disconnect runs
+        # (and gives back its socket lease).
+        await sock.comm.send_input({"type": "websocket.disconnect", "code": code})
         await sock.comm.wait()
         sock = Socket(path, session)
         assert await sock.connect(), "a fresh socket is refused after the sweep closed one"
