@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, UserCreationForm, UsernameField
+from django.contrib.auth.forms import AuthenticationForm, BaseUserCreationForm, UsernameField
 
 from accounts.models import User
 
@@ -25,27 +25,34 @@ class ReauthForm(forms.Form):
     )
 
 
-class SignUpForm(UserCreationForm):
-    """Customers sign themselves up; the role is always customer (staff are made by an admin)."""
+class SignUpForm(BaseUserCreationForm):
+    """Customers sign themselves up; the role is always customer (staff are made by an admin).
+    Only the input's own form is checked (username format, address format, password strength):
+    whether another account has the username or the address is not said here (that would tell
+    anyone who has an account), but in the e-mail, which the address's owner alone reads."""
 
     email = forms.EmailField(
-        label="E-mail address (optional)",
-        required=False,
+        label="E-mail address",
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-        help_text="We send a link to confirm it; once confirmed, you can sign in with it. Stored encrypted.",
+        help_text="We send a link there to finish signing up; you can then sign in with it too. Stored encrypted.",
+        error_messages={
+            "required": "Enter your e-mail address.",
+            "invalid": "Enter an e-mail address such as name@example.com.",
+        },
     )
 
     field_order = ("username", "email", "password1", "password2")
 
-    class Meta(UserCreationForm.Meta):
+    class Meta(BaseUserCreationForm.Meta):
         model = User
         fields = ("username",)
         help_texts = {"username": "A name to sign in with. It need not be your real name."}
 
+    def validate_unique(self) -> None:
+        """No uniqueness check: the answer must not depend on other accounts (see the class)."""
+
     def clean_email(self) -> str:
-        # Whether another account uses it is not said here (that would tell anyone which
-        # addresses have accounts): the confirmation e-mail tells the address's owner.
         return self.cleaned_data["email"].strip()
 
 

@@ -60,7 +60,8 @@ class User(DataKeyOwner, AbstractUser):
     email_index = BlindIndexField(source="email", purpose="email", unique=True)
     # An address given at sign-up waits here until its owner confirms it from the link we send
     # (accounts.services.email_confirm): `email` only ever holds confirmed addresses (or ones an
-    # administrator set), and sign-up never tells whether another account uses an address.
+    # administrator set), and sign-up never tells whether another account uses an address. A
+    # sign-up is an inactive account until that link is opened (accounts.services.customer_sign_up).
     pending_email = EncryptedEmailField("address waiting for confirmation", max_length=254, blank=True, editable=False)
     pending_email_at = models.DateTimeField(null=True, blank=True, editable=False)
 

@@ -11,6 +11,11 @@ def email_confirmation_send(user_id: int) -> bool:
     return services.email_confirmation_send(user_id=user_id)
 
 
+@shared_task(**RETRIED_STEP)
+def sign_up_refusal_send(sealed: str) -> bool:
+    return services.sign_up_refusal_send(sealed=sealed)
+
+
 @shared_task
 def pending_emails_forget() -> int:
     return services.pending_emails_forget()

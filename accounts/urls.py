@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/login/", views.SignInView.as_view(), name="login"),
     path("accounts/logout/", views.SignOutView.as_view(), name="logout"),
     path("accounts/signup/", views.sign_up, name="sign_up"),
+    path("accounts/signup/check-email/", views.sign_up_check_email, name="sign_up_check_email"),
     path("accounts/mfa/disable/", mfa_views.mfa_disable, name="mfa_disable"),
     path("accounts/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path(

@@ -5,10 +5,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required, login_required
-from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
@@ -65,33 +63,33 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 @login_not_required
 def sign_up(request: HttpRequest) -> HttpResponse:
+    """The answer to a valid form is the same whether or not the username or the address is
+    taken: the e-mail tells the address's owner what happened (services.customer_sign_up)."""
     if request.user.is_authenticated:
         return redirect("accounts:home")
-    form = SignUpForm(request.POST or None)
+    form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if network.limited(
             request, group="sign-up-ip", key=network.client_key(request), rate=settings.PRIVACY_REQUEST_RATE_PER_IP
         ):
             return render(request, "accounts/sign_up_limited.html", status=429)
         address = form.cleaned_data["email"]
-        notify = not address or _address_may_be_mailed(request, address)
-        try:
-            user = services.customer_sign_up(
-                username=form.cleaned_data["username"],
-                password=form.cleaned_data["password1"],
-                email=address,
-                notify=notify,
-            )
-        except IntegrityError:  # taken between the form's check and the insert
-            form.add_error(None, "That username was taken a moment ago. Please choose another.")
-            return render(request, "accounts/sign_up.html", {"form": form})
-        login(request, user, backend="accounts.backends.EmailOrUsernameBackend")
-        services.session_record(user=user, session_key=request.session.session_key)
-        request.session[REAUTH_KEY] = time.time()
-        if address:
-            messages.info(request, "Welcome! We sent a link to the address you gave: open it to confirm the address.")
-        return redirect("conversations:my_conversations")
+        services.customer_sign_up(
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password1"],
+            email=address,
+            notify=_address_may_be_mailed(request, address),
+        )
+        return redirect("accounts:sign_up_check_email")
     return render(request, "accounts/sign_up.html", {"form": form})
+
+
+@login_not_required
+@require_http_methods(["GET"])
+def sign_up_check_email(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("accounts:home")
+    return render(request, "accounts/sign_up_check_email.html", {"minutes": settings.PRIVACY_VERIFY_LINK_MINUTES})
 
 
 def _address_may_be_mailed(request: HttpRequest, address: str) -> bool:
@@ -120,9 +118,18 @@ EMAIL_LINK_PAGES = {
 def email_confirm(request: HttpRequest, user_id: int, token: str) -> HttpResponse:
     """Confirming an address takes both: the mailbox (the link) and the account (signed in as it),
     so nobody can put their address on an account that is not theirs, nor someone else's address
-    on their own. GET shows a button (mail scanners must not use the link up); POST confirms."""
+    on their own. GET shows a button (mail scanners must not use the link up); POST confirms.
+    A sign-up's activation link is the same link: the mailbox proves the address, and the account
+    is then proved as always, by its password at sign-in (a link alone never signs anyone in)."""
     try:
         account = services.email_link_check(user_id=user_id, token=token)
+        if services.awaiting_activation(account):
+            # The mailbox is all a sign-up has to show; the password is then asked at sign-in.
+            if request.method == "GET":
+                return render(request, "accounts/email_confirm.html", {"account": account, "activate": True})
+            services.email_confirm(user_id=user_id, token=token)
+            messages.success(request, "Your account is active: sign in with your username or address.")
+            return redirect("accounts:login")
         if not access.is_own_account(request.user, account):
             return render(request, "accounts/email_confirm.html", {"account": account, "sign_in": True})
         if request.method == "GET":

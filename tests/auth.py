@@ -3,9 +3,11 @@ as they would after two-step sign-in."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
+from django.core import mail
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
@@ -44,4 +46,19 @@ def reauthenticated(client: Client) -> Client:
     session = client.session
     session[REAUTH_KEY] = time.time()
     session.save()
+    return client
+
+
+def signed_up_client(username: str, password: str, *, email: str = "") -> Client:
+    """A customer who signed up, activated the account from the e-mailed link, and signed in.
+    Needs the `eager_tasks` fixture (the link comes by e-mail)."""
+    email = email or f"{username}@example.com"
+    client = Client()
+    client.post(
+        "/accounts/signup/", {"username": username, "email": email, "password1": password, "password2": password}
+    )
+    link = re.search(r"http://testserver(/accounts/email/confirm/\d+/\S+/)", mail.outbox[-1].body)
+    assert link, mail.outbox[-1].body
+    client.post(link.group(1))
+    assert client.post("/accounts/login/", {"username": username, "password": password}).status_code == 302
     return client

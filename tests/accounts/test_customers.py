@@ -9,36 +9,38 @@ from django.test import Client
 
 from accounts import roles
 from accounts.models import AuthenticatorDevice, User
-from tests.auth import current_code
+from tests.auth import current_code, signed_up_client
 
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "a-long-new-passphrase-7"
 
 
-def _sign_up(client: Client, username: str = "newcustomer", **extra: str) -> object:
-    data = {"username": username, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD, **extra}
-    return client.post("/accounts/signup/", data)
-
-
-def test_sign_up_makes_a_customer_and_signs_them_in() -> None:
-    client = Client()
-    response = _sign_up(client, role="supervisor", is_staff="on", is_superuser="on")
-    assert response.url == "/me/conversations/"
+@pytest.mark.django_db(transaction=True)
+def test_sign_up_makes_a_customer_whatever_else_is_posted(eager_tasks: None) -> None:
+    data = {"username": "newcustomer", "email": "new@example.com", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    response = Client().post(
+        "/accounts/signup/", {**data, "role": "supervisor", "is_staff": "on", "is_superuser": "on"}
+    )
+    assert response.url == "/accounts/signup/check-email/"
     user = User.objects.get(username="newcustomer")
     assert user.role == User.Role.CUSTOMER and not user.is_staff and not user.is_superuser
+    client = signed_up_client("another", NEW_PASSWORD)
     assert client.get("/me/conversations/").status_code == 200
 
 
 def test_weak_passwords_are_refused() -> None:
-    response = Client().post("/accounts/signup/", {"username": "x1", "password1": "password", "password2": "password"})
+    response = Client().post(
+        "/accounts/signup/",
+        {"username": "x1", "email": "x1@example.com", "password1": "password", "password2": "password"},
+    )
     assert response.status_code == 200 and not User.objects.filter(username="x1").exists()
     assert "too common" in response.content.decode() or "too short" in response.content.decode()
 
 
-def test_customer_turns_two_step_sign_in_on_and_then_needs_it() -> None:
-    client = Client()
-    _sign_up(client)
+@pytest.mark.django_db(transaction=True)
+def test_customer_turns_two_step_sign_in_on_and_then_needs_it(eager_tasks: None) -> None:
+    client = signed_up_client("newcustomer", NEW_PASSWORD)
     page = client.get("/accounts/mfa/setup/").content.decode()
     assert "totp-secret" in page
     device = AuthenticatorDevice.objects.get(user__username="newcustomer")

@@ -114,7 +114,7 @@ def test_a_full_flow_leaves_no_token_and_no_canary_in_the_logs(tmp_path: Path) -
         assert visitor.request(download, {"csrfmiddlewaretoken": token})[0] == 200  # the archive
         assert visitor.request(download)[0] == 410  # used: logged as a client error, still redacted
 
-        # Sign-up with an address → its confirmation link, opened signed in.
+        # Sign-up with an address → its activation link (the account is proved at sign-in after).
         member = Browser(base)
         username = f"logtest{uuid.uuid4().hex[:6]}"
         form = {"username": username, "email": signup_address, "password1": password, "password2": password}
@@ -122,7 +122,7 @@ def test_a_full_flow_leaves_no_token_and_no_canary_in_the_logs(tmp_path: Path) -
         confirm = _mail_link(mail_dir, r"http://confidant\.test(/accounts/email/confirm/\d+/[^/\s]+/)")
         tokens.append(confirm.split("/")[-2])
         status, page = member.post_form(confirm, {})
-        assert status == 200 and "Address confirmed" in page
+        assert status == 200 and "Your account is active" in page
 
         # Damaged links and query strings: logged as warnings by Django, redacted all the same.
         damaged = f"{download.rsplit('/', 2)[0]}/{canary('log-forged')}/"

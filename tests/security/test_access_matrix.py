@@ -96,6 +96,7 @@ HTTP_MATRIX: dict[str, Route] = {
     "accounts:login": Route("GET", "/accounts/login/", outcomes("redirect", public="ok", staff_without_mfa="redirect")),
     "accounts:logout": Route("POST", "/accounts/logout/", outcomes("login", staff_without_mfa="login")),
     "accounts:sign_up": Route("GET", "/accounts/signup/", outcomes("redirect", public="ok")),
+    "accounts:sign_up_check_email": Route("GET", "/accounts/signup/check-email/", outcomes("redirect", public="ok")),
     "accounts:home": Route("GET", "/accounts/", outcomes("redirect", public="login")),
     "accounts:mfa_setup": Route(
         # Customers turning it on re-authenticate first; enrolled staff are sent to manage it.

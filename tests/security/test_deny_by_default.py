@@ -26,6 +26,7 @@ PUBLIC_VIEWS = {
     "accounts:login",
     "accounts:logout",
     "accounts:sign_up",
+    "accounts:sign_up_check_email",
     "accounts:email_confirm",
     "privacy:notice",
     "privacy:request_new",
