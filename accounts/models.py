@@ -59,9 +59,9 @@ class User(DataKeyOwner, AbstractUser):
     email = EncryptedEmailField("email address", max_length=254, blank=True, editable=True)
     email_index = BlindIndexField(source="email", purpose="email", unique=True)
     # An address given at sign-up waits here until its owner confirms it from the link we send
-    # (accounts.services.email_confirm): `email` only ever holds confirmed addresses (or ones an
+    # (accounts.addresses.email_confirm): `email` only ever holds confirmed addresses (or ones an
     # administrator set), and sign-up never tells whether another account uses an address. A
-    # sign-up is an inactive account until that link is opened (accounts.services.customer_sign_up).
+    # sign-up is an inactive account until that link is opened (accounts.addresses.customer_sign_up).
     pending_email = EncryptedEmailField("address waiting for confirmation", max_length=254, blank=True, editable=False)
     pending_email_at = models.DateTimeField(null=True, blank=True, editable=False)
 

@@ -2,23 +2,23 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from accounts import services
+from accounts import addresses, services
 from chatbot_site.jobs import RETRIED_STEP
 
 
 @shared_task(**RETRIED_STEP)
 def email_confirmation_send(user_id: int) -> bool:
-    return services.email_confirmation_send(user_id=user_id)
+    return addresses.email_confirmation_send(user_id=user_id)
 
 
 @shared_task(**RETRIED_STEP)
 def sign_up_refusal_send(sealed: str) -> bool:
-    return services.sign_up_refusal_send(sealed=sealed)
+    return addresses.sign_up_refusal_send(sealed=sealed)
 
 
 @shared_task
 def pending_emails_forget() -> int:
-    return services.pending_emails_forget()
+    return addresses.pending_emails_forget()
 
 
 @shared_task

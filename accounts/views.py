@@ -13,7 +13,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from accounts import access, network, roles, services
+from accounts import access, addresses, network, roles, services
 from accounts.forms import EmailAddressForm, SignInForm, SignUpForm
 from accounts.reauth import REAUTH_KEY, reauth_redirect, recent_auth_required
 from vault.blind import blind_index
@@ -64,7 +64,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 @login_not_required
 def sign_up(request: HttpRequest) -> HttpResponse:
     """The answer to a valid form is the same whether or not the username or the address is
-    taken: the e-mail tells the address's owner what happened (services.customer_sign_up)."""
+    taken: the e-mail tells the address's owner what happened (addresses.customer_sign_up)."""
     if request.user.is_authenticated:
         return redirect("accounts:home")
     form = SignUpForm(request.POST if request.method == "POST" else None)
@@ -74,7 +74,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         ):
             return render(request, "accounts/sign_up_limited.html", status=429)
         address = form.cleaned_data["email"]
-        services.customer_sign_up(
+        addresses.customer_sign_up(
             username=form.cleaned_data["username"],
             password=form.cleaned_data["password1"],
             email=address,
@@ -122,20 +122,20 @@ def email_confirm(request: HttpRequest, user_id: int, token: str) -> HttpRespons
     A sign-up's activation link is the same link: the mailbox proves the address, and the account
     is then proved as always, by its password at sign-in (a link alone never signs anyone in)."""
     try:
-        account = services.email_link_check(user_id=user_id, token=token)
-        if services.awaiting_activation(account):
+        account = addresses.email_link_check(user_id=user_id, token=token)
+        if addresses.awaiting_activation(account):
             # The mailbox is all a sign-up has to show; the password is then asked at sign-in.
             if request.method == "GET":
                 return render(request, "accounts/email_confirm.html", {"account": account, "activate": True})
-            services.email_confirm(user_id=user_id, token=token)
+            addresses.email_confirm(user_id=user_id, token=token)
             messages.success(request, "Your account is active: sign in with your username or address.")
             return redirect("accounts:login")
         if not access.is_own_account(request.user, account):
             return render(request, "accounts/email_confirm.html", {"account": account, "sign_in": True})
         if request.method == "GET":
             return render(request, "accounts/email_confirm.html", {"account": account, "confirm": True})
-        services.email_confirm(user_id=user_id, token=token)
-    except services.EmailLinkRefused as exc:
+        addresses.email_confirm(user_id=user_id, token=token)
+    except addresses.EmailLinkRefused as exc:
         title, detail = EMAIL_LINK_PAGES[exc.reason]
         return render(
             request, "accounts/email_confirm.html", {"title": title, "detail": detail, "reason": exc.reason}, status=410
@@ -161,7 +161,9 @@ def email_address(request: HttpRequest) -> HttpResponse:
             request, group="email-change-user", key=str(request.user.pk), rate=settings.PRIVACY_REQUEST_RATE_PER_ADDRESS
         ):
             return render(request, "accounts/sign_up_limited.html", status=429)
-        services.email_change_start(user=request.user, address=address, notify=_address_may_be_mailed(request, address))
+        addresses.email_change_start(
+            user=request.user, address=address, notify=_address_may_be_mailed(request, address)
+        )
         messages.info(request, "We sent a link to that address: open it, signed in as you are now, to confirm it.")
         return redirect("accounts:email_address")
     return render(

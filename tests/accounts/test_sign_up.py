@@ -12,7 +12,7 @@ from django.core import mail, signing
 from django.test import Client
 from django.utils import timezone
 
-from accounts import services
+from accounts import addresses
 from accounts.backends import user_by_email
 from accounts.models import User
 from tests.factories import PASSWORD, UserFactory
@@ -127,9 +127,9 @@ def test_the_hourly_job_frees_the_username_of_a_sign_up_never_activated(dana: Us
     from accounts.tasks import pending_emails_forget
 
     _post("kim", "kim@example.com")
-    services.email_change_start(user=dana, address="dana.new@example.com", notify=False)
+    addresses.email_change_start(user=dana, address="dana.new@example.com", notify=False)
     soon = timezone.now() + dt.timedelta(minutes=5)
-    assert services.pending_emails_forget(now=soon) == 0 and User.objects.filter(username="kim").exists()
+    assert addresses.pending_emails_forget(now=soon) == 0 and User.objects.filter(username="kim").exists()
     User.objects.filter(username="kim").update(pending_email_at=timezone.now() - dt.timedelta(hours=1))
     assert pending_emails_forget.apply().get() == 1
     assert not User.objects.filter(username="kim").exists()
@@ -142,8 +142,8 @@ def test_a_deactivated_account_is_neither_reactivated_nor_deleted(dana: User, ea
     dana.last_login = None
     dana.is_active = False
     dana.save(update_fields=["last_login", "is_active"])
-    assert not services.awaiting_activation(dana)  # it has a confirmed address
-    services.pending_emails_forget(now=timezone.now() + dt.timedelta(days=2))
+    assert not addresses.awaiting_activation(dana)  # it has a confirmed address
+    addresses.pending_emails_forget(now=timezone.now() + dt.timedelta(days=2))
     assert User.objects.filter(username="dana").exists()
 
 

@@ -11,7 +11,7 @@ from django.core import mail
 from django.db import IntegrityError, connection, transaction
 from django.test import Client, override_settings
 
-from accounts import services
+from accounts import addresses
 from accounts.backends import user_by_email
 from accounts.models import User
 from tests.auth import reauthenticated, signed_in_client, signed_up_client
@@ -118,7 +118,7 @@ def test_an_address_is_the_accounts_once_its_owner_confirms_it_once(eager_tasks:
 
     client = signed_up_client("kim", PASSWORD, email="kim.old@example.com")
     kim = User.objects.get(username="kim")
-    services.email_change_start(user=kim, address="Kim@Example.com")
+    addresses.email_change_start(user=kim, address="Kim@Example.com")
     path = _confirm_path(mail.outbox[-1])
     assert user_by_email("kim@example.com") is None  # not before confirmation
     stranger = Client()  # the mailbox alone is not enough: the account must be signed in
@@ -135,7 +135,7 @@ def test_an_address_is_the_accounts_once_its_owner_confirms_it_once(eager_tasks:
     forged_user = client.post(path.replace(f"/confirm/{kim.pk}/", "/confirm/999999/"))
     assert forged_user.status_code == 410
     # A second address, confirmed too late.
-    services.email_change_start(user=kim, address="kim.new@example.com")
+    addresses.email_change_start(user=kim, address="kim.new@example.com")
     late = _confirm_path(mail.outbox[-1])
     later = time.time() + 31 * 60
     monkeypatch.setattr(signing.time, "time", lambda: later)
@@ -171,7 +171,7 @@ def test_sign_up_refuses_a_malformed_address(client: object) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_nobody_puts_their_address_on_someone_elses_account(eager_tasks: None) -> None:
     signed_up_client("mallory", PASSWORD, email="mallory@example.com")
-    services.email_change_start(user=User.objects.get(username="mallory"), address="victim@example.com")
+    addresses.email_change_start(user=User.objects.get(username="mallory"), address="victim@example.com")
     message = mail.outbox[-1]
     assert '"mallory"' in message.body  # the e-mail names the account, so the victim can tell
     victim = signed_up_client("victim", PASSWORD, email="victim.other@example.com")
@@ -203,9 +203,9 @@ def test_unconfirmed_addresses_are_forgotten_and_a_new_link_can_be_asked_for(eag
 
     kim = UserFactory(username="kim")
     client = signed_in_client(kim)
-    services.email_change_start(user=kim, address="kim@example.com")
-    assert services.pending_emails_forget(now=timezone.now() + dt.timedelta(hours=1)) == 0
-    assert services.pending_emails_forget(now=timezone.now() + dt.timedelta(hours=9)) == 1
+    addresses.email_change_start(user=kim, address="kim@example.com")
+    assert addresses.pending_emails_forget(now=timezone.now() + dt.timedelta(hours=1)) == 0
+    assert addresses.pending_emails_forget(now=timezone.now() + dt.timedelta(hours=9)) == 1
     assert User.objects.get(username="kim").pending_email == ""
     reauthenticated(client)
     assert b"No confirmed address yet" in client.get("/accounts/email/").content
