@@ -137,7 +137,7 @@ def test_a_full_flow_leaves_no_token_and_no_canary_in_the_logs(tmp_path: Path) -
 
     # The logs did record the flow (with the tokens replaced)...
     assert re.search(r'"GET /privacy/exports/[0-9a-f-]+/\[redacted\]/ HTTP/1.1" 200', logs)
-    assert re.search(r'"POST /accounts/email/confirm/\d+/\[redacted\]/ HTTP/1.1" 200', logs)
+    assert re.search(r'"POST /accounts/email/confirm/\d+/\[redacted\]/ HTTP/1.1" 302', logs)  # activated: to sign-in
     assert re.search(r'"GET /privacy/requests/[0-9a-f-]+/status/\[redacted\]/ HTTP/1.1" 200', logs)
     assert '"GET /no-such-page/?token=[redacted] HTTP/1.1" 404' in logs
     assert "WebSocket /ws/chat/" in logs
