@@ -1,15 +1,21 @@
-"""The one way services tell sockets about a change: a channel-group event sent after commit."""
+"""The one way services tell sockets about a change (a channel-group event sent after commit), and
+the one way sockets call services (`db_call`: on a pool of threads, broadcasts sent from the loop)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any, ParamSpec, TypeVar
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import transaction
 from redis.exceptions import RedisError
 
@@ -20,18 +26,66 @@ LAYER_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
 logger = logging.getLogger(__name__)
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Set by db_call for the call it makes: the broadcasts that call's transactions committed, which
+# db_call then sends from the event loop instead of blocking a database thread on Redis.
+_outbox: contextvars.ContextVar[list[tuple[str, dict[str, Any]]] | None] = contextvars.ContextVar(
+    "confidant_outbox", default=None
+)
+
+
 def group_send_on_commit(group: str, event: dict[str, Any]) -> None:
     """Send `event` to `group` once the current transaction commits (at once outside one), so no
     socket hears of a change that was rolled back. robust: the data is committed whatever happens
-    to the send; a failure is logged, and clients catch up (chat: `resume`)."""
+    to the send; a failure is logged, and clients catch up (chat: `resume`). Inside `db_call` the
+    send waits for the call to return and happens on the event loop."""
 
     def send() -> None:
+        outbox = _outbox.get()
+        if outbox is not None:
+            outbox.append((group, event))
+            return
         try:
             async_to_sync(get_channel_layer().group_send)(group, event)
         except LAYER_ERRORS as exc:  # Redis down: the sockets close (4503) and resume
             logger.warning("a broadcast was lost, the channel layer failed: %s", type(exc).__name__)
 
     transaction.on_commit(send, robust=True)
+
+
+@cache
+def _db_executor() -> ThreadPoolExecutor:
+    """One per process, as many threads as a database pool has connections: more would only wait."""
+    return ThreadPoolExecutor(max_workers=settings.DATABASE_THREADS, thread_name_prefix="db")
+
+
+async def db_call(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run `func` (a service or selector: database work) from async code, concurrently with the
+    other sockets' calls: on a pool of threads, each call with its own connection and transactions
+    (channels' `database_sync_to_async` would queue every socket's call on one thread). Returns
+    `func`'s result; the broadcasts its transactions committed are then sent from the event loop,
+    in the order they were committed (also when `func` raised after a commit)."""
+    outbox: list[tuple[str, dict[str, Any]]] = []
+    token = _outbox.set(outbox)
+    try:
+        call = database_sync_to_async(func, thread_sensitive=False, executor=_db_executor())
+        return await call(*args, **kwargs)
+    finally:
+        _outbox.reset(token)
+        await broadcast(outbox)
+
+
+async def broadcast(events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send committed events to their groups; a failing layer loses them (logged): clients resume."""
+    layer = get_channel_layer()
+    for group, event in events:
+        try:
+            await layer.group_send(group, event)
+        except LAYER_ERRORS as exc:
+            logger.warning("a broadcast was lost, the channel layer failed: %s", type(exc).__name__)
+            return
 
 
 # How often each process asks its channel layer's Redis who it is (a few bytes; cheap).

@@ -258,6 +258,9 @@ if dbplace.place(DATABASES["keys"]) == dbplace.place(DATABASES["default"]):
         "or deleting a customer could not make their data unreadable in backups (docs/operations.md)."
     )
 DATABASE_ROUTERS = ["vault.routers.KeysRouter"]
+# Threads of each ASGI process that run the sockets' database work (chatbot_site.realtime.db_call):
+# one per pooled connection (more would only wait for one); SQLite writes one at a time anyway.
+DATABASE_THREADS = DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 4)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and Celery broker ------------------------------------------------

@@ -9,18 +9,20 @@ seconds, on broadcasts; every socket of a user closes when their session ends (a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import time
 from typing import Any
 
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from accounts import services as account_services
 from accounts.access import NotFound, socket_staff_user
-from chatbot_site.realtime import LAYER_ERRORS
+from chatbot_site.realtime import LAYER_ERRORS, db_call
 from conversations import limits, protocol, rendering, selectors, services
 from conversations.access import (
     may_open_widget_socket,
@@ -53,6 +55,16 @@ class _ChatConsumer(LayerGuard, AsyncWebsocketConsumer):
     customer_view = False  # whose labels the messages are drawn with (conversations.rendering)
     conversation_id: Any = None
     groups_joined: tuple[str, ...] = ()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections before every event, on the one thread that
+        # thread-sensitive calls share, so even a relayed broadcast would queue behind other
+        # sockets' database work. Every database call here goes through db_call, which closes
+        # them around the call on its own thread: skip that hop.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, ensure_ascii=False))
@@ -141,8 +153,8 @@ class _ChatConsumer(LayerGuard, AsyncWebsocketConsumer):
     async def resume(self, after_seq: int) -> bool:
         """Replay one page of messages after `after_seq`, then say whether more follow."""
         page = settings.CHAT_RESUME_PAGE
-        messages = await database_sync_to_async(selectors.messages_after)(
-            conversation_id=self.conversation_id, after_seq=after_seq, limit=page + 1
+        messages = await db_call(
+            selectors.messages_after, conversation_id=self.conversation_id, after_seq=after_seq, limit=page + 1
         )
         for message in messages[:page]:
             await self.send_message(services.message_fields(message))
@@ -196,10 +208,10 @@ class CustomerConsumer(_ChatConsumer):
 
     async def connect(self) -> None:
         session = self.scope.get("session")
-        if not await database_sync_to_async(may_open_widget_socket)(self.scope.get("user"), session):
+        if not await db_call(may_open_widget_socket, self.scope.get("user"), session):
             await self.deny()
             return
-        conversation = await database_sync_to_async(_widget_conversation)(self.scope.get("user"), session)
+        conversation = await db_call(_widget_conversation, self.scope.get("user"), session)
         if conversation is None:
             await self.deny()
             return
@@ -211,7 +223,8 @@ class CustomerConsumer(_ChatConsumer):
 
     async def handle(self, frame: protocol.ClientFrame) -> None:
         if isinstance(frame, protocol.MessageFrame):
-            result = await database_sync_to_async(services.message_post)(
+            result = await db_call(
+                services.message_post,
                 conversation_id=self.conversation_id,
                 sender=self.sender,
                 body=frame.body,
@@ -219,26 +232,40 @@ class CustomerConsumer(_ChatConsumer):
             )
             await self.send_frame(protocol.ack_frame(client_id=frame.client_id, seq=result.message.seq))
             if result.created and result.state == Conversation.State.BOT:
-                await self.bot_reply(result.message.pk)
+                self.bot_answer(result.message)
         elif isinstance(frame, protocol.ResumeFrame):
             await self.resume(frame.after_seq)
         elif isinstance(frame, protocol.HandoffFrame):
-            await database_sync_to_async(services.conversation_hand_over)(conversation_id=self.conversation_id)
+            await db_call(services.conversation_hand_over, conversation_id=self.conversation_id)
         elif isinstance(frame, protocol.TypingFrame):
             await self.relay_typing()
 
-    async def bot_reply(self, message_id: int) -> None:
+    def bot_answer(self, message: Message) -> None:
+        """Let the bot answer `message` once the customer has its ack and echo, off this socket's
+        frame loop; its answers are stored in the order of the customer's messages."""
+        previous = getattr(self, "_bot_task", None)
+        self._bot_task = task = asyncio.create_task(self._bot_reply(message, previous))
+        _bot_tasks.add(task)
+        task.add_done_callback(_bot_tasks.discard)
+
+    async def _bot_reply(self, message: Message, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
         # The customer's message is stored and acknowledged; a failing bot must not look like a
         # failed send. Say so in the conversation's terms instead.
         try:
-            await database_sync_to_async(services.bot_respond)(
-                conversation_id=self.conversation_id, message_id=message_id
-            )
+            await db_call(services.bot_respond, conversation_id=self.conversation_id, message=message)
         except Exception:
             logger.exception("the bot failed to answer")
-            await self.send_error(
-                "bot_unavailable", "The assistant could not answer just now. Ask for a person, or try again."
-            )
+            with contextlib.suppress(Exception):  # the socket may have closed meanwhile
+                await self.send_error(
+                    "bot_unavailable", "The assistant could not answer just now. Ask for a person, or try again."
+                )
+
+
+# The bot's answers being worked on, held here so that a closed socket does not lose its answer:
+# the customer sees it when they come back (resume).
+_bot_tasks: set[asyncio.Task[None]] = set()
 
 
 class AgentConversationConsumer(_ChatConsumer):
@@ -249,8 +276,8 @@ class AgentConversationConsumer(_ChatConsumer):
 
     async def connect(self) -> None:
         try:
-            _, conversation = await database_sync_to_async(_staff_access)(
-                self.scope, self.scope["url_route"]["kwargs"]["conversation_id"], False
+            _, conversation = await db_call(
+                _staff_access, self.scope, self.scope["url_route"]["kwargs"]["conversation_id"], False
             )
         except NotFound:
             await self.deny()
@@ -262,13 +289,13 @@ class AgentConversationConsumer(_ChatConsumer):
         await self.send_frame(protocol.status_frame(state=conversation.state))
 
     async def access(self, *, write: bool = False) -> Any:
-        user, _ = await database_sync_to_async(_staff_access)(self.scope, self.conversation_id, write)
+        user, _ = await db_call(_staff_access, self.scope, self.conversation_id, write)
         return user
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # A frame from the agent is activity: it keeps the staff session from idling out.
-        active = await database_sync_to_async(account_services.staff_session_touch)(
-            user=self.scope["user"], session_key=self.scope["session"].session_key
+        active = await db_call(
+            account_services.staff_session_touch, user=self.scope["user"], session_key=self.scope["session"].session_key
         )
         if not active:
             await self.close(code=CLOSE_UNAUTHORIZED)
@@ -278,7 +305,8 @@ class AgentConversationConsumer(_ChatConsumer):
     async def handle(self, frame: protocol.ClientFrame) -> None:
         if isinstance(frame, protocol.MessageFrame):
             user = await self.access(write=True)
-            result = await database_sync_to_async(services.message_post)(
+            result = await db_call(
+                services.message_post,
                 conversation_id=self.conversation_id,
                 sender=self.sender,
                 body=frame.body,
@@ -288,14 +316,18 @@ class AgentConversationConsumer(_ChatConsumer):
             await self.send_frame(protocol.ack_frame(client_id=frame.client_id, seq=result.message.seq))
         elif isinstance(frame, protocol.NoteFrame):
             user = await self.access()
-            await database_sync_to_async(services.note_add)(
-                conversation_id=self.conversation_id, author=user, client_id=frame.client_id, body=frame.body
+            await db_call(
+                services.note_add,
+                conversation_id=self.conversation_id,
+                author=user,
+                client_id=frame.client_id,
+                body=frame.body,
             )
         elif isinstance(frame, protocol.ResumeFrame):
             await self.access()
             if await self.resume(frame.after_seq):
                 return  # the notes follow the last page
-            for note in await database_sync_to_async(selectors.notes_of)(conversation_id=self.conversation_id):
+            for note in await db_call(selectors.notes_of, conversation_id=self.conversation_id):
                 await self.send_frame(services.note_to_frame(note))
         elif isinstance(frame, protocol.TypingFrame):
             await self.access(write=True)
@@ -348,7 +380,7 @@ class QueueConsumer(_ChatConsumer):
     allowed_frames = protocol.QUEUE_FRAMES
 
     async def connect(self) -> None:
-        items = await database_sync_to_async(_queue_items)(self.scope)
+        items = await db_call(_queue_items, self.scope)
         if items is None:
             await self.deny()
             return
@@ -358,7 +390,7 @@ class QueueConsumer(_ChatConsumer):
         await self.send_frame(protocol.queue_frame(conversations=items))
 
     async def send_snapshot(self) -> None:
-        items = await database_sync_to_async(_queue_items)(self.scope)
+        items = await db_call(_queue_items, self.scope)
         if items is None:
             await self.close(code=CLOSE_UNAUTHORIZED)
             return

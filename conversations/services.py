@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
-from django.db import connections, models, router, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -87,10 +87,22 @@ def _append(
 ) -> Message:
     """Add a message with the next seq. Call inside a transaction holding the conversation's
     row lock (see `_locked`)."""
-    now = timezone.now()
     conversation.last_seq += 1
-    conversation.last_message_at = now
+    conversation.last_message_at = timezone.now()
     conversation.save(update_fields=["last_seq", "last_message_at"])
+    return _insert(conversation, sender=sender, body=body, client_id=client_id, author=author)
+
+
+def _insert(
+    conversation: Conversation,
+    *,
+    sender: str,
+    body: str,
+    client_id: uuid.UUID | None = None,
+    author: User | None = None,
+) -> Message:
+    """Store the message numbered `conversation.last_seq` (taken by `_append` or `_take_seq`, in
+    this transaction) and broadcast it on commit."""
     message = Message.objects.create(
         conversation=conversation,
         seq=conversation.last_seq,
@@ -108,6 +120,30 @@ def _locked(conversation_id: uuid.UUID | str) -> Conversation:
         return Conversation.objects.select_for_update().get(pk=conversation_id)
     except Conversation.DoesNotExist as exc:  # deleted meanwhile (retention, a deletion request)
         raise ConversationError("not_found", "This conversation no longer exists.") from exc
+
+
+def _take_seq(conversation_id: uuid.UUID | str) -> Conversation:
+    """Lock the conversation's row and take its next seq in one statement (UPDATE ... RETURNING:
+    `_locked` and `_append`'s save in one), returning the row as it is now. Call inside a
+    transaction; the chat path's messages are numbered this way."""
+    alias = router.db_for_write(Conversation)
+    conn = connections[alias]
+    quote = conn.ops.quote_name
+    meta = Conversation._meta
+    seq, at = quote(meta.get_field("last_seq").column), quote(meta.get_field("last_message_at").column)
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {seq} = {seq} + 1, {at} = %s WHERE {quote(meta.pk.column)} = %s "  # noqa: S608
+        f"RETURNING {', '.join(quote(field.column) for field in meta.concrete_fields)}"
+    )
+    try:
+        pk = meta.pk.get_db_prep_value(uuid.UUID(str(conversation_id)), conn)
+    except ValueError as exc:
+        raise ConversationError("not_found", "This conversation no longer exists.") from exc
+    now = meta.get_field("last_message_at").get_db_prep_value(timezone.now(), conn)
+    rows = list(Conversation.objects.db_manager(alias).raw(sql, [now, pk]))
+    if not rows:  # deleted meanwhile (retention, a deletion request)
+        raise ConversationError("not_found", "This conversation no longer exists.")
+    return rows[0]
 
 
 def greeting_text() -> str:
@@ -163,23 +199,44 @@ def message_post(
 
     A resend (same client_id) stores nothing and returns the original. A customer writing to a
     resolved conversation reopens it into the waiting queue. An agent may write only while the
-    conversation is with an agent.
+    conversation is with an agent. Four statements: the resend check, then one transaction
+    taking the seq (and the row lock) and storing the message.
     """
-    with transaction.atomic():
-        conversation = _locked(conversation_id)
-        existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
-        if existing is not None:
-            if existing.sender != sender or existing.author_id != (author.pk if author else None):
-                raise ConversationError("duplicate_client_id", "This client_id was already used for another message.")
-            return PostResult(message=existing, created=False, state=conversation.state)
-        if sender == Message.Sender.AGENT and conversation.state != Conversation.State.AGENT:
-            raise ConversationError("not_active", "Claim the conversation before replying.")
-        message = _append(conversation, sender=sender, body=body, client_id=client_id, author=author)
-        if sender == Message.Sender.CUSTOMER and conversation.state == Conversation.State.RESOLVED:
-            _to_waiting(
-                conversation, note="You wrote again, so the conversation is open again. An agent will join shortly."
-            )
+    if (existing := _posted(conversation_id, client_id, sender=sender, author=author)) is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            conversation = _take_seq(conversation_id)
+            if sender == Message.Sender.AGENT and conversation.state != Conversation.State.AGENT:
+                raise ConversationError("not_active", "Claim the conversation before replying.")
+            message = _insert(conversation, sender=sender, body=body, client_id=client_id, author=author)
+            if sender == Message.Sender.CUSTOMER and conversation.state == Conversation.State.RESOLVED:
+                _to_waiting(
+                    conversation, note="You wrote again, so the conversation is open again. An agent will join shortly."
+                )
+    except IntegrityError:
+        # The same client_id stored meanwhile by another connection (a resend racing the original,
+        # which held the row lock): that one stands.
+        if (existing := _posted(conversation_id, client_id, sender=sender, author=author)) is None:
+            raise
+        return existing
     return PostResult(message=message, created=True, state=conversation.state)
+
+
+def _posted(
+    conversation_id: uuid.UUID | str, client_id: uuid.UUID, *, sender: str, author: User | None
+) -> PostResult | None:
+    """The message already stored under this client_id, as a resend's result; None if there is none."""
+    existing = (
+        Message.objects.select_related("conversation")
+        .filter(conversation_id=conversation_id, client_id=client_id)
+        .first()
+    )
+    if existing is None:
+        return None
+    if existing.sender != sender or existing.author_id != (author.pk if author else None):
+        raise ConversationError("duplicate_client_id", "This client_id was already used for another message.")
+    return PostResult(message=existing, created=False, state=existing.conversation.state)
 
 
 def _to_waiting(conversation: Conversation, *, note: str) -> None:
@@ -270,21 +327,23 @@ def _answer_from_knowledge_base(text: str) -> str:
     return f"{match.answer}\n\n(From our help article \u201c{match.title}\u201d.)"
 
 
-def bot_respond(*, conversation_id: uuid.UUID | str, message_id: int) -> Message | None:
-    """Answer a customer's message while the conversation is with the bot: hand over when the
-    customer asks for a human, answer from the knowledge base when confident, else say so."""
-    message = Message.objects.select_related("conversation").get(pk=message_id, conversation_id=conversation_id)
-    if message.conversation.state != Conversation.State.BOT or message.sender != Message.Sender.CUSTOMER:
+def bot_respond(*, conversation_id: uuid.UUID | str, message: Message) -> Message | None:
+    """Answer a customer's message (just stored: `message_post`'s result, not read again) while
+    the conversation is with the bot: hand over when the customer asks for a human, answer from
+    the knowledge base when confident, else say so. Nothing is stored once the conversation has
+    left the bot meanwhile (an agent took it, the customer asked for one)."""
+    if message.sender != Message.Sender.CUSTOMER:
         return None
     if intent.wants_human(message.body):
         conversation_hand_over(conversation_id=conversation_id)
         return None
     reply = intent.small_talk(message.body) or _answer_from_knowledge_base(message.body)
     with transaction.atomic():
-        conversation = _locked(conversation_id)
+        conversation = _take_seq(conversation_id)
         if conversation.state != Conversation.State.BOT:
+            transaction.set_rollback(True)  # gives the seq back
             return None
-        return _append(conversation, sender=Message.Sender.BOT, body=reply)
+        return _insert(conversation, sender=Message.Sender.BOT, body=reply)
 
 
 LEGAL_HOLD_REASON_MAX = 500

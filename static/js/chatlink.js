@@ -6,6 +6,8 @@
 import { Socket } from "./socket.js";
 import { showLocalTimes } from "./time.js";
 
+const GAP_WAIT_MS = 300;
+
 export function newClientId() {
   if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
   const b = crypto.getRandomValues(new Uint8Array(16));
@@ -48,7 +50,14 @@ export class ChatLink {
     if (frame.client_id) this.pending.delete(frame.client_id);
     if (frame.seq > this.lastSeq + 1) {                // a gap: hold it, ask again for what's missing
       this.early.set(frame.seq, frame);
-      this.raw({ type: "resume", after_seq: this.lastSeq });
+      // Messages stored at the same moment by different senders may be broadcast in either order:
+      // give the missing one a moment to arrive before asking for it.
+      if (!this.gapTimer) {
+        this.gapTimer = setTimeout(() => {
+          this.gapTimer = null;
+          if (this.early.size) this.raw({ type: "resume", after_seq: this.lastSeq });
+        }, GAP_WAIT_MS);
+      }
       return;
     }
     this.onFrame(frame);
@@ -59,6 +68,7 @@ export class ChatLink {
       this.onFrame(next);
       this.lastSeq = next.seq;
     }
+    if (!this.early.size) { clearTimeout(this.gapTimer); this.gapTimer = null; }
   }
 
   raw(frame) {

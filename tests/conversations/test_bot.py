@@ -74,7 +74,7 @@ def _customer_says(conversation: Conversation, body: str) -> None:
     result = services.message_post(
         conversation_id=conversation.pk, sender="customer", body=body, client_id=uuid.uuid4()
     )
-    services.bot_respond(conversation_id=conversation.pk, message_id=result.message.pk)
+    services.bot_respond(conversation_id=conversation.pk, message=result.message)
 
 
 def test_bot_answers_with_the_article_and_names_it(demo_articles: None) -> None:

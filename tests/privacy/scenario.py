@@ -42,7 +42,7 @@ def full_conversation(tag: str) -> Scenario:
         body=f"My card 4111 1111 1111 1111 was stolen, I am {names['said']}",
         client_id=uuid.uuid4(),
     )
-    services.bot_respond(conversation_id=conversation.pk, message_id=said.message.pk)
+    services.bot_respond(conversation_id=conversation.pk, message=said.message)
     services.conversation_hand_over(conversation_id=conversation.pk)
     services.conversation_claim(conversation_id=conversation.pk, agent=agent)
     services.message_post(
