@@ -78,6 +78,13 @@ def _seconds(name: str, default: float, *, above: float = 0.0) -> float:
     return value
 
 
+def _positive(name: str, default: int) -> int:
+    value = env.int(name, default=default)
+    if value < 1:
+        raise ImproperlyConfigured(f"{name} must be a whole number of at least 1, not {value}.")
+    return value
+
+
 def _decode_field_key(value: str, name: str = "FIELD_ENCRYPTION_KEYS entries") -> bytes:
     try:
         raw = base64.urlsafe_b64decode(value.strip().encode("ascii"))
@@ -261,14 +268,18 @@ DATABASE_ROUTERS = ["vault.routers.KeysRouter"]
 # Threads of each ASGI process that run the sockets' database work (chatbot_site.realtime.db_call):
 # one per pooled connection (more would only wait for one); SQLite writes one at a time anyway.
 DATABASE_THREADS = DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 4)
+# Database calls of a process (running or waiting for a thread) past which its sockets refuse new
+# work: a `busy` error frame for messages, notes and resumes, 1013 for new sockets. Clients retry.
+DATABASE_BACKLOG = _positive("DATABASE_BACKLOG", DATABASE_THREADS * 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and Celery broker ------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+CHANNEL_LAYER_CAPACITY = _positive("CHANNEL_LAYER_CAPACITY", 500)
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "chatbot_site.realtime.ChannelLayer",
             "CONFIG": {
                 # Each socket's reader waits on a blocking pop of 5 s (channels_redis brpop_timeout).
                 # redis-py 8 reads with a 5 s socket_timeout by default, so every idle socket failed
@@ -289,7 +300,14 @@ if REDIS_URL:
                 "symmetric_encryption_keys": [
                     base64.urlsafe_b64encode(key).decode() + ":channels" for key in FIELD_ENCRYPTION_KEYS
                 ],
-                "capacity": 500,
+                # Events waiting for one socket: past this, the oldest is dropped (a socket this far
+                # behind is not reading); its client sees the gap in `seq` and resumes.
+                "capacity": CHANNEL_LAYER_CAPACITY,
+                # The list in Redis that holds every socket's events for one process: a burst
+                # must not overflow it (that drops events for all its sockets).
+                "channel_capacity": {"specific.*": CHANNEL_LAYER_CAPACITY * 20},
+                "max_connections": env.int("CHANNEL_LAYER_MAX_CONNECTIONS", default=50),
+                "pool_timeout": _seconds("CHANNEL_LAYER_POOL_TIMEOUT", 10.0),
             },
         }
     }
@@ -500,13 +518,6 @@ def _rate(name: str, default: str) -> str:
     value = env.str(name, default=default)
     if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", value):
         raise ImproperlyConfigured(f'{name} must be a rate such as "60/m" or "20/10s", not {value!r}.')
-    return value
-
-
-def _positive(name: str, default: int) -> int:
-    value = env.int(name, default=default)
-    if value < 1:
-        raise ImproperlyConfigured(f"{name} must be a whole number of at least 1, not {value}.")
     return value
 
 

@@ -22,7 +22,7 @@ from django.conf import settings
 
 from accounts import services as account_services
 from accounts.access import NotFound, socket_staff_user
-from chatbot_site.realtime import LAYER_ERRORS, db_call
+from chatbot_site.realtime import LAYER_ERRORS, busy, db_call
 from conversations import limits, protocol, rendering, selectors, services
 from conversations.access import (
     may_open_widget_socket,
@@ -47,6 +47,11 @@ RATED_DETAIL = {
     "resume": "Too many requests for the conversation's history. Try again in {} seconds.",
 }
 RECHECK = 30.0  # seconds between access re-checks of a staff socket on broadcasts
+# This process has more database work waiting than it can finish soon (chatbot_site.realtime.busy):
+# a new socket is closed with 1013 ("try again later") and a message, note or resume gets a `busy`
+# error, not applied; clients retry after a while (with the same client_id), as after rate_limited.
+CLOSE_TRY_AGAIN_LATER = 1013
+BUSY_RETRY_AFTER = 2  # seconds
 
 
 class _ChatConsumer(LayerGuard, AsyncWebsocketConsumer):
@@ -106,6 +111,10 @@ class _ChatConsumer(LayerGuard, AsyncWebsocketConsumer):
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         # Before any database work: a session or address with too many sockets open is turned away.
         self.limits = limits.SocketLimits(self.scope, self.channel_name)
+        if busy():
+            await self.accept()
+            await self.close(code=CLOSE_TRY_AGAIN_LATER)
+            return
         if not await self.limits.open():
             await self.accept()
             await self.close(code=limits.CLOSE_TOO_MANY_SOCKETS)
@@ -126,6 +135,9 @@ class _ChatConsumer(LayerGuard, AsyncWebsocketConsumer):
                 await self.send_error(exc.code, exc.detail)
                 if await self.limits.invalid():
                     await self.close(code=limits.CLOSE_INVALID_FRAMES)
+                return
+            if type(frame) in RATED and busy():
+                await self.send_error("busy", "We are very busy right now. Trying again shortly.", BUSY_RETRY_AFTER)
                 return
             if (kind := RATED.get(type(frame))) and (wait := await self.limits.hit(kind)) is not None:
                 await self.send_error("rate_limited", RATED_DETAIL[kind].format(wait), wait)

@@ -2,7 +2,7 @@
 // resends unacknowledged messages with their original client_id (the server stores them once),
 // and hands each server frame to the page exactly once and in seq order. A resume is answered a
 // page at a time: after a `resumed` frame with `more`, it asks for the next page; after a
-// `rate_limited` error, it waits the frame's retry_after and sends its resume and pending frames again.
+// `rate_limited` or `busy` error, it waits the frame's retry_after and sends its resume and pending frames again.
 import { Socket } from "./socket.js";
 import { showLocalTimes } from "./time.js";
 
@@ -38,7 +38,7 @@ export class ChatLink {
       if (frame.more) this.raw({ type: "resume", after_seq: this.lastSeq });
       return;
     }
-    if (frame.type === "error" && frame.code === "rate_limited") {
+    if (frame.type === "error" && (frame.code === "rate_limited" || frame.code === "busy")) {
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => {
         this.raw({ type: "resume", after_seq: this.lastSeq });
