@@ -7,10 +7,10 @@ bulk_create, each with its own data key in the keys database but without message
 list metadata only (state, agent, times, `last_seq`). Most are resolved, some with the bot, about
 1 % waiting and a few hundred with one of 20 agents, their last messages spread over a year.
 Then times, as a supervisor and as an agent: GET /console/, `selectors.queue_items` (the queue
-socket's snapshot), GET /console/history/ (first page, a late page, filtered by state, agent and
-dates, and half-way down: 50,000 rows deep), and counts their queries at this size and at a tenth
-of it, which must be equal. Target: each under 100 ms. The generated rows (notice_version "bench-console") are deleted at the end
-unless --keep; a later run tops them up to the size asked for.
+socket's snapshot), GET /console/history/ (first page, half-way down the list, filtered by
+state, by agent and by dates), and counts their queries at this size and at a tenth of it (the
+rows beyond it deleted), which must be equal. Target: each under 100 ms. The generated rows
+(notice_version "bench-console") are deleted at the end unless --keep; a later run tops them up.
 """
 
 from __future__ import annotations
