@@ -54,7 +54,8 @@ class Conversation(DataKeyOwner):
         indexes = [
             models.Index(fields=["state", "waiting_since"]),
             models.Index(fields=["assigned_agent", "state"]),
-            models.Index(fields=["last_message_at"]),
+            # The console history, newest activity first, paged by (last_message_at, id).
+            models.Index(fields=["last_message_at", "id"], name="conversation_activity_idx"),
             models.Index(fields=["legal_hold", "last_message_at"], name="retention_idx"),
         ]
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from conversations import protocol
 from conversations.access import conversations_visible_to_staff
@@ -34,13 +36,20 @@ def conversations_of_customer(*, customer: User) -> QuerySet[Conversation]:
     )
 
 
+# The queue lists at most this many waiting conversations (the longest-waiting) and this many of
+# the user's own: rendering every row of a long queue cost ~1 ms each (0.9 s for 1,000 waiting).
+QUEUE_LIMIT = 50
+# What a queue or history row shows: no other column is read, so none is decrypted.
+_ROW_FIELDS = ("id", "state", "customer", "assigned_agent__username", "waiting_since", "last_message_at")
+
+
 def queue_for(*, user: User) -> list[Conversation]:
     """The console queue: waiting conversations (longest-waiting first), then the ones this
-    user is handling."""
-    visible = conversations_visible_to_staff(user).select_related("assigned_agent")
-    waiting = visible.filter(state=Conversation.State.WAITING).order_by("waiting_since")
-    mine = visible.filter(state=Conversation.State.AGENT, assigned_agent=user).order_by("-last_message_at")
-    return [*waiting, *mine]
+    user is handling; at most QUEUE_LIMIT of each."""
+    visible = conversations_visible_to_staff(user).select_related("assigned_agent").only(*_ROW_FIELDS)
+    waiting = visible.filter(state=Conversation.State.WAITING).order_by("waiting_since", "id")
+    mine = visible.filter(state=Conversation.State.AGENT, assigned_agent=user).order_by("-last_message_at", "-id")
+    return [*waiting[:QUEUE_LIMIT], *mine[:QUEUE_LIMIT]]
 
 
 def queue_items(*, user: User) -> list[dict[str, Any]]:
@@ -57,28 +66,88 @@ def queue_items(*, user: User) -> list[dict[str, Any]]:
     ]
 
 
-def history_for(
+HISTORY_PAGE_SIZE = 25
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of the history and the cursors of its neighbours (None: no such page)."""
+
+    conversations: list[Conversation]
+    newer: str | None
+    older: str | None
+
+
+def _cursor(direction: str, conversation: Conversation) -> str:
+    """`direction` ("older"/"newer") than this row, as the page's URL carries it."""
+    micros = (conversation.last_message_at - _EPOCH) // dt.timedelta(microseconds=1)
+    return f"{direction}.{micros}.{conversation.pk}"
+
+
+def _parse_cursor(cursor: str) -> tuple[str, dt.datetime, uuid.UUID] | None:
+    try:
+        direction, micros, pk = cursor.split(".")
+        if direction not in ("older", "newer"):
+            return None
+        return direction, _EPOCH + dt.timedelta(microseconds=int(micros)), uuid.UUID(pk)
+    except (ValueError, OverflowError):
+        return None
+
+
+def history_page(
     *,
     user: User,
     state: str = "",
     agent_id: int | None = None,
     since: dt.date | None = None,
     until: dt.date | None = None,
-) -> QuerySet[Conversation]:
-    """Past and present conversations this console user may see, newest activity first.
-    Conversations where the customer never wrote (only the bot's greeting) are left out."""
+    cursor: str = "",
+    size: int = HISTORY_PAGE_SIZE,
+) -> HistoryPage:
+    """A page of the conversations this console user may see, newest activity first, after
+    `cursor` (a page's `newer` or `older`; anything else is the first page). Keyset pagination:
+    no count and no offset, so a page costs the same at any depth and any number of conversations.
+    Conversations where the customer never wrote (only the bot's greeting) are left out; dates
+    are days in the current time zone."""
     qs = (
         conversations_visible_to_staff(user)
-        .filter(last_seq__gt=1)
-        .select_related("assigned_agent", "customer")
-        .order_by("-last_message_at")
+        .filter(last_seq__gt=1, last_message_at__isnull=False)
+        .select_related("assigned_agent")
+        .only(*_ROW_FIELDS)
     )
     if state:
         qs = qs.filter(state=state)
     if agent_id:
         qs = qs.filter(assigned_agent_id=agent_id)
+    # Ranges on the column itself (not on its date), so that its index applies.
     if since:
-        qs = qs.filter(last_message_at__date__gte=since)
+        qs = qs.filter(last_message_at__gte=_day_start(since))
     if until:
-        qs = qs.filter(last_message_at__date__lte=until)
-    return qs
+        qs = qs.filter(last_message_at__lt=_day_start(until + dt.timedelta(days=1)))
+    position = _parse_cursor(cursor)
+    if position is None:
+        rows = list(qs.order_by("-last_message_at", "-id")[: size + 1])
+        return HistoryPage(rows[:size], None, _cursor("older", rows[size - 1]) if len(rows) > size else None)
+    direction, at, pk = position
+    if direction == "older":
+        qs = qs.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=pk), last_message_at__lte=at)
+        rows = list(qs.order_by("-last_message_at", "-id")[: size + 1])
+        more, rows = len(rows) > size, rows[:size]
+        return HistoryPage(
+            rows,
+            _cursor("newer", rows[0]) if rows else None,
+            _cursor("older", rows[-1]) if more else None,
+        )
+    qs = qs.filter(Q(last_message_at__gt=at) | Q(last_message_at=at, id__gt=pk), last_message_at__gte=at)
+    rows = list(qs.order_by("last_message_at", "id")[: size + 1])
+    more, rows = len(rows) > size, rows[:size][::-1]
+    return HistoryPage(
+        rows,
+        _cursor("newer", rows[0]) if more else None,
+        _cursor("older", rows[-1]) if rows else None,
+    )
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))

@@ -10,7 +10,6 @@ from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_not_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -210,8 +209,14 @@ def console_history(request: HttpRequest) -> HttpResponse:
     except ValueError:
         agent_id = None
     since, until = _parse_date(request.GET.get("since")), _parse_date(request.GET.get("until"))
-    conversations = selectors.history_for(user=request.user, state=state, agent_id=agent_id, since=since, until=until)
-    page = Paginator(conversations, 25).get_page(request.GET.get("page"))
+    page = selectors.history_page(
+        user=request.user,
+        state=state,
+        agent_id=agent_id,
+        since=since,
+        until=until,
+        cursor=request.GET.get("page", ""),
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -220,7 +225,7 @@ def console_history(request: HttpRequest) -> HttpResponse:
         {
             "page": page,
             "states": Conversation.State.choices,
-            "agents": console_agents(),
+            "agents": console_agents().only("pk", "username"),
             "filters": {"state": state, "agent": agent_id, "since": since, "until": until},
             "query": query.urlencode(),
         },

@@ -112,10 +112,10 @@ def test_history_filters_and_a_bounded_number_of_queries(
     client = _client(supervisor)
     with django_assert_max_num_queries(7):
         response = client.get("/console/history/")
-    assert response.status_code == 200 and len(response.context["page"]) == 6
-    assert len(client.get("/console/history/?state=resolved").context["page"]) == 5
-    assert len(client.get(f"/console/history/?agent={agent.pk}&state=agent").context["page"]) == 1
-    assert len(client.get("/console/history/?since=2999-01-01").context["page"]) == 0
+    assert response.status_code == 200 and len(response.context["page"].conversations) == 6
+    assert len(client.get("/console/history/?state=resolved").context["page"].conversations) == 5
+    assert len(client.get(f"/console/history/?agent={agent.pk}&state=agent").context["page"].conversations) == 1
+    assert len(client.get("/console/history/?since=2999-01-01").context["page"].conversations) == 0
     assert client.get("/console/history/?state=bogus&agent=x&since=notadate&page=99").status_code == 200
 
 
