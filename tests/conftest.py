@@ -10,6 +10,7 @@ import asyncio
 import asyncio.runners
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.django_db(*marker.args, **marker.kwargs, databases="__all__"), append=False)
         elif marker is None and {"db", "transactional_db"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.django_db(databases="__all__"), append=False)
+
+
+def _database_threads_idle(timeout: float = 30) -> None:
+    """Wait until every thread of chatbot_site.realtime.db_call has finished its work. A test's
+    loop ends by cancelling what it left (a bot answering after the ack, say), but a call already
+    running on a database thread goes on; pytest-django's flush (TRUNCATE) must not race it."""
+    from chatbot_site import realtime
+
+    if not realtime._db_executor.cache_info().currsize:  # noqa: SLF001
+        return
+    executor = realtime._db_executor()  # noqa: SLF001
+    meet = threading.Barrier(executor._max_workers, timeout=timeout)  # noqa: SLF001
+    # Every thread must be free to reach the barrier: what was queued before has finished.
+    for future in [executor.submit(meet.wait) for _ in range(executor._max_workers)]:  # noqa: SLF001
+        future.result(timeout)
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> object:
+    _database_threads_idle()
+    return (yield)
 
 
 @pytest.hookimpl(hookwrapper=True)
