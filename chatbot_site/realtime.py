@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
@@ -13,12 +14,11 @@ from functools import cache
 from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio
-from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from channels_redis.core import RedisChannelLayer
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from redis.exceptions import RedisError
 
 # What a channel layer raises when its service fails (channels_redis: redis-py's errors; a socket
@@ -84,12 +84,28 @@ async def db_call(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) ->
     token = _outbox.set(outbox)
     _in_flight += 1
     try:
-        call = database_sync_to_async(func, thread_sensitive=False, executor=_db_executor())
-        return await call(*args, **kwargs)
+        return await sync_to_async(_closing(func), thread_sensitive=False, executor=_db_executor())(*args, **kwargs)
     finally:
         _in_flight -= 1
         _outbox.reset(token)
         await broadcast(outbox)
+
+
+def _closing(func: Callable[P, R]) -> Callable[P, R]:
+    """`func`, giving its thread's database connections back to the pool before and after
+    (CONN_MAX_AGE is 0 with the pool). Django's own close_old_connections, not channels' wrapper
+    of it, which channels' test communicators turn off: a pool's worth of threads would each
+    keep a connection and starve the rest."""
+
+    @functools.wraps(func)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        close_old_connections()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return run
 
 
 async def broadcast(events: list[tuple[str, dict[str, Any]]]) -> None:
