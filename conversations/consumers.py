@@ -198,6 +198,9 @@ class _ChatConsumer(LayerGuard, AsyncWebsocketConsumer):
 
 
 def _widget_conversation(user: Any, session: Any) -> Conversation | None:
+    """The widget socket's conversation (started on its first connection); None if it may not open."""
+    if not may_open_widget_socket(user, session):
+        return None
     conversation = widget_conversation_access(user, session)
     if conversation is None:
         services.widget_conversation_start(session=session, customer=widget_conversation_owner(user))
@@ -219,11 +222,7 @@ class CustomerConsumer(_ChatConsumer):
     customer_view = True
 
     async def connect(self) -> None:
-        session = self.scope.get("session")
-        if not await db_call(may_open_widget_socket, self.scope.get("user"), session):
-            await self.deny()
-            return
-        conversation = await db_call(_widget_conversation, self.scope.get("user"), session)
+        conversation = await db_call(_widget_conversation, self.scope.get("user"), self.scope.get("session"))
         if conversation is None:
             await self.deny()
             return
