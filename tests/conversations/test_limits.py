@@ -240,10 +240,16 @@ async def test_normal_use_meets_no_limit() -> None:
     sock = await _widget(session)
     await sock.send({"type": "resume", "after_seq": 0})
     await sock.recv_until("resumed")
+    answers = 0
     for i in range(50):
         await sock.send(_msg(f"question {i}"))
         while (frame := await sock.recv())["type"] != "ack":
             assert frame["type"] != "error", frame
+            answers += frame["type"] == "message" and frame["sender"] == "bot"
+    while answers < 50:  # the bot answers after the ack
+        frame = await sock.recv()
+        assert frame["type"] != "error", frame
+        answers += frame["type"] == "message" and frame["sender"] == "bot"
     await sock.close()
     conversation_id = await sync_to_async(lambda: Conversation.objects.get().pk)()
     await _post_many(conversation_id, 500 - await sync_to_async(lambda: Message.objects.count())())
