@@ -165,9 +165,10 @@ def _close_connection_pools(django_db_setup: None, django_db_blocker: Any) -> It
 def _cancel_all_tasks_bounded(loop: asyncio.AbstractEventLoop) -> None:
     """asyncio.runners._cancel_all_tasks, but bounded. A test's loop is closed by cancelling the
     tasks it left (a denied socket's consumer that the test never disconnected, say) and waiting
-    for them; one such consumer on the Redis layer has been seen never to end when cancelled (see
-    the closing note of issue 12), which hung the whole suite. Such a task is reported with its
-    stack and left behind instead of waited for forever."""
+    for them; one such consumer on the Redis layer was seen never to end when cancelled (issue 12;
+    it waited on channels' per-event connection hop, on the one thread that every socket's
+    database work shared, which consumers no longer take), which hung the whole suite. Such a task
+    fails the test, with its stack, instead of being waited for forever."""
     tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
     if not tasks:
         return
@@ -177,6 +178,8 @@ def _cancel_all_tasks_bounded(loop: asyncio.AbstractEventLoop) -> None:
     for task in pending:
         print(f"\nA task did not end within 15 s of being cancelled at test teardown: {task!r}")
         task.print_stack()
+    if pending:
+        raise RuntimeError(f"{len(pending)} task(s) did not end when cancelled at test teardown (stacks above)")
     for task in done:
         if not task.cancelled() and task.exception() is not None:
             loop.call_exception_handler(
