@@ -166,8 +166,8 @@ def _cancel_all_tasks_bounded(loop: asyncio.AbstractEventLoop) -> None:
     """asyncio.runners._cancel_all_tasks, but bounded. A test's loop is closed by cancelling the
     tasks it left (a denied socket's consumer that the test never disconnected, say) and waiting
     for them; one such consumer on the Redis layer was seen never to end when cancelled (issue 12;
-    it waited on channels' per-event connection hop, on the one thread that every socket's
-    database work shared, which consumers no longer take), which hung the whole suite. Such a task
+    not reproduced since consumers stopped queueing on the one thread that every socket's
+    database work shared), which hung the whole suite. Such a task
     fails the test, with its stack, instead of being waited for forever."""
     tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
     if not tasks:
