@@ -10,7 +10,6 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
 from typing import Any, ParamSpec, TypeVar
 
 import redis.asyncio
@@ -57,7 +56,7 @@ def group_send_on_commit(group: str, event: dict[str, Any]) -> None:
     transaction.on_commit(send, robust=True)
 
 
-@cache
+@functools.cache
 def _db_executor() -> ThreadPoolExecutor:
     """One per process, as many threads as a database pool has connections: more would only wait."""
     return ThreadPoolExecutor(max_workers=settings.DATABASE_THREADS, thread_name_prefix="db")
