@@ -44,6 +44,7 @@ class Config:
     conversations: int = 50  # claimed conversations of the relay case
     agents: int = 5
     articles: int = 2000
+    bot_max_rate: float = 20.0  # the bot case's load: half the bare relay's rate, at most this
     idle_sockets: int = 1000
     hold: float = 30.0
     p99_limit_ms: float = 100.0
@@ -110,6 +111,20 @@ def _passed(figures: dict[str, Any], limit: float) -> bool:
 
 def _brief(figures: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in figures.items() if not k.endswith("_samples")}
+
+
+async def settle(target: Target, *, below: float = 10.0, timeout: float = 90.0) -> float:
+    """Wait until the target's processes are idle (CPU under `below` % over half a second), so that
+    the backlog of one case never loads the next; the seconds waited."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    pids = procs.tree(target.pid)
+    while loop.time() - start < timeout:
+        cpu = procs.cpu_seconds(pids)
+        await asyncio.sleep(0.5)
+        if (procs.cpu_seconds(pids) - cpu) / 0.5 * 100 < below:
+            break
+    return loop.time() - start
 
 
 async def saturation(target: Target, ctx: Context) -> dict[str, Any]:
@@ -185,7 +200,7 @@ async def bot(target: Target, ctx: Context) -> dict[str, Any] | None:
     try:
         return await load(
             socks,
-            rate=ctx.half_rate,
+            rate=min(ctx.half_rate, cfg.bot_max_rate),
             seconds=cfg.seconds,
             body=lambda i: questions[i % len(questions)],
             bot=True,
@@ -266,9 +281,15 @@ FIGURES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("customer→agent p50, ms", ("agent", "p50")),
         ("customer→agent p99, ms", ("agent", "p99")),
         ("ack p99, ms", ("ack", "p99")),
+        ("load, msg/s", ("rate",)),
         ("lost", ("lost",)),
     ],
-    "bot": [("bot answer p50, ms", ("bot", "p50")), ("bot answer p99, ms", ("bot", "p99")), ("lost", ("lost",))],
+    "bot": [
+        ("bot answer p50, ms", ("bot", "p50")),
+        ("bot answer p99, ms", ("bot", "p99")),
+        ("load, msg/s", ("rate",)),
+        ("lost", ("lost",)),
+    ],
     "sockets": [
         ("open sockets, s", ("open_seconds",)),
         ("idle CPU, %", ("idle_cpu_percent",)),

@@ -143,6 +143,7 @@ async def run_processes(
                         flush=True,
                     )
                     if figures is not None:
+                        figures["settled_seconds"] = await cases.settle(targets[name])
                         results[case][name].append(figures)
     return results
 
