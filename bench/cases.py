@@ -14,6 +14,7 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import procs
@@ -25,6 +26,7 @@ class Target:
     name: str  # "product" or "bare"
     base: str  # http://127.0.0.1:<port>
     pid: int  # uvicorn's (its workers are its children)
+    log: Path  # its output
 
     @property
     def ws(self) -> str:
@@ -34,10 +36,10 @@ class Target:
 @dataclass
 class Config:
     sockets: int = 50  # customer sockets of the chat loads
-    start_rate: float = 20.0  # msg/s: saturation's first step
-    factor: float = 1.4  # saturation's steps: rate × factor
+    start_rate: float = 5.0  # msg/s: saturation's first step
+    factor: float = 1.5  # saturation's steps: rate × factor
     max_rate: float = 5000.0
-    step_seconds: float = 5.0
+    step_seconds: float = 4.0
     rate: float = 100.0  # msg/s of the fixed-load cases when no saturation was measured
     seconds: float = 10.0  # length of the fixed-load cases
     drain: float = 10.0
@@ -228,7 +230,7 @@ async def sockets(target: Target, ctx: Context) -> dict[str, Any]:
     pids = procs.tree(target.pid)
     rss_before = procs.rss_bytes(pids)
     try:
-        seconds = await open_all(socks, parallel=100)
+        seconds = await open_all(socks, parallel=50)
         figures: dict[str, Any] = {"sockets": n, "open_seconds": seconds, "open_per_second": n / seconds}
         if ctx.hold:
             await asyncio.sleep(2.0)  # let the last connects settle

@@ -25,6 +25,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -104,47 +105,71 @@ def database_env(base: dict[str, str]) -> dict[str, str]:
     return env
 
 
+@contextlib.contextmanager
+def servers(product_env: dict[str, str], bare_env: dict[str, str]) -> Iterator[dict[str, cases.Target]]:
+    """The product (web and worker) and the bare relay, started fresh: no round inherits another's
+    state (a broken pool, a backlog)."""
+    with contextlib.ExitStack() as stack:
+        product = stack.enter_context(procs.web(procs.PRODUCT_APP, product_env, name="product"))
+        stack.enter_context(procs.worker(product_env))
+        bare = stack.enter_context(procs.web(procs.RELAY_APP, bare_env, name="bare"))
+        yield {
+            "product": cases.Target(
+                "product", f"http://127.0.0.1:{product_env['PORT']}", product.pid, procs.log(product_env, "product")
+            ),
+            "bare": cases.Target("bare", f"http://127.0.0.1:{bare_env['PORT']}", bare.pid, procs.log(bare_env, "bare")),
+        }
+
+
+async def warm_up(targets: dict[str, cases.Target], ctx: cases.Context) -> None:
+    """Not recorded: imports, pools and caches of both servers (and the bot's index)."""
+    warm = cases.Context(
+        config=cases.Config(**{**vars(ctx.config), "seconds": 1.0, "rate": 10.0, "sockets": 2}),
+        env=ctx.env,
+        questions=ctx.questions,
+    )
+    for target in targets.values():
+        await cases.chat(target, warm)
+    if ctx.questions:
+        await cases.bot(targets["product"], warm)
+    for target in targets.values():
+        await cases.settle(target)
+
+
 async def run_processes(
-    processes: int, chosen: list[str], config: cases.Config, rounds: int, env: dict[str, str]
+    processes: int, chosen: list[str], config: cases.Config, rounds: int, env: dict[str, str], *, quick: bool
 ) -> dict[str, dict[str, list[Any]]]:
     """Every chosen case, `rounds` times against both targets; results[case][target] = [figures…]."""
     product_env = procs.server_env(env, port=procs.free_port(), processes=processes)
     bare_env = procs.server_env(env, port=procs.free_port(), processes=processes)
     results: dict[str, dict[str, list[Any]]] = {c: {"product": [], "bare": []} for c in chosen}
     ctx = cases.Context(config=config, env=product_env, hold=True)
-    with contextlib.ExitStack() as stack:
-        product = stack.enter_context(procs.web(procs.PRODUCT_APP, product_env, name="product"))
-        stack.enter_context(procs.worker(product_env))
-        bare = stack.enter_context(procs.web(procs.RELAY_APP, bare_env, name="bare"))
-        targets = {
-            "product": cases.Target("product", f"http://127.0.0.1:{product_env['PORT']}", product.pid),
-            "bare": cases.Target("bare", f"http://127.0.0.1:{bare_env['PORT']}", bare.pid),
-        }
-        if "relay" in chosen:
-            ctx.agent_sessions = cases.chat_setup(product_env, "agents", str(config.agents))["agents"]
-        if "bot" in chosen:
-            ctx.questions = cases.chat_setup(product_env, "articles", str(config.articles))["questions"]
-        # Warm-up, not recorded: imports, pools and caches of both servers (and the bot's index).
-        warm = cases.Config(**{**vars(config), "seconds": 1.0, "rate": 10.0, "sockets": 2})
-        for target in targets.values():
-            await cases.chat(target, cases.Context(config=warm, env=product_env))
-        if "bot" in chosen:
-            await cases.bot(targets["product"], cases.Context(config=warm, env=product_env, questions=ctx.questions))
-        for round_no in range(rounds):
-            order = ["product", "bare"] if round_no % 2 == 0 else ["bare", "product"]
-            ctx.bare_saturation = None
+    if "relay" in chosen:
+        ctx.agent_sessions = cases.chat_setup(product_env, "agents", str(config.agents))["agents"]
+    if "bot" in chosen:
+        ctx.questions = cases.chat_setup(product_env, "articles", str(config.articles))["questions"]
+    for round_no in range(rounds):
+        order = ["product", "bare"] if round_no % 2 == 0 else ["bare", "product"]
+        ctx.bare_saturation = None
+        with servers(product_env, bare_env) as targets:
+            if not quick:
+                await warm_up(targets, ctx)
             for case in chosen:
                 for name in sorted(order, key=lambda n: n != "bare") if case == "saturation" else order:
+                    target = targets[name]
+                    logged = target.log.stat().st_size
                     started = time.perf_counter()
-                    figures = await cases.CASES[case](targets[name], ctx)
+                    figures = await cases.CASES[case](target, ctx)
+                    elapsed = time.perf_counter() - started
+                    if figures is not None:
+                        figures["settled_seconds"] = await cases.settle(target)
+                        figures["server_log_problems"] = procs.log_problems(target.log, logged)
+                        results[case][name].append(figures)
                     print(
-                        f"[{processes} proc, round {round_no + 1}/{rounds}] {case:<10} {name:<7} "
-                        f"{time.perf_counter() - started:5.1f} s  {report.headline(case, figures)}",
+                        f"[{processes} proc, round {round_no + 1}/{rounds}] {case:<10} {name:<7} {elapsed:5.1f} s  "
+                        f"{report.headline(case, figures)}  {(figures or {}).get('server_log_problems') or ''}",
                         flush=True,
                     )
-                    if figures is not None:
-                        figures["settled_seconds"] = await cases.settle(targets[name])
-                        results[case][name].append(figures)
     return results
 
 
@@ -183,17 +208,20 @@ def main() -> None:
     config = QUICK if args.quick else cases.Config()
     process_counts = [int(p) for p in args.processes.split(",")]
     started = time.perf_counter()
+    host = machine()  # before the run: the commit measured
     env = database_env(dict(os.environ, CONFIDANT_DEV_ENV="1"))
     procs.prepare(procs.server_env(env, port=8000, processes=1))
     runs: dict[int, dict[str, dict[str, list[Any]]]] = {}
     chat_cases = [c for c in chosen if c in cases.CASES]
     if chat_cases:
         for processes in process_counts:
-            runs[processes] = asyncio.run(run_processes(processes, chat_cases, config, args.rounds, env))
+            runs[processes] = asyncio.run(
+                run_processes(processes, chat_cases, config, args.rounds, env, quick=args.quick)
+            )
     micro = run_micro(chosen, args.quick, env)
     info = {
         "date": dt.date.today().isoformat(),
-        "machine": machine(),
+        "machine": host,
         "config": vars(config),
         "quick": args.quick,
         "rounds": args.rounds,

@@ -135,8 +135,15 @@ async def open_all(sockets: list[Socket], *, parallel: int = 50) -> float:
     return time.perf_counter() - start
 
 
-async def close_all(sockets: list[Socket]) -> None:
-    await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
+async def close_all(sockets: list[Socket], *, parallel: int = 50) -> None:
+    """Close every socket, at most `parallel` at once (as clients leaving, not a mass drop)."""
+    gate = asyncio.Semaphore(parallel)
+
+    async def one(sock: Socket) -> None:
+        async with gate:
+            await sock.close()
+
+    await asyncio.gather(*(one(s) for s in sockets), return_exceptions=True)
 
 
 def _pct(values: list[float], q: float) -> float | None:

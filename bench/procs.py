@@ -69,18 +69,41 @@ def manage(env: dict[str, str], *args: str) -> None:
 
 
 def prepare(env: dict[str, str]) -> None:
-    """What `make serve` does before it starts the processes."""
-    manage(env, "collectstatic", "--noinput")
+    """What `make serve` does before it starts the processes (the independent steps at once)."""
     manage(env, "check_databases")
-    manage(env, "migrate", "--noinput")
-    manage(env, "migrate", "--noinput", "--database", "keys")
+    steps = [["collectstatic", "--noinput"], ["migrate", "--noinput"], ["migrate", "--noinput", "--database", "keys"]]
+    running = [
+        subprocess.Popen([sys.executable, "manage.py", *step], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        for step in steps
+    ]
+    for step, proc in zip(steps, running, strict=True):
+        if proc.wait():
+            raise RuntimeError(f"manage.py {' '.join(step)} failed")
+
+
+def log(env: dict[str, str], name: str) -> Path:
+    """Where the server `name` on env's port writes its output (appended to, round after round)."""
+    return ROOT / "var" / f"bench-{name}-{env['PORT']}.log"
+
+
+def log_problems(path: Path, offset: int) -> dict[str, int]:
+    """What the server logged after `offset`: tracebacks, and warnings by their last word (the
+    exception's name in the product's channel-layer warnings)."""
+    found: dict[str, int] = {}
+    for line in path.read_bytes()[offset:].decode(errors="replace").splitlines():
+        if line.startswith("Traceback"):
+            found["traceback"] = found.get("traceback", 0) + 1
+        elif " WARNING " in line or " ERROR " in line or line.startswith(("WARNING:", "ERROR:")):
+            key = line.rsplit(" ", 1)[-1][:60]
+            found[key] = found.get(key, 0) + 1
+    return found
 
 
 def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=20)
+            proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
@@ -91,14 +114,14 @@ def web(app: str, env: dict[str, str], *, name: str) -> Iterator[subprocess.Pope
     """The Procfile's web line serving `app`; yields the process once it answers HTTP."""
     command = procfile_command("web")
     assert PRODUCT_APP in command, command
-    log_path = ROOT / "var" / f"bench-{name}-{env['PORT']}.log"
+    log_path = log(env, name)
     log_path.parent.mkdir(exist_ok=True)
-    with open(log_path, "wb") as log:
+    with open(log_path, "ab") as out:
         proc = subprocess.Popen(
             ["/bin/sh", "-c", f"exec {command.replace(PRODUCT_APP, app)}"],
             cwd=ROOT,
             env=env,
-            stdout=log,
+            stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
@@ -128,12 +151,12 @@ def web(app: str, env: dict[str, str], *, name: str) -> Iterator[subprocess.Pope
 def worker(env: dict[str, str]) -> Iterator[subprocess.Popen]:
     """The Procfile's Celery worker line."""
     log_path = ROOT / "var" / f"bench-worker-{env['PORT']}.log"
-    with open(log_path, "wb") as log:
+    with open(log_path, "wb") as out:
         proc = subprocess.Popen(
             ["/bin/sh", "-c", f"exec {procfile_command('worker')}"],
             cwd=ROOT,
             env=env,
-            stdout=log,
+            stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
