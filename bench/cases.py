@@ -131,7 +131,7 @@ async def settle(target: Target, *, below: float = 10.0, timeout: float = 90.0) 
 
 async def saturation(target: Target, ctx: Context) -> dict[str, Any]:
     """(a) Step the rate up by `factor` until ack or echo p99 reaches the limit or a frame is
-    lost; the highest rate that passed."""
+    lost, twice in a row at the same rate; the highest rate that passed."""
     cfg = ctx.config
     socks, _ = await customers(target, cfg.sockets, handoff=True)
     steps, best, rate = [], 0.0, cfg.start_rate
@@ -141,7 +141,10 @@ async def saturation(target: Target, ctx: Context) -> dict[str, Any]:
             figures["passed"] = _passed(figures, cfg.p99_limit_ms)
             steps.append(_brief(figures))
             if not figures["passed"]:
-                break
+                if len(steps) > 1 and steps[-2]["rate"] == rate:
+                    break  # failed twice: saturated
+                await asyncio.sleep(1.0)
+                continue  # a step of a few dozen messages fails on one stall: try it once more
             best, rate = rate, round(rate * cfg.factor, 1)
             await asyncio.sleep(0.5)
     finally:
@@ -241,6 +244,7 @@ async def sockets(target: Target, ctx: Context) -> dict[str, Any]:
             await asyncio.sleep(cfg.hold)
             cpu = procs.cpu_seconds(pids) - cpu
             figures.update(
+                open_after_hold=sum(sock.is_open for sock in socks),
                 idle_cpu_percent=100 * cpu / (loop.time() - start),
                 rss_per_socket_kb=(rss_after - rss_before) / n / 1024,
                 rss_before_mb=rss_before / 2**20,
@@ -296,5 +300,6 @@ FIGURES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("open sockets, s", ("open_seconds",)),
         ("idle CPU, %", ("idle_cpu_percent",)),
         ("memory per idle socket, KiB", ("rss_per_socket_kb",)),
+        ("sockets still open after the hold", ("open_after_hold",)),
     ],
 }

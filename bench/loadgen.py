@@ -20,6 +20,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.protocol import State
 
 
 def visitor_cookie(base: str) -> str:
@@ -77,6 +78,10 @@ class Socket:
         if first.get("type") != "status":
             raise RuntimeError(f"expected a status frame, got {first}")
         self.reader = asyncio.create_task(self._read())
+
+    @property
+    def is_open(self) -> bool:
+        return self.ws is not None and self.ws.state is State.OPEN
 
     async def close(self) -> None:
         if self.reader:
