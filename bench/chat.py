@@ -201,11 +201,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cases", default="a,b,c,d,e,f,encryption,rotation,retention")
     parser.add_argument("--processes", default="1", help="web processes, or a list to compare: 1,2")
+    parser.add_argument("--rate", type=float, help="msg/s of the fixed-load cases when saturation (a) is not run")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--no-readme", action="store_true", help="leave README.md's table alone")
     args = parser.parse_args()
     chosen = parse_cases(args.cases)
     config = QUICK if args.quick else cases.Config()
+    if args.rate:
+        config.rate = args.rate
     process_counts = [int(p) for p in args.processes.split(",")]
     started = time.perf_counter()
     host = machine()  # before the run: the commit measured

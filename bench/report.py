@@ -140,7 +140,7 @@ def write(
         path = out / f"{date}-{case}.json"
         raw = {str(p): by_case[case] for p, by_case in runs.items()}
         rows_of = {str(p): summary[p][case] for p in runs}
-        path.write_text(json.dumps({**info, "case": case, "summary": rows_of, "runs": raw}, indent=1))
+        path.write_text(json.dumps({**info, "case": case, "summary": rows_of, "runs": raw}, separators=(",", ":")))
         paths.append(path)
         png = out / f"{date}-{case}.png"
         if _plot(png, case, runs):
