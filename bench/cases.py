@@ -36,10 +36,10 @@ class Target:
 @dataclass
 class Config:
     sockets: int = 50  # customer sockets of the chat loads
-    start_rate: float = 5.0  # msg/s: saturation's first step
+    start_rate: float = 10.0  # msg/s: saturation's first step
     factor: float = 1.5  # saturation's steps: rate × factor
     max_rate: float = 5000.0
-    step_seconds: float = 4.0
+    step_seconds: float = 3.0
     rate: float = 100.0  # msg/s of the fixed-load cases when no saturation was measured
     seconds: float = 10.0  # length of the fixed-load cases
     drain: float = 10.0
