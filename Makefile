@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run serve test lint clean .env.dev
+.PHONY: run serve test lint bench clean .env.dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,15 @@ test: $(VENV)/.test-deps .env.dev
 	$(BIN)/lint-imports
 	CONFIDANT_DEV_ENV=1 $(BIN)/python manage.py makemigrations --check --dry-run
 	CONFIDANT_DEV_ENV=1 $(BIN)/pytest
+
+## The chat path measured from outside, product against a bare Channels relay, in alternating
+## rounds (bench/chat.py; BENCH_ARGS=--quick, --rounds N, --cases a,b,e, --processes 1,2). Needs
+## DATABASE_URL naming a database it may recreate (its name contains "bench") and REDIS_URL.
+## Writes bench/results/ and the table in README.md.
+bench: $(VENV)/.test-deps .env.dev
+	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" || { echo "make bench needs DATABASE_URL and REDIS_URL (see docs/operations.md)"; exit 1; }
+	mkdir -p var
+	CONFIDANT_DEV_ENV=1 $(BIN)/python bench/chat.py $(BENCH_ARGS)
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

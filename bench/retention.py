@@ -96,7 +96,7 @@ def _load(main_url: str, keys_url: str, expired: int, kept: int, per: int) -> No
             for count, age in ((expired, dt.timedelta(days=200)), (kept, dt.timedelta(days=1))):
                 last = now - age
                 conversations = [(uuid.uuid4(), uuid.uuid4()) for _ in range(count // per)]
-                with kc.copy("COPY privacy_datakey (id, wrapped, master_key_id, created_at) FROM STDIN") as copy:
+                with kc.copy("COPY vault_datakey (id, wrapped, master_key_id, created_at) FROM STDIN") as copy:
                     for _, key_id in conversations:
                         wrapped, fingerprint = keyring.wrap(os.urandom(keyring.DATA_KEY_BYTES))
                         copy.write_row((key_id, wrapped, fingerprint, last))

@@ -127,7 +127,7 @@ def _load(messages: int, conversations: int) -> None:
     main_conn.ensure_connection()
     with keys_conn.connection.cursor() as kc, main_conn.connection.cursor() as mc:
         with (
-            kc.copy("COPY privacy_datakey (id, wrapped, master_key_id, created_at) FROM STDIN") as kcopy,
+            kc.copy("COPY vault_datakey (id, wrapped, master_key_id, created_at) FROM STDIN") as kcopy,
             mc.copy(
                 "COPY conversations_conversation (id, data_key_id, state, last_seq, created_at, last_message_at, "
                 "notice_version, legal_hold) FROM STDIN"
