@@ -47,6 +47,8 @@ class Sent:
     seq: int | None = None
     echo: float | None = None
     agent: float | None = None
+    body: str = ""
+    client_id: str = ""
 
 
 @dataclass
@@ -58,6 +60,7 @@ class Tracker:
     duplicates: int = 0
     out_of_order: int = 0
     errors: list[str] = field(default_factory=list)
+    resent: int = 0  # messages sent again after a `busy` or `rate_limited` error, as browsers do
 
 
 class Socket:
@@ -125,6 +128,19 @@ class Socket:
                 self.states.put_nowait(frame["state"])
             elif kind == "error":
                 tracker.errors.append(frame.get("code", "?"))
+                if frame.get("code") in ("busy", "rate_limited"):
+                    # As static/js/chatlink.js: wait retry_after, then resend what is unacknowledged
+                    # (same client_id: stored once). Its latency still counts from the due time.
+                    loop.call_later(float(frame.get("retry_after") or 1), self._resend_pending)
+
+    def _resend_pending(self) -> None:
+        if not self.is_open:
+            return
+        for sent in list(self.tracker.sent.values()):
+            if sent.socket == self.index and sent.ack is None and sent.client_id:
+                self.tracker.resent += 1
+                frame = {"type": "message", "client_id": sent.client_id, "body": sent.body}
+                asyncio.ensure_future(self.send(frame))
 
 
 async def open_all(sockets: list[Socket], *, parallel: int = 50) -> float:
@@ -195,21 +211,39 @@ async def load(
             await asyncio.sleep(delay)
         lateness = max(lateness, loop.time() - due)
         sock = customers[i % len(customers)]
-        client_id = str(uuid.uuid4())
-        tracker.sent[client_id] = Sent(due=due, socket=sock.index)
-        task = asyncio.create_task(sock.send({"type": "message", "client_id": client_id, "body": body(i)}))
+        client_id, text = str(uuid.uuid4()), body(i)
+        tracker.sent[client_id] = Sent(due=due, socket=sock.index, body=text, client_id=client_id)
+        task = asyncio.create_task(sock.send({"type": "message", "client_id": client_id, "body": text}))
         sends.add(task)
         task.add_done_callback(sends.discard)
 
-    def complete(s: Sent) -> bool:
+    def answers() -> dict[str, float]:
+        """The bot's answer to each message: a socket's answers come in the order of its messages
+        (the bot answers after the ack, so another message may be numbered before the answer)."""
+        mine: dict[int, list[Sent]] = {}
+        for s in tracker.sent.values():
+            if s.seq is not None:
+                mine.setdefault(s.socket, []).append(s)
+        found: dict[str, float] = {}
+        for index, messages in mine.items():
+            arrivals = [at for (sock, _), at in sorted(tracker.bot.items()) if sock == index]
+            for message, at in zip(sorted(messages, key=lambda m: m.seq or 0), arrivals, strict=False):
+                found[message.client_id] = at
+        return found
+
+    def complete(s: Sent, answered: dict[str, float]) -> bool:
         if s.ack is None or s.echo is None or (agents and s.agent is None):
             return False
-        return not bot or (s.socket, (s.seq or 0) + 1) in tracker.bot
+        return not bot or s.client_id in answered
 
     deadline = loop.time() + drain
-    while loop.time() < deadline and not all(complete(s) for s in tracker.sent.values()):
+    while loop.time() < deadline:
+        answered = answers() if bot else {}
+        if all(complete(s, answered) for s in tracker.sent.values()):
+            break
         await asyncio.sleep(0.05)
     sent = list(tracker.sent.values())
+    answered = answers() if bot else {}
 
     def ms(values: list[float | None], due: list[float]) -> list[float]:
         return [(v - d) * 1000 for v, d in zip(values, due, strict=True) if v is not None]
@@ -220,18 +254,19 @@ async def load(
         "seconds": seconds,
         "sockets": len(customers),
         "sent": len(sent),
-        "lost": sum(not complete(s) for s in sent),
+        "lost": sum(not complete(s, answered) for s in sent),
         "duplicates": tracker.duplicates,
         "out_of_order": tracker.out_of_order,
         "errors": len(tracker.errors),
         "error_codes": sorted(set(tracker.errors)),
+        "resent": tracker.resent,
         "max_send_lateness_ms": lateness * 1000,
     }
     series = {"ack": ms([s.ack for s in sent], due), "echo": ms([s.echo for s in sent], due)}
     if agents:
         series["agent"] = ms([s.agent for s in sent], due)
     if bot:
-        series["bot"] = ms([tracker.bot.get((s.socket, (s.seq or 0) + 1)) for s in sent], due)
+        series["bot"] = ms([answered.get(s.client_id) for s in sent], due)
     for name, values in series.items():
         figures[name] = summary(values)
         if samples:

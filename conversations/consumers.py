@@ -30,6 +30,7 @@ from conversations.access import (
     widget_conversation_access,
     widget_conversation_owner,
 )
+from conversations.bot import retrieval
 from conversations.layer_guard import LayerGuard
 from conversations.models import Conversation, Message
 
@@ -231,6 +232,8 @@ class CustomerConsumer(_ChatConsumer):
         await self.join_identity()
         await self.accept()
         await self.send_frame(protocol.status_frame(state=conversation.state))
+        if conversation.state == Conversation.State.BOT and not _index_warming:
+            _index_warming.append(asyncio.ensure_future(_warm_index()))
 
     async def handle(self, frame: protocol.ClientFrame) -> None:
         if isinstance(frame, protocol.MessageFrame):
@@ -277,6 +280,15 @@ class CustomerConsumer(_ChatConsumer):
 # The bot's answers being worked on, held here so that a closed socket does not lose its answer:
 # the customer sees it when they come back (resume).
 _bot_tasks: set[asyncio.Task[None]] = set()
+# The knowledge-base index, built in the background when this process's first widget socket opens.
+_index_warming: list[asyncio.Future[None]] = []
+
+
+async def _warm_index() -> None:
+    try:
+        await db_call(retrieval.index_build)
+    except Exception:  # the first answer builds it then
+        logger.warning("could not build the knowledge-base index in advance", exc_info=True)
 
 
 class AgentConversationConsumer(_ChatConsumer):

@@ -187,6 +187,12 @@ def _index() -> _Index:
         return _current[0]
 
 
+def index_build() -> None:
+    """Build the index now if it is missing or stale: a process's first widget socket asks for it
+    in the background, so that its first customer's answer does not wait for the build."""
+    _index()
+
+
 def article_changed(**kwargs: Any) -> None:
     """Receiver of KnowledgeArticle's post_save and post_delete (connected in apps.py)."""
     index_invalidate()
