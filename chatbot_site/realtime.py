@@ -7,6 +7,7 @@ import asyncio
 import contextvars
 import functools
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,9 +21,11 @@ from django.conf import settings
 from django.db import close_old_connections, transaction
 from redis.exceptions import RedisError
 
-# What a channel layer raises when its service fails (channels_redis: redis-py's errors; a socket
-# that could not connect: OSError). A consumer closes its socket on these rather than crash.
-LAYER_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError)
+# What a channel layer raises when its service fails: channels_redis, redis-py's errors; a socket to
+# Redis that could not connect or was reset, the built-in ConnectionError. Not every OSError: a
+# client that left mid-send raises uvicorn's ClientDisconnected (an OSError), which says nothing
+# about Redis (taking it for a layer failure closed every socket of the process under load).
+LAYER_ERRORS: tuple[type[BaseException], ...] = (RedisError, ConnectionError)
 
 logger = logging.getLogger(__name__)
 
@@ -63,13 +66,20 @@ def _db_executor() -> ThreadPoolExecutor:
 
 
 _in_flight = 0  # db_call()s of this process started and not finished (running or waiting for a thread)
+_waits = 0.0  # how long db_call()s lately waited for a database thread, in seconds (a moving average)
+_waited_at = 0.0  # when the last one started (time.monotonic())
 
 
 def busy() -> bool:
-    """Whether this process has more database work waiting than its threads finish soon
-    (settings.DATABASE_BACKLOG): new work is then refused with a clear answer (`busy`, 1013) that
-    clients retry later, rather than accepted into a queue whose waits would time their sockets out."""
-    return _in_flight >= settings.DATABASE_BACKLOG
+    """Whether this process has more database work waiting than it finishes soon: more calls
+    waiting or running than settings.DATABASE_BACKLOG, or calls lately waiting longer than
+    settings.DATABASE_BUSY_SECONDS for a thread. New work is then refused with a clear answer
+    (`busy`, 1013) that clients retry later, rather than accepted into a queue whose waits would
+    time their sockets out. A second without a call starting forgets the waits, so refusing
+    cannot keep a process refusing."""
+    if _in_flight >= settings.DATABASE_BACKLOG:
+        return True
+    return _waits > settings.DATABASE_BUSY_SECONDS and time.monotonic() - _waited_at < 1.0
 
 
 async def db_call(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -83,21 +93,25 @@ async def db_call(func: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) ->
     token = _outbox.set(outbox)
     _in_flight += 1
     try:
-        return await sync_to_async(_closing(func), thread_sensitive=False, executor=_db_executor())(*args, **kwargs)
+        call = _closing(func, submitted=time.monotonic())
+        return await sync_to_async(call, thread_sensitive=False, executor=_db_executor())(*args, **kwargs)
     finally:
         _in_flight -= 1
         _outbox.reset(token)
         await broadcast(outbox)
 
 
-def _closing(func: Callable[P, R]) -> Callable[P, R]:
-    """`func`, giving its thread's database connections back to the pool before and after
-    (CONN_MAX_AGE is 0 with the pool). Django's own close_old_connections, not channels' wrapper
-    of it, which channels' test communicators turn off: a pool's worth of threads would each
-    keep a connection and starve the rest."""
+def _closing(func: Callable[P, R], *, submitted: float) -> Callable[P, R]:
+    """`func`, noting how long it waited for a thread (busy()) and giving its thread's database
+    connections back to the pool before and after (CONN_MAX_AGE is 0 with the pool). Django's own
+    close_old_connections, not channels' wrapper of it, which channels' test communicators turn
+    off: a pool's worth of threads would each keep a connection and starve the rest."""
 
     @functools.wraps(func)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        global _waits, _waited_at
+        _waited_at = time.monotonic()
+        _waits = 0.9 * _waits + 0.1 * (_waited_at - submitted)
         close_old_connections()
         try:
             return func(*args, **kwargs)

@@ -269,8 +269,11 @@ DATABASE_ROUTERS = ["vault.routers.KeysRouter"]
 # one per pooled connection (more would only wait for one); SQLite writes one at a time anyway.
 DATABASE_THREADS = DATABASES["default"].get("OPTIONS", {}).get("pool", {}).get("max_size", 4)
 # Database calls of a process (running or waiting for a thread) past which its sockets refuse new
-# work: a `busy` error frame for messages, notes and resumes, 1013 for new sockets. Clients retry.
+# work (chatbot_site.realtime.busy): a `busy` error frame for messages, notes and resumes, 1013 for
+# new sockets. Clients retry.
 DATABASE_BACKLOG = _positive("DATABASE_BACKLOG", DATABASE_THREADS * 5)
+# ... or once its database calls lately wait longer than this for a thread (a moving average).
+DATABASE_BUSY_SECONDS = _seconds("DATABASE_BUSY_SECONDS", 0.5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and Celery broker ------------------------------------------------

@@ -73,7 +73,21 @@ class _ChatConsumer(LayerGuard, AsyncWebsocketConsumer):
         await handler(message)
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+        try:
+            await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+        except OSError:  # uvicorn's ClientDisconnected: the client left; what it missed, it resumes
+            pass
+        except RuntimeError:  # the socket was closed meanwhile (another frame's answer, a 4403): as above
+            if not self.closing:
+                raise
+
+    @property
+    def closing(self) -> bool:
+        return getattr(self, "_closing", False)
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        self._closing = True
+        await super().close(code=code, reason=reason)
 
     async def send_message(self, fields: dict[str, Any]) -> None:
         """Send a stored message (services.message_fields) with its HTML for this socket's viewer."""
@@ -204,8 +218,8 @@ def _widget_conversation(user: Any, session: Any) -> Conversation | None:
         return None
     conversation = widget_conversation_access(user, session)
     if conversation is None:
-        services.widget_conversation_start(session=session, customer=widget_conversation_owner(user))
-        conversation = widget_conversation_access(user, session)
+        started = services.widget_conversation_start(session=session, customer=widget_conversation_owner(user))
+        conversation = started or widget_conversation_access(user, session)
     return conversation
 
 

@@ -47,6 +47,7 @@ class LayerGuard:
 
     async def close_for_layer(self) -> None:
         _open_sockets.discard(self)
+        self._closing = True
         with contextlib.suppress(Exception):  # the client may be gone already
             if not getattr(self, "accepted", False):
                 await self.base_send({"type": "websocket.accept"})

@@ -156,19 +156,23 @@ def greeting_text() -> str:
 
 def conversation_start(*, customer: User | None) -> Conversation:
     """Open a conversation with the bot; its first message discloses the bot and the notice."""
+    now = timezone.now()
     with transaction.atomic():
         conversation = Conversation.objects.create(
             customer=customer,
             notice_version=settings.PRIVACY_NOTICE_VERSION,
-            notice_shown_at=timezone.now(),
+            notice_shown_at=now,
+            last_seq=1,
+            last_message_at=now,
         )
-        _append(conversation, sender=Message.Sender.BOT, body=greeting_text())
+        _insert(conversation, sender=Message.Sender.BOT, body=greeting_text())
     return conversation
 
 
-def widget_conversation_start(*, session: SessionBase, customer: User | None) -> None:
+def widget_conversation_start(*, session: SessionBase, customer: User | None) -> Conversation | None:
     """Give a widget session its conversation, once: two tabs connecting at the same moment must
-    not each open one. Holds the session's row lock while it checks and creates."""
+    not each open one. Holds the session's row lock while it checks and creates. Returns the
+    conversation it opened; None when another connection had opened one (now in `session`)."""
     with transaction.atomic():
         list(Session.objects.select_for_update().filter(session_key=session.session_key))
         stored = session.__class__(session_key=session.session_key).load()
@@ -179,10 +183,12 @@ def widget_conversation_start(*, session: SessionBase, customer: User | None) ->
             and Conversation.objects.filter(pk=existing, customer=customer).exists()
         ):
             session["conversation_id"] = existing
-            return
+            return None
         conversation = conversation_start(customer=customer)
         session["conversation_id"] = str(conversation.pk)
         session.save()
+        session.modified = False  # saved: channels' session middleware need not save it again on accept
+    return conversation
 
 
 @dataclass(frozen=True)

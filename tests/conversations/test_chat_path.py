@@ -188,3 +188,40 @@ async def test_the_channel_layer_waits_for_a_free_connection_instead_of_failing(
     assert sorted(m["n"] for m in got) == list(range(20))
     await narrow.group_discard("narrow", channel)
     await narrow.flush()
+
+
+@pytest.mark.asyncio
+async def test_calls_waiting_long_for_a_thread_make_the_process_busy_for_a_moment(settings: object) -> None:
+    settings.DATABASE_BUSY_SECONDS = 1e-9  # type: ignore[attr-defined]  # any wait is too long
+    await realtime.db_call(Conversation.objects.count)
+    assert realtime.busy()
+    await asyncio.sleep(1.1)  # no call since: refusing must not keep the process refusing
+    assert not realtime.busy()
+
+
+@pytest.mark.asyncio
+async def test_a_client_that_leaves_mid_send_closes_no_other_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    # uvicorn raises ClientDisconnected (an OSError) when a client left while it was being
+    # answered; that is not the channel layer failing, so the process's other sockets stay open.
+    from uvicorn.protocols.utils import ClientDisconnected
+
+    from conversations.consumers import CustomerConsumer
+
+    staying, leaving = await _widget(), await _widget()
+    real_send = CustomerConsumer.send
+
+    async def send(self: CustomerConsumer, *args: object, **kwargs: object) -> None:
+        if "leaving" in json_text(kwargs):
+            raise ClientDisconnected
+        await real_send(self, *args, **kwargs)
+
+    def json_text(kwargs: dict[str, object]) -> str:
+        return str(kwargs.get("text_data") or "")
+
+    monkeypatch.setattr(CustomerConsumer, "send", send)
+    await leaving.send(_msg("leaving now"))
+    await asyncio.sleep(0.5)
+    await staying.send(_msg("still here"))
+    assert (await staying.recv_until("ack"))["type"] == "ack"
+    await staying.close()
+    await leaving.close()

@@ -69,7 +69,7 @@ async def test_a_failing_broadcast_from_a_frame_closes_with_the_documented_code(
 
 async def test_a_failing_layer_closes_the_agent_queue_too(monkeypatch: pytest.MonkeyPatch, agent: Any) -> None:
     session = await async_login_session(agent)
-    monkeypatch.setattr(get_channel_layer(), "group_add", _failing(OSError("connection refused")))
+    monkeypatch.setattr(get_channel_layer(), "group_add", _failing(ConnectionRefusedError("connection refused")))
     sock = Socket("/ws/agent/queue/", session)
     assert not await sock.connect()
     assert sock.close_code == CLOSE_LAYER_UNAVAILABLE
