@@ -110,21 +110,27 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def web(app: str, env: dict[str, str], *, name: str) -> Iterator[subprocess.Popen]:
-    """The Procfile's web line serving `app`; yields the process once it answers HTTP."""
-    command = procfile_command("web")
-    assert PRODUCT_APP in command, command
-    log_path = log(env, name)
-    log_path.parent.mkdir(exist_ok=True)
-    with open(log_path, "ab") as out:
-        proc = subprocess.Popen(
-            ["/bin/sh", "-c", f"exec {command.replace(PRODUCT_APP, app)}"],
+def _spawn(command: str, env: dict[str, str], log_path: Path, *, mode: str) -> Iterator[subprocess.Popen]:
+    """Start a Procfile command in its own process group, its output in `log_path`."""
+    with open(log_path, mode) as out:
+        yield subprocess.Popen(
+            ["/bin/sh", "-c", f"exec {command}"],
             cwd=ROOT,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+@contextmanager
+def web(app: str, env: dict[str, str], *, name: str) -> Iterator[subprocess.Popen]:
+    """The Procfile's web line serving `app`; yields the process once it answers HTTP."""
+    command = procfile_command("web")
+    assert PRODUCT_APP in command, command
+    log_path = log(env, name)
+    log_path.parent.mkdir(exist_ok=True)
+    with _spawn(command.replace(PRODUCT_APP, app), env, log_path, mode="ab") as proc:
         try:
             url = f"http://127.0.0.1:{env['PORT']}/privacy/"
             deadline = time.monotonic() + 90
@@ -151,15 +157,7 @@ def web(app: str, env: dict[str, str], *, name: str) -> Iterator[subprocess.Pope
 def worker(env: dict[str, str]) -> Iterator[subprocess.Popen]:
     """The Procfile's Celery worker line."""
     log_path = ROOT / "var" / f"bench-worker-{env['PORT']}.log"
-    with open(log_path, "wb") as out:
-        proc = subprocess.Popen(
-            ["/bin/sh", "-c", f"exec {procfile_command('worker')}"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    with _spawn(procfile_command("worker"), env, log_path, mode="wb") as proc:
         try:
             deadline = time.monotonic() + 90
             while b"ready." not in log_path.read_bytes():

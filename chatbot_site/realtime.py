@@ -51,10 +51,7 @@ def group_send_on_commit(group: str, event: dict[str, Any]) -> None:
         if outbox is not None:
             outbox.append((group, event))
             return
-        try:
-            async_to_sync(get_channel_layer().group_send)(group, event)
-        except LAYER_ERRORS as exc:  # Redis down: the sockets close (4503) and resume
-            logger.warning("a broadcast was lost, the channel layer failed: %s", type(exc).__name__)
+        async_to_sync(broadcast)([(group, event)])
 
     transaction.on_commit(send, robust=True)
 
@@ -122,7 +119,8 @@ def _closing(func: Callable[P, R], *, submitted: float) -> Callable[P, R]:
 
 
 async def broadcast(events: list[tuple[str, dict[str, Any]]]) -> None:
-    """Send committed events to their groups; a failing layer loses them (logged): clients resume."""
+    """Send committed events to their groups; a failing layer (Redis down) loses them, logged:
+    the sockets close (4503) and their clients resume."""
     layer = get_channel_layer()
     for group, event in events:
         try:
