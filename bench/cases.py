@@ -165,9 +165,10 @@ async def chat(target: Target, ctx: Context) -> dict[str, Any]:
 
 
 async def relay(target: Target, ctx: Context) -> dict[str, Any]:
-    """(c) Customer → agent: each of `conversations` claimed conversations has an agent's socket."""
+    """(c) Customer → agent: each of `conversations` customers asks for a person, an agent claims
+    the conversation and watches it on their socket."""
     cfg = ctx.config
-    socks, keys = await customers(target, cfg.conversations, handoff=False)
+    socks, keys = await customers(target, cfg.conversations, handoff=True)
     agents: list[Socket] = []
     try:
         if target.name == "product":

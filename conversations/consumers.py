@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
 import time
@@ -19,6 +20,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.access import NotFound, socket_staff_user
@@ -118,6 +120,9 @@ class _ChatConsumer(LayerGuard, AsyncWebsocketConsumer):
     async def session_ended(self, event: dict[str, Any]) -> None:
         await self.close(code=CLOSE_UNAUTHORIZED)
 
+    async def chat_started(self, event: dict[str, Any]) -> None:
+        """The session's widget opened its conversation: only the widget's sockets follow it."""
+
     async def join(self, *groups: str) -> None:
         for group in groups:
             await self.channel_layer.group_add(group, self.channel_name)
@@ -212,15 +217,23 @@ class _ChatConsumer(LayerGuard, AsyncWebsocketConsumer):
             await self.send_frame(event["frame"])
 
 
-def _widget_conversation(user: Any, session: Any) -> Conversation | None:
-    """The widget socket's conversation (started on its first connection); None if it may not open."""
+def _widget_conversation(user: Any, session: Any) -> tuple[bool, Conversation | None]:
+    """Whether this socket may open, and its widget session's conversation if it has one yet."""
     if not may_open_widget_socket(user, session):
-        return None
-    conversation = widget_conversation_access(user, session)
-    if conversation is None:
-        started = services.widget_conversation_start(session=session, customer=widget_conversation_owner(user))
-        conversation = started or widget_conversation_access(user, session)
-    return conversation
+        return False, None
+    return True, widget_conversation_access(user, session)
+
+
+def _widget_conversation_start(user: Any, session: Any, greeted_at: dt.datetime) -> Conversation:
+    """The conversation the visitor's first message (or call for a person) opens; another tab's,
+    if it opened one first (and, should that one be deleted at that moment, a new one)."""
+    for _ in range(3):
+        started = services.widget_conversation_start(
+            session=session, customer=widget_conversation_owner(user), greeted_at=greeted_at
+        )
+        if (conversation := started or widget_conversation_access(user, session)) is not None:
+            return conversation
+    raise services.ConversationError("not_found", "This conversation no longer exists.")
 
 
 def _staff_access(scope: dict[str, Any], conversation_id: Any, write: bool) -> tuple[Any, Conversation]:
@@ -237,20 +250,44 @@ class CustomerConsumer(_ChatConsumer):
     customer_view = True
 
     async def connect(self) -> None:
-        conversation = await db_call(_widget_conversation, self.scope.get("user"), self.scope.get("session"))
-        if conversation is None:
+        allowed, conversation = await db_call(_widget_conversation, self.scope.get("user"), self.scope.get("session"))
+        if not allowed:
             await self.deny()
             return
-        self.conversation_id = conversation.pk
-        await self.join(services.conversation_group(conversation.pk))
         await self.join_identity()
+        state = Conversation.State.BOT
+        if conversation is not None:
+            await self.joined(conversation.pk)
+            state = conversation.state
+        else:  # nothing is kept until the visitor writes: the greeting is shown unstored
+            self.greeted_at = timezone.now()
         await self.accept()
-        await self.send_frame(protocol.status_frame(state=conversation.state))
-        if conversation.state == Conversation.State.BOT and not _index_warming:
+        await self.send_frame(protocol.status_frame(state=state))
+        if state == Conversation.State.BOT and not _index_warming:
             _index_warming.append(asyncio.ensure_future(_warm_index()))
+
+    async def joined(self, conversation_id: Any) -> None:
+        self.conversation_id = conversation_id
+        await self.join(services.conversation_group(conversation_id))
+
+    async def opened(self) -> None:
+        """The visitor writes or asks for a person: their conversation is opened now if it was not."""
+        if self.conversation_id is None:
+            conversation = await db_call(
+                _widget_conversation_start, self.scope.get("user"), self.scope.get("session"), self.greeted_at
+            )
+            if self.conversation_id is None:  # (chat_started may have come first)
+                await self.joined(conversation.pk)
+
+    async def chat_started(self, event: dict[str, Any]) -> None:
+        """Another socket of this session opened the conversation: follow it, with what it has."""
+        if self.conversation_id is None:
+            await self.joined(event["conversation_id"])
+            await self.resume(services.GREETING_SEQ)
 
     async def handle(self, frame: protocol.ClientFrame) -> None:
         if isinstance(frame, protocol.MessageFrame):
+            await self.opened()
             result = await db_call(
                 services.message_post,
                 conversation_id=self.conversation_id,
@@ -264,9 +301,18 @@ class CustomerConsumer(_ChatConsumer):
         elif isinstance(frame, protocol.ResumeFrame):
             await self.resume(frame.after_seq)
         elif isinstance(frame, protocol.HandoffFrame):
+            await self.opened()
             await db_call(services.conversation_hand_over, conversation_id=self.conversation_id)
-        elif isinstance(frame, protocol.TypingFrame):
+        elif isinstance(frame, protocol.TypingFrame) and self.conversation_id is not None:
             await self.relay_typing()
+
+    async def resume(self, after_seq: int) -> bool:
+        if self.conversation_id is not None:
+            return await super().resume(after_seq)
+        if after_seq < services.GREETING_SEQ:
+            await self.send_message(services.greeting_fields(self.greeted_at))
+        await self.send_frame(protocol.resumed_frame(through_seq=services.GREETING_SEQ, more=False))
+        return False
 
     def bot_answer(self, message: Message) -> None:
         """Let the bot answer `message` once the customer has its ack and echo, off this socket's

@@ -1,24 +1,29 @@
 """Flood limits of the chat sockets, shared by every web process (docs/protocol.md, "Limits").
 
-Rates (messages, resumes, invalid frames per session and per client address) are django-ratelimit
-windows in the Django cache: Redis with REDIS_URL, the one process's memory without it. Open
-sockets are counted per session and per address as leases in a Redis sorted set (member: the
-socket's channel name, score: when its lease ends): a socket takes one at connect, gives it back
-on disconnect and renews it with its client's frames, so the sockets of a killed process stop
-counting when their leases run out (CHAT_SOCKET_LEASE) instead of never. Keys hold hashes, never
-a session key or an address.
+Rates (messages, resumes, invalid frames per session and per client address) are fixed windows
+counted the way django-ratelimit counts them (its window edges, `count > limit`). A socket's
+windows are counted in Redis by one script in one round trip from the event loop (django-ratelimit
+costs three round trips per window from a thread: 6 per message, the chat path's largest cost
+after the database); without REDIS_URL, in django-ratelimit's windows in the one process's cache.
+The widget page's new-session limit stays django-ratelimit's (`rate_hit`). Open sockets are
+counted per session and per address as leases in a Redis sorted set (member: the socket's channel
+name, score: when its lease ends): a socket takes one at connect, gives it back on disconnect and
+renews it with its client's frames, so the sockets of a killed process stop counting when their
+leases run out (CHAT_SOCKET_LEASE) instead of never. Keys hold hashes, never a session key or an
+address.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
-from functools import cache
+import weakref
+import zlib
 from typing import Any
 
-import redis
-from asgiref.sync import sync_to_async
+import redis.asyncio
 from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
@@ -30,6 +35,10 @@ CLOSE_INVALID_FRAMES = 4400  # too many invalid frames from this session
 CLOSE_TOO_MANY_SOCKETS = 4429  # this session or address has too many sockets open
 
 _PREFIX = "limits:sockets:"
+_RATE_PREFIX = "limits:rate:"
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_CONNECTIONS = 20  # per process; a call holds one for one round trip, and waits when all are in use
+_POOL_TIMEOUT = 10  # seconds a call waits for one before it fails as Redis being unreachable would
 
 
 def _digest(value: str) -> str:
@@ -56,6 +65,50 @@ def rate_hit(*, group: str, key: str, rate: str) -> int | None:
     return max(1, int(usage["time_left"]))
 
 
+def _split_rate(rate: str) -> tuple[int, int]:
+    """ "60/m" -> (60, 60), "20/10s" -> (20, 10): settings._rate checked the form at start-up."""
+    count, per = rate.split("/")
+    return int(count), int(per[:-1] or 1) * _PERIODS[per[-1]]
+
+
+def _window_end(key: str, period: int, now: int) -> int:
+    """The end of `key`'s current window: django-ratelimit's edges (jittered per key)."""
+    if period == 1:
+        return now
+    edge = now - now % period + zlib.crc32(key.encode()) % period
+    return edge + period if edge < now else edge
+
+
+# One script: count one event in every window, each key expiring with its window.
+_HIT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  counts[i] = redis.call('INCR', key)
+  if counts[i] == 1 then redis.call('EXPIREAT', key, tonumber(ARGV[i]) + 1) end
+end
+return counts
+"""
+
+
+async def windows_hit(windows: list[tuple[str, str]]) -> int | None:
+    """Count one event in each (key, rate) window; the seconds until the last exceeded window
+    ends once any is exceeded, else None."""
+    if not settings.REDIS_URL:
+        waits = [rate_hit(group="chat", key=key, rate=rate) for key, rate in windows]
+        return max((w for w in waits if w), default=None)
+    now = int(time.time())
+    keys, ends, limits = [], [], []
+    for key, rate in windows:
+        limit, period = _split_rate(rate)
+        end = _window_end(f"{key}:{period}", period, now)
+        keys.append(f"{_RATE_PREFIX}{key}:{period}:{end}")
+        ends.append(end)
+        limits.append(limit)
+    counts = await _aredis().eval(_HIT, len(keys), *keys, *ends)
+    waits = [max(1, end - now) for count, end, limit in zip(counts, ends, limits, strict=True) if count > limit]
+    return max(waits, default=None)
+
+
 # --- socket leases ---------------------------------------------------------------------------
 # One script so that checking every count and taking the leases is atomic across processes.
 _TAKE = """
@@ -74,9 +127,19 @@ return 1
 """
 
 
-@cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL)
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = weakref.WeakKeyDictionary()
+
+
+def _aredis() -> redis.asyncio.Redis:
+    """This event loop's client (an asyncio connection belongs to the loop that opened it)."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
+            settings.REDIS_URL, max_connections=_CONNECTIONS, timeout=_POOL_TIMEOUT
+        )
+        client = _clients[loop] = redis.asyncio.Redis(connection_pool=pool)
+    return client
 
 
 class _MemoryLeases:
@@ -110,22 +173,22 @@ class _MemoryLeases:
 memory_leases = _MemoryLeases()
 
 
-def leases_take(*, keys: list[str], limits: list[int], member: str, lease: float) -> bool:
+async def leases_take(*, keys: list[str], limits: list[int], member: str, lease: float) -> bool:
     """Take (or renew) `member`'s lease in every key; False, taking none, if one is full."""
     now = time.time()
     if not settings.REDIS_URL:
         return memory_leases.take(keys, limits, member, now, now + lease)
-    return bool(_redis().eval(_TAKE, len(keys), *keys, now, now + lease, member, *limits))
+    return bool(await _aredis().eval(_TAKE, len(keys), *keys, now, now + lease, member, *limits))
 
 
-def leases_release(*, keys: list[str], member: str) -> None:
+async def leases_release(*, keys: list[str], member: str) -> None:
     if not settings.REDIS_URL:
         memory_leases.release(keys, member)
         return
-    pipe = _redis().pipeline()
-    for key in keys:
-        pipe.zrem(key, member)
-    pipe.execute()
+    async with _aredis().pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.zrem(key, member)
+        await pipe.execute()
 
 
 class SocketLimits:
@@ -143,40 +206,33 @@ class SocketLimits:
             self.keys.insert(0, f"{_PREFIX}session:{self.session}")
             self.limits.insert(0, settings.CHAT_SOCKETS_PER_SESSION)
 
-    def _lease(self) -> bool:
-        self.renewed = time.monotonic()
-        return leases_take(keys=self.keys, limits=self.limits, member=self.member, lease=settings.CHAT_SOCKET_LEASE)
-
     async def open(self) -> bool:
         """Take this socket's lease; False when its session or address has too many open."""
-        return await sync_to_async(self._lease, thread_sensitive=False)()
+        self.renewed = time.monotonic()
+        return await leases_take(
+            keys=self.keys, limits=self.limits, member=self.member, lease=settings.CHAT_SOCKET_LEASE
+        )
 
     async def close(self) -> None:
-        await sync_to_async(leases_release, thread_sensitive=False)(keys=self.keys, member=self.member)
+        await leases_release(keys=self.keys, member=self.member)
 
     async def renew(self) -> None:
         """A frame from the client: renew the lease (at most every tenth of it)."""
         if time.monotonic() - self.renewed > settings.CHAT_SOCKET_LEASE / 10:
             await self.open()
 
-    def _hits(self, kind: str) -> int | None:
-        rates = {
+    async def hit(self, kind: str) -> int | None:
+        """Count a "message" (messages and notes) or a "resume"; seconds to wait when over a limit."""
+        per_session, per_address = {
             "message": (settings.CHAT_MESSAGE_RATE_PER_SESSION, settings.CHAT_MESSAGE_RATE_PER_ADDRESS),
             "resume": (settings.CHAT_RESUME_RATE_PER_SESSION, settings.CHAT_RESUME_RATE_PER_ADDRESS),
         }[kind]
-        waits = [rate_hit(group=f"chat-{kind}-address", key=self.address, rate=rates[1])]
+        windows = [(f"{kind}:address:{self.address}", per_address)]
         if self.session:
-            waits.append(rate_hit(group=f"chat-{kind}-session", key=self.session, rate=rates[0]))
-        return max((w for w in waits if w), default=None)
-
-    async def hit(self, kind: str) -> int | None:
-        """Count a "message" (messages and notes) or a "resume"; seconds to wait when over a limit."""
-        return await sync_to_async(self._hits, thread_sensitive=False)(kind)
+            windows.append((f"{kind}:session:{self.session}", per_session))
+        return await windows_hit(windows)
 
     async def invalid(self) -> bool:
         """Count an invalid frame; True when the session (or, without one, the address) is over."""
-        key = self.session or self.address
-        wait = await sync_to_async(rate_hit, thread_sensitive=False)(
-            group="chat-invalid", key=key, rate=settings.CHAT_INVALID_FRAME_RATE_PER_SESSION
-        )
-        return wait is not None
+        key = f"invalid:session:{self.session}" if self.session else f"invalid:address:{self.address}"
+        return await windows_hit([(key, settings.CHAT_INVALID_FRAME_RATE_PER_SESSION)]) is not None

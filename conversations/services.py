@@ -7,6 +7,7 @@ Channel groups: `conv.<id>` (customer and staff watching it), `conv.<id>.staff` 
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from django.db import IntegrityError, connections, models, router, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.services import session_group
 from chatbot_site.realtime import group_send_on_commit
 from conversations import protocol
 from conversations.bot import intent, retrieval
@@ -154,25 +156,45 @@ def greeting_text() -> str:
     )
 
 
-def conversation_start(*, customer: User | None) -> Conversation:
-    """Open a conversation with the bot; its first message discloses the bot and the notice."""
+GREETING_SEQ = 1  # the greeting is every conversation's first message
+
+
+def greeting_fields(at: dt.datetime) -> dict[str, Any]:
+    """The greeting as a `message` frame's data (message_fields), shown before it is stored."""
+    return {
+        "seq": GREETING_SEQ,
+        "client_id": None,
+        "sender": Message.Sender.BOT,
+        "body": greeting_text(),
+        "at": at.isoformat(),
+    }
+
+
+def conversation_start(*, customer: User | None, greeted_at: dt.datetime | None = None) -> Conversation:
+    """Open a conversation with the bot; its first message discloses the bot and the notice
+    (`greeted_at`: when the greeting was shown, if it was shown before the conversation opened)."""
     now = timezone.now()
+    greeted_at = greeted_at or now
     with transaction.atomic():
         conversation = Conversation.objects.create(
             customer=customer,
             notice_version=settings.PRIVACY_NOTICE_VERSION,
-            notice_shown_at=now,
-            last_seq=1,
+            notice_shown_at=greeted_at,
+            last_seq=GREETING_SEQ,
             last_message_at=now,
         )
         _insert(conversation, sender=Message.Sender.BOT, body=greeting_text())
     return conversation
 
 
-def widget_conversation_start(*, session: SessionBase, customer: User | None) -> Conversation | None:
-    """Give a widget session its conversation, once: two tabs connecting at the same moment must
-    not each open one. Holds the session's row lock while it checks and creates. Returns the
-    conversation it opened; None when another connection had opened one (now in `session`)."""
+def widget_conversation_start(
+    *, session: SessionBase, customer: User | None, greeted_at: dt.datetime | None = None
+) -> Conversation | None:
+    """Give a widget session its conversation, once, when its visitor first writes (or asks for a
+    person): a visitor who only looks keeps nothing here. Two tabs writing at the same moment
+    must not each open one: holds the session's row lock while it checks and creates. Returns the
+    conversation it opened, after telling the session's other sockets (`chat.started`); None when
+    another connection had opened one (now in `session`)."""
     with transaction.atomic():
         list(Session.objects.select_for_update().filter(session_key=session.session_key))
         stored = session.__class__(session_key=session.session_key).load()
@@ -184,10 +206,13 @@ def widget_conversation_start(*, session: SessionBase, customer: User | None) ->
         ):
             session["conversation_id"] = existing
             return None
-        conversation = conversation_start(customer=customer)
+        conversation = conversation_start(customer=customer, greeted_at=greeted_at)
         session["conversation_id"] = str(conversation.pk)
         session.save()
-        session.modified = False  # saved: channels' session middleware need not save it again on accept
+        session.modified = False  # saved: channels' session middleware need not save it again
+        group_send_on_commit(
+            session_group(session.session_key), {"type": "chat.started", "conversation_id": str(conversation.pk)}
+        )
     return conversation
 
 

@@ -51,7 +51,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @xframe_options_exempt  # framed by WIDGET_EMBED_ORIGINS: the CSP above decides
 def widget(request: HttpRequest) -> HttpResponse:
     """The chat widget. Visiting it gives the browser a session, which the socket authenticates
-    with; the conversation itself is opened by the socket. New sessions are limited per client
+    with; the conversation itself is opened by the visitor's first message. New sessions are limited per client
     address (CHAT_NEW_SESSIONS_PER_ADDRESS): a browser that keeps its cookie never counts again."""
     if not request.session.session_key:
         wait = limits.rate_hit(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -24,6 +25,27 @@ def visitor_session() -> str:
     return store.session_key
 
 
+def open_widget_conversation(session_key: str) -> uuid.UUID:
+    """What a visitor's first message (or call for a person) does: open the conversation of
+    their widget session (nothing is kept before). Its open sockets follow it (`chat.started`)."""
+    from django.contrib.auth import get_user_model
+
+    from conversations import services
+    from conversations.access import widget_conversation_access, widget_conversation_owner
+
+    store = SessionStore(session_key=session_key)
+    user_id = store.get("_auth_user_id")
+    user = get_user_model().objects.get(pk=user_id) if user_id else None
+    if (existing := widget_conversation_access(user, store)) is not None:
+        return existing.pk
+    started = services.widget_conversation_start(session=store, customer=widget_conversation_owner(user))
+    return (started or widget_conversation_access(user, store)).pk
+
+
+async def async_open_widget_conversation(session_key: str) -> uuid.UUID:
+    return await sync_to_async(open_widget_conversation)(session_key)
+
+
 def login_session(user: Any, *, verified: bool = True) -> str:
     """A signed-in session; staff sessions have passed the second factor unless verified=False."""
     return signed_in_client(user, verified=verified).cookies["sessionid"].value
@@ -38,6 +60,7 @@ class Socket:
         if session_key:
             headers.append((b"cookie", f"sessionid={session_key}".encode()))
         self.comm = WebsocketCommunicator(application, path, headers=headers)
+        self.session_key = session_key
         self.connected = False
         self.close_code: int | None = None
         self._first: str | None = None

@@ -9,10 +9,17 @@ import uuid
 import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
 
 from conversations import services
 from conversations.models import Conversation, InternalNote, Message
-from tests.wsclient import Socket, async_login_session, async_visitor_session, login_session
+from tests.wsclient import (
+    Socket,
+    async_login_session,
+    async_open_widget_conversation,
+    async_visitor_session,
+    login_session,
+)
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -28,12 +35,26 @@ async def _widget(session_key: str | None = None) -> Socket:
     return sock
 
 
+async def _widget_any(session_key: str) -> Socket:
+    """A widget socket, whatever its status."""
+    sock = Socket("/ws/chat/", session_key)
+    assert await sock.connect()
+    assert (await sock.recv())["type"] == "status"
+    return sock
+
+
 async def _conversation_id(sock: Socket) -> uuid.UUID:
     await sock.send({"type": "resume", "after_seq": 0})
     greeting = await sock.recv_until("message", seq=1)
     assert greeting["sender"] == "bot" and "automated" in greeting["body"] and "/privacy/" in greeting["body"]
     assert await sock.recv() == {"type": "resumed", "through_seq": 1, "more": False}
-    return await sync_to_async(lambda: Conversation.objects.get().pk)()
+    # Nothing is stored until the visitor writes; open it as their first message would. The
+    # socket follows (chat.started) and catches up from the greeting.
+    had = await sync_to_async(lambda: SessionStore(session_key=sock.session_key).get("conversation_id"))()
+    conversation_id = await async_open_widget_conversation(sock.session_key)
+    if not had:
+        assert await sock.recv() == {"type": "resumed", "through_seq": 1, "more": False}
+    return conversation_id
 
 
 async def test_greeting_then_message_is_saved_acked_broadcast_and_answered() -> None:
@@ -218,6 +239,33 @@ async def test_handoff_frame_moves_to_the_queue_and_updates_console_queues() -> 
     await queue.close()
 
 
+async def test_a_handoff_as_the_first_frame_opens_the_conversation_into_the_queue() -> None:
+    sock = await _widget()
+    await sock.send({"type": "handoff"})
+    assert (await sock.recv_until("status")) == {"type": "status", "state": "waiting"}
+    conversation = await sync_to_async(Conversation.objects.get)()
+    assert conversation.state == Conversation.State.WAITING
+    await sock.send({"type": "resume", "after_seq": 0})
+    greeting = await sock.recv_until("message", seq=1)
+    assert greeting["sender"] == "bot"
+    await sock.close()
+
+
+async def test_staff_sockets_of_the_same_session_ignore_the_widget_opening_its_conversation() -> None:
+    agent_user = await sync_to_async(_make_agent)()
+    session = await async_login_session(agent_user)
+    queue = Socket("/ws/agent/queue/", session)
+    assert await queue.connect()
+    await queue.recv_until("queue")
+    sock = await _widget_any(session)
+    await sock.send(_msg("staff trying the widget"))
+    assert (await sock.recv_until("ack"))["seq"] == 2
+    await sock.send({"type": "handoff"})
+    await queue.recv_until("queue")  # still open, and told of the new waiting conversation
+    await sock.close()
+    await queue.close()
+
+
 async def test_asking_for_a_human_in_words_hands_over() -> None:
     sock = await _widget()
     await _conversation_id(sock)
@@ -354,13 +402,44 @@ async def test_a_disabled_agent_is_refused_on_the_next_frame() -> None:
     await customer_sock.close()
 
 
-async def test_two_tabs_opening_at_once_share_one_conversation() -> None:
+async def test_a_visitor_who_only_looks_leaves_nothing_stored() -> None:
+    sock = await _widget()
+    await sock.send({"type": "resume", "after_seq": 0})
+    greeting = await sock.recv_until("message", seq=1)
+    assert greeting["sender"] == "bot" and "/privacy/" in greeting["body"]
+    await sock.recv_until("resumed")
+    await sock.send({"type": "typing"})
+    assert await sock.nothing()
+    await sock.close()
+    assert await sync_to_async(Conversation.objects.count)() == 0
+    assert await sync_to_async(Message.objects.count)() == 0
+
+
+async def test_two_tabs_writing_at_once_share_one_conversation_and_see_every_message() -> None:
     import asyncio
 
     session = await async_visitor_session()
-    tabs = [Socket("/ws/chat/", session) for _ in range(3)]
-    assert all(await asyncio.gather(*(tab.connect() for tab in tabs)))
-    assert await sync_to_async(Conversation.objects.count)() == 1
+    tabs = [await _widget(session) for _ in range(3)]
+    assert await sync_to_async(Conversation.objects.count)() == 0
+    frames = [_msg(f"from tab {i}") for i in range(3)]
+    await asyncio.gather(*(tab.send(frame) for tab, frame in zip(tabs, frames, strict=True)))
+    for tab in tabs:
+        acked = (await tab.recv_until("ack"))["seq"]
+        assert acked in (2, 3, 4)
+    conversation = await sync_to_async(Conversation.objects.get)()
+    await sync_to_async(services.conversation_hand_over)(conversation_id=conversation.pk)  # the bot stays out
+    for tab in tabs:  # each tab sees the three messages: broadcast, or caught up when it followed
+        await tab.send({"type": "resume", "after_seq": 1})
+        seen: set[str] = set()
+        while len(seen) < 3:
+            frame = await tab.recv()
+            if frame["type"] == "message" and frame["sender"] == "customer":
+                seen.add(frame["body"])
+        assert seen == {f["body"] for f in frames}
+    bodies = await sync_to_async(
+        lambda: list(Message.objects.filter(sender="customer").values_list("body", flat=True))
+    )()
+    assert sorted(bodies) == sorted(f["body"] for f in frames)
     for tab in tabs:
         await tab.close()
 

@@ -15,7 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from conversations.layer_guard import CLOSE_LAYER_UNAVAILABLE
-from tests.wsclient import Socket, async_login_session, async_visitor_session
+from tests.wsclient import Socket, async_login_session, async_open_widget_conversation, async_visitor_session
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -58,7 +58,9 @@ async def test_a_layer_read_timing_out_closes_an_open_socket_with_the_documented
 async def test_a_failing_broadcast_from_a_frame_closes_with_the_documented_code(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    sock = Socket("/ws/chat/", await async_visitor_session())
+    session = await async_visitor_session()
+    await async_open_widget_conversation(session)  # typing goes nowhere before the first message
+    sock = Socket("/ws/chat/", session)
     assert await sock.connect()
     assert (await sock.recv())["type"] == "status"
     monkeypatch.setattr(get_channel_layer(), "group_send", _failing(RedisConnectionError("Redis is down")))

@@ -16,7 +16,7 @@ from conversations import limits, services
 from conversations.models import Conversation, Message
 from tests.chatbot_site.test_settings import PRODUCTION, _python
 from tests.servers import ROOT
-from tests.wsclient import Socket, async_visitor_session
+from tests.wsclient import Socket, async_open_widget_conversation, async_visitor_session
 
 pytestmark = pytest.mark.django_db(transaction=True)
 asyncio = pytest.mark.asyncio
@@ -47,7 +47,8 @@ async def _hand_over(sock: Socket) -> uuid.UUID:
     """Open the conversation and take the bot out of it (its answers would only add frames)."""
     await sock.send({"type": "resume", "after_seq": 0})
     await sock.recv_until("resumed")
-    conversation_id = await sync_to_async(lambda: Conversation.objects.get().pk)()
+    conversation_id = await async_open_widget_conversation(sock.session_key)  # as a first message would
+    await sock.recv_until("resumed")  # the socket follows it
     await sync_to_async(services.conversation_hand_over)(conversation_id=conversation_id)
     return conversation_id
 
@@ -208,7 +209,7 @@ async def test_sockets_of_a_killed_process_stop_counting_when_their_leases_end(s
     # What a killed process leaves: two leases taken and never given back (short ones here).
     probe = limits.SocketLimits({"session": _Session(session), "client": ("127.0.0.1", 0)}, "dead")
     for member in ("dead-1", "dead-2"):
-        assert limits.leases_take(keys=probe.keys, limits=[2, 200], member=member, lease=1)
+        assert await limits.leases_take(keys=probe.keys, limits=[2, 200], member=member, lease=1)
 
     async def connects() -> bool:
         sock = Socket("/ws/chat/", session)

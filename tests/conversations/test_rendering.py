@@ -13,7 +13,7 @@ from django.urls import reverse
 from conversations import rendering, services
 from conversations.models import Conversation, Message
 from tests.auth import signed_in_client
-from tests.wsclient import Socket, async_login_session
+from tests.wsclient import Socket, async_login_session, async_open_widget_conversation
 
 TIME = re.compile(r'<time datetime="[^"]+" data-local>\d{1,2} [A-Z][a-z]{2}, \d\d:\d\d</time>')
 
@@ -50,10 +50,9 @@ async def _socket_html(path: str, session_key: str) -> dict[int, str]:
 @pytest.mark.django_db(transaction=True)
 async def test_sockets_send_each_viewer_the_html_their_pages_show(customer: object, agent: object) -> None:
     customer_session = await async_login_session(customer)
-    customer_sock = Socket("/ws/chat/", customer_session)
-    assert await customer_sock.connect()
-    await customer_sock.close()
-    conversation = await sync_to_async(Conversation.objects.get)()
+    conversation = await sync_to_async(Conversation.objects.get)(
+        pk=await async_open_widget_conversation(customer_session)
+    )
     await sync_to_async(services.message_post)(
         conversation_id=conversation.pk,
         sender="customer",

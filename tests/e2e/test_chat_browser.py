@@ -16,6 +16,7 @@ from tests.auth import totp_device
 from tests.e2e.conftest import chromium, staff_sign_in
 from tests.factories import UserFactory
 from tests.servers import asgi_server
+from tests.wsclient import open_widget_conversation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -102,19 +103,20 @@ def test_widget_embedded_in_the_business_site_answers(chromium_path: str) -> Non
 def test_a_long_transcript_arrives_whole_through_resume_pages(chromium_path: str) -> None:
     """chatlink.js asks for the next page after each `resumed` frame with `more`."""
 
-    def post(count: int) -> None:  # outside Playwright's event loop (the ORM refuses to run in it)
-        conversation = Conversation.objects.get()
+    def post(session_key: str, count: int) -> None:  # outside Playwright's event loop (the ORM refuses to run in it)
+        conversation_id = open_widget_conversation(session_key)  # as the visitor's first message would
         for i in range(count):
             services.message_post(
-                conversation_id=conversation.pk, sender="customer", body=f"line {i}", client_id=uuid.uuid4()
+                conversation_id=conversation_id, sender="customer", body=f"line {i}", client_id=uuid.uuid4()
             )
 
     with asgi_server(extra_env={"CHAT_RESUME_PAGE": "20"}) as base, chromium(chromium_path) as browser:
         page = browser.new_context(viewport={"width": 420, "height": 760}).new_page()
         page.goto(f"{base}/chat/")
         expect(page.locator(".msg-bot").first).to_contain_text("automated assistant")
+        session_key = next(c["value"] for c in page.context.cookies() if c["name"] == "sessionid")
         with ThreadPoolExecutor(1) as pool:
-            pool.submit(post, 70).result()
+            pool.submit(post, session_key, 70).result()
         page.reload()
         expect(page.locator("#log .msg")).to_have_count(71)
         bodies = page.locator("#log .msg .msg-body").all_inner_texts()

@@ -24,7 +24,7 @@ from conversations.models import Conversation, InternalNote, Message
 from tests import servers
 from tests.auth import signed_in_client
 from tests.privacy.scenario import full_conversation
-from tests.wsclient import Socket, async_visitor_session
+from tests.wsclient import Socket, async_open_widget_conversation, async_visitor_session
 from vault import blind, datakeys, envelope, keyring
 from vault.envelope import UNREADABLE, UnreadableText
 from vault.models import DataKey
@@ -175,6 +175,7 @@ def test_a_flipped_byte_shows_a_placeholder_on_the_customers_and_the_agents_page
 @pytest.mark.asyncio
 async def test_a_flipped_byte_arrives_as_a_placeholder_frame() -> None:
     session = await async_visitor_session()
+    await async_open_widget_conversation(session)
     sock = Socket("/ws/chat/", session)
     assert await sock.connect()
     await sock.send({"type": "resume", "after_seq": 0})
