@@ -539,6 +539,24 @@ CHAT_SOCKETS_PER_ADDRESS = _positive("CHAT_SOCKETS_PER_ADDRESS", 200)
 CHAT_SOCKET_LEASE = _positive("CHAT_SOCKET_LEASE", 15 * 60)
 CHAT_NEW_SESSIONS_PER_ADDRESS = _rate("CHAT_NEW_SESSIONS_PER_ADDRESS", "60/h")
 
+# What customers overshare, masked before anything keeps it (conversations.redaction): which kinds
+# (every kind unless REDACTION_KINDS lists some), the region whose national phone formats count,
+# the business's own e-mail domains (left readable: agents give those addresses out), and where
+# the bot and the widget send customers instead. All stated on the privacy notice.
+REDACTION_KINDS = env.list("REDACTION_KINDS", default=[
+    "card", "card_expiry", "card_cvv", "iban", "ssn", "national_id", "phone", "email",
+    "password", "pin", "otp", "api_key",
+])  # fmt: skip
+REDACTION_PHONE_REGION = env.str("REDACTION_PHONE_REGION", default="US").upper()
+REDACTION_KEEP_DOMAINS = [d.lower() for d in env.list("REDACTION_KEEP_DOMAINS", default=[])]
+SECURE_CHANNEL_TEXT = env.str(
+    "SECURE_CHANNEL_TEXT",
+    default=(
+        "For payments, card details, passwords and codes, sign in to your account on our website or "
+        "app, or call us on the number on the back of your card. We never ask for them in this chat."
+    ),
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -10,6 +10,7 @@ class ConversationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported once the models are loaded (Django's app-loading order), not to dodge a cycle.
+        from conversations import checks  # noqa: F401 - registers itself
         from conversations.bot import retrieval
         from conversations.models import KnowledgeArticle
 

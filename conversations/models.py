@@ -84,6 +84,9 @@ class Message(DataKeyDependent):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     body = EncryptedTextField()
+    # The kinds of what was masked out of the body before it was stored (conversations.redaction),
+    # such as ["card"]: the widget and the console say so. Never the values.
+    masked = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -109,6 +112,7 @@ class InternalNote(DataKeyDependent):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     client_id = models.UUIDField()
     body = EncryptedTextField()
+    masked = models.JSONField(default=list, blank=True)  # as Message.masked
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
