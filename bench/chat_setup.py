@@ -61,7 +61,9 @@ def claim(spec: dict[str, list[str]]) -> dict[str, object]:
     for i, key in enumerate(spec["sessions"]):
         conversation_id = SessionStore(session_key=key).load().get("conversation_id")
         if not conversation_id:
-            raise SystemExit(f"session {i} has no widget conversation: its socket opens one with its first message or handoff")
+            raise SystemExit(
+                f"session {i} has no widget conversation: its socket opens one with its first message or handoff"
+            )
         services.conversation_hand_over(conversation_id=conversation_id)
         services.conversation_claim(conversation_id=conversation_id, agent=staff[i % len(staff)])
         ids.append(conversation_id)

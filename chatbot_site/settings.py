@@ -508,7 +508,7 @@ PRIVACY_REQUEST_RATE_PER_IP = env.str("PRIVACY_REQUEST_RATE_PER_IP", default="10
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 # Stored with each conversation (which notice the customer was shown): change it with the text.
-PRIVACY_NOTICE_VERSION = "2026-11-23.3"
+PRIVACY_NOTICE_VERSION = "2026-11-30.1"
 CHAT_MAX_BODY_CHARS = 4000
 # The largest frame the app reads. uvicorn's --ws-max-size (Procfile, tests/servers.py) is set from
 # the same variable, so a bigger frame (also one that only inflates past it) is refused with 1009

@@ -99,6 +99,7 @@ class _ChatConsumer(LayerGuard, AsyncWebsocketConsumer):
             body=fields["body"],
             at=fields["at"],
             customer_view=self.customer_view,
+            masked=fields["masked"],
         )
         await self.send_frame(protocol.message_frame(**fields, html=html))
 

@@ -177,6 +177,10 @@ def _optional(check: Check) -> Check:
     return lambda v: v is None or check(v)
 
 
+def _is_kinds(value: Any) -> bool:
+    return isinstance(value, list) and all(_is_label(kind) for kind in value)
+
+
 def _matches(schema: dict[str, Check], obj: Any) -> bool:
     return isinstance(obj, dict) and set(obj) == set(schema) and all(check(obj[k]) for k, check in schema.items())
 
@@ -196,6 +200,8 @@ SERVER_FRAMES: dict[str, dict[str, Check]] = {
         "client_id": _optional(_is_uuid),
         "sender": lambda v: v in SENDERS,
         "body": _is_text,
+        # The kinds of what was masked out of the body before it was stored ("card", …), or [].
+        "masked": _is_kinds,
         "at": _is_iso,
         # The message as this socket's viewer sees it, rendered by the server's one message
         # template (conversations.rendering): clients insert it rather than drawing their own.
@@ -208,7 +214,14 @@ SERVER_FRAMES: dict[str, dict[str, Check]] = {
     "error": {"code": _is_label, "detail": _is_label, "retry_after": _optional(_is_count)},
     # Ends the replay of one `resume`: `more` when another page follows (ask with a new `resume`).
     "resumed": {"through_seq": _is_count, "more": lambda v: isinstance(v, bool)},
-    "note": {"id": _is_seq, "client_id": _is_uuid, "author": _is_text, "body": _is_text, "at": _is_iso},
+    "note": {
+        "id": _is_seq,
+        "client_id": _is_uuid,
+        "author": _is_text,
+        "body": _is_text,
+        "masked": _is_kinds,
+        "at": _is_iso,
+    },
     "queue": {"conversations": lambda v: isinstance(v, list) and all(_matches(QUEUE_ITEM, i) for i in v)},
 }
 
@@ -228,7 +241,14 @@ def _iso(at: dt.datetime | None) -> str | None:
 
 
 def message_frame(
-    *, seq: int, client_id: uuid.UUID | str | None, sender: str, body: str, at: dt.datetime | str, html: str
+    *,
+    seq: int,
+    client_id: uuid.UUID | str | None,
+    sender: str,
+    body: str,
+    masked: list[str],
+    at: dt.datetime | str,
+    html: str,
 ) -> dict[str, Any]:
     return _build(
         "message",
@@ -236,6 +256,7 @@ def message_frame(
         client_id=str(client_id) if client_id else None,
         sender=sender,
         body=body,
+        masked=list(masked),
         at=at if isinstance(at, str) else _iso(at),
         html=html,
     )
@@ -261,8 +282,12 @@ def resumed_frame(*, through_seq: int, more: bool) -> dict[str, Any]:
     return _build("resumed", through_seq=through_seq, more=more)
 
 
-def note_frame(*, note_id: int, client_id: uuid.UUID, author: str, body: str, at: dt.datetime) -> dict[str, Any]:
-    return _build("note", id=note_id, client_id=str(client_id), author=author, body=body, at=_iso(at))
+def note_frame(
+    *, note_id: int, client_id: uuid.UUID, author: str, body: str, masked: list[str], at: dt.datetime
+) -> dict[str, Any]:
+    return _build(
+        "note", id=note_id, client_id=str(client_id), author=author, body=body, masked=list(masked), at=_iso(at)
+    )
 
 
 def queue_item(

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from conversations import masking
 from conversations.models import Message
 
 # What customers see as each sender's name; staff see Message.Sender's labels.
@@ -42,9 +43,16 @@ def body_html(*, sender: str, body: str) -> SafeString:
 
 
 def message_html(
-    *, seq: int | None, sender: str, body: str, at: dt.datetime | str | None, customer_view: bool
+    *,
+    seq: int | None,
+    sender: str,
+    body: str,
+    at: dt.datetime | str | None,
+    customer_view: bool,
+    masked: list[str] | tuple[str, ...] = (),
 ) -> SafeString:
-    """One message as an <li>. `seq` and `at` are None for a message still being sent."""
+    """One message as an <li>. `seq` and `at` are None for a message still being sent; `masked`
+    (the kinds masked out of it) adds a line saying what was removed."""
     if isinstance(at, str):
         at = dt.datetime.fromisoformat(at)
     return render_to_string(
@@ -54,6 +62,7 @@ def message_html(
             "sender": sender,
             "label": sender_label(sender, customer_view=customer_view),
             "body": body_html(sender=sender, body=body),
+            "masked": masking.masked_note(masked, customer_view=customer_view),
             "at": at,
         },
     )

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.services import session_group
 from chatbot_site.realtime import group_send_on_commit
-from conversations import protocol
+from conversations import masking, protocol
 from conversations.bot import intent, retrieval
 from conversations.models import Conversation, InternalNote, Message
 
@@ -56,6 +56,7 @@ def message_fields(message: Message) -> dict[str, Any]:
         "client_id": str(message.client_id) if message.client_id else None,
         "sender": message.sender,
         "body": message.body,
+        "masked": list(message.masked),
         "at": message.created_at.isoformat(),
     }
 
@@ -63,7 +64,7 @@ def message_fields(message: Message) -> dict[str, Any]:
 def note_to_frame(note: InternalNote) -> dict[str, Any]:
     author = (note.author.get_full_name() or note.author.get_username()) if note.author else "(deleted user)"
     return protocol.note_frame(
-        note_id=note.pk, client_id=note.client_id, author=author, body=note.body, at=note.created_at
+        note_id=note.pk, client_id=note.client_id, author=author, body=note.body, masked=note.masked, at=note.created_at
     )
 
 
@@ -102,6 +103,7 @@ def _insert(
     body: str,
     client_id: uuid.UUID | None = None,
     author: User | None = None,
+    masked: tuple[str, ...] = (),
 ) -> Message:
     """Store the message numbered `conversation.last_seq` (taken by `_append` or `_take_seq`, in
     this transaction) and broadcast it on commit."""
@@ -112,6 +114,7 @@ def _insert(
         sender=sender,
         author=author,
         body=body,
+        masked=[str(kind) for kind in masked],
     )
     _broadcast_message(message)
     return message
@@ -166,6 +169,7 @@ def greeting_fields(at: dt.datetime) -> dict[str, Any]:
         "client_id": None,
         "sender": Message.Sender.BOT,
         "body": greeting_text(),
+        "masked": [],
         "at": at.isoformat(),
     }
 
@@ -228,9 +232,10 @@ def message_post(
 ) -> PostResult:
     """Store a customer's or agent's message once per client_id and broadcast it on commit.
 
-    A resend (same client_id) stores nothing and returns the original. A customer writing to a
-    resolved conversation reopens it into the waiting queue. An agent may write only while the
-    conversation is with an agent. Four statements: the resend check, then one transaction
+    What the sender overshared is masked out first (conversations.masking): the original is
+    never stored, broadcast or answered. A resend (same client_id) stores nothing and returns the
+    original. A customer writing to a resolved conversation reopens it into the waiting queue. An
+    agent may write only while the conversation is with an agent. Four statements: the resend check, then one transaction
     taking the seq (and the row lock) and storing the message.
     """
     if (existing := _posted(conversation_id, client_id, sender=sender, author=author)) is not None:
@@ -240,7 +245,10 @@ def message_post(
             conversation = _take_seq(conversation_id)
             if sender == Message.Sender.AGENT and conversation.state != Conversation.State.AGENT:
                 raise ConversationError("not_active", "Claim the conversation before replying.")
-            message = _insert(conversation, sender=sender, body=body, client_id=client_id, author=author)
+            masked = masking.mask_for(sender, body)
+            message = _insert(
+                conversation, sender=sender, body=masked.text, client_id=client_id, author=author, masked=masked.kinds
+            )
             if sender == Message.Sender.CUSTOMER and conversation.state == Conversation.State.RESOLVED:
                 _to_waiting(
                     conversation, note="You wrote again, so the conversation is open again. An agent will join shortly."
@@ -339,8 +347,11 @@ def note_add(*, conversation_id: uuid.UUID | str, author: User, client_id: uuid.
     """Add an internal note (staff only). A resend with the same client_id is stored once."""
     with transaction.atomic():
         conversation = _locked(conversation_id)
+        masked = masking.mask_for(Message.Sender.AGENT, body)
         note, created = InternalNote.objects.get_or_create(
-            conversation=conversation, client_id=client_id, defaults={"author": author, "body": body}
+            conversation=conversation,
+            client_id=client_id,
+            defaults={"author": author, "body": masked.text, "masked": [str(kind) for kind in masked.kinds]},
         )
         if not created and note.author_id != author.pk:
             raise ConversationError("duplicate_client_id", "This client_id was already used for another note.")
@@ -348,27 +359,32 @@ def note_add(*, conversation_id: uuid.UUID | str, author: User, client_id: uuid.
     return note
 
 
+NO_ANSWER = "I'm not sure I know the answer to that."
+
+
 def _answer_from_knowledge_base(text: str) -> str:
     match = retrieval.best_match(text)
     if match is None:
-        return (
-            "I'm not sure I know the answer to that. I can connect you with a person: "
-            'type "agent" or press "Talk to a person".'
-        )
+        return f'{NO_ANSWER} I can connect you with a person: type "agent" or press "Talk to a person".'
+
     return f"{match.answer}\n\n(From our help article \u201c{match.title}\u201d.)"
 
 
 def bot_respond(*, conversation_id: uuid.UUID | str, message: Message) -> Message | None:
     """Answer a customer's message (just stored: `message_post`'s result, not read again) while
     the conversation is with the bot: hand over when the customer asks for a human, answer from
-    the knowledge base when confident, else say so. Nothing is stored once the conversation has
-    left the bot meanwhile (an agent took it, the customer asked for one)."""
+    the knowledge base when confident, else say so. When a secret was masked out of the message,
+    say so first and where to go instead (SECURE_CHANNEL_TEXT); the answer follows when the rest
+    of the message had a question the knowledge base knows. Nothing is stored once the
+    conversation has left the bot meanwhile (an agent took it, the customer asked for one)."""
     if message.sender != Message.Sender.CUSTOMER:
         return None
     if intent.wants_human(message.body):
         conversation_hand_over(conversation_id=conversation_id)
         return None
     reply = intent.small_talk(message.body) or _answer_from_knowledge_base(message.body)
+    if advice := masking.secrets_advice(message.masked):
+        reply = advice if reply.startswith(NO_ANSWER) else f"{advice}\n\n{reply}"
     with transaction.atomic():
         conversation = _take_seq(conversation_id)
         if conversation.state != Conversation.State.BOT:

@@ -21,6 +21,7 @@ from accounts import network, roles
 from accounts.access import NotFound, role_required
 from accounts.models import User
 from accounts.reauth import reauth_redirect
+from conversations import masking
 from conversations.access import widget_conversation_access, widget_conversation_delete_access
 from privacy.access import (
     data_request_access,
@@ -49,6 +50,8 @@ def notice(request: HttpRequest) -> HttpResponse:
             "export_days": settings.PRIVACY_EXPORT_LINK_DAYS,
             "due_days": settings.PRIVACY_REQUEST_DUE_DAYS,
             "auto_approve": settings.PRIVACY_AUTO_APPROVE_DELETION,
+            "masked_kinds": masking.policy_labels(),
+            "secure_channel": settings.SECURE_CHANNEL_TEXT,
         },
     )
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import template
 from django.utils.safestring import SafeString
 
-from conversations import rendering
+from conversations import masking, rendering
 from conversations.models import Message
 
 register = template.Library()
@@ -18,6 +18,7 @@ def chat_message(message: Message, customer_view: bool = False) -> SafeString:
         body=message.body,
         at=message.created_at,
         customer_view=customer_view,
+        masked=message.masked,
     )
 
 
@@ -25,3 +26,9 @@ def chat_message(message: Message, customer_view: bool = False) -> SafeString:
 def pending_message() -> SafeString:
     """The widget's own message while it is being sent: the same markup, filled in by the script."""
     return rendering.message_html(seq=None, sender=Message.Sender.CUSTOMER, body="", at=None, customer_view=True)
+
+
+@register.simple_tag
+def masked_note(kinds: list[str]) -> str:
+    """A staff page's line for what was masked out of a note (conversations.masking)."""
+    return masking.masked_note(kinds, customer_view=False)

@@ -113,7 +113,14 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
                 "privacy_notice_version_shown": c.notice_version,
                 "privacy_notice_shown_at": c.notice_shown_at.isoformat() if c.notice_shown_at else None,
                 "messages": [
-                    {"seq": m.seq, "sender": m.sender, "sent_at": m.created_at.isoformat(), "text": m.body}
+                    {
+                        "seq": m.seq,
+                        "sender": m.sender,
+                        "sent_at": m.created_at.isoformat(),
+                        "text": m.body,
+                        # What was masked out before storing (the values were never kept).
+                        "removed_before_storing": list(m.masked),
+                    }
                     for m in messages[c.pk]
                 ],
                 "on_legal_hold": c.legal_hold,

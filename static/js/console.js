@@ -16,6 +16,19 @@ const showTyping = typingIndicator(typing);
 
 function showError(text) { errorEl.textContent = text; errorEl.hidden = !text; }
 
+const KIND_LABELS = {
+  card: "a card number", card_expiry: "a card expiry date", card_cvv: "a card security code",
+  iban: "an IBAN", ssn: "a Social Security number", national_id: "a national ID number",
+  phone: "a phone number", email: "an e-mail address", password: "a password", pin: "a PIN",
+  otp: "a one-time code", api_key: "an API key",
+};
+
+function noteMasked(kinds) {
+  const labels = [...kinds].sort().map((k) => KIND_LABELS[k] || k);
+  const what = labels.length === 1 ? labels[0] : `${labels.slice(0, -1).join(", ")} and ${labels.at(-1)}`;
+  return `${what[0].toUpperCase()}${what.slice(1)} removed before storing.`;
+}
+
 function addNote(frame) {
   if (notes.querySelector(`[data-note-id="${frame.id}"]`)) return;
   const li = document.createElement("li");
@@ -32,6 +45,12 @@ function addNote(frame) {
   body.className = "msg-body";
   body.textContent = frame.body;
   li.append(meta, body);
+  if (frame.masked.length) {  // as the server draws it (conversations.masking.masked_note)
+    const masked = document.createElement("span");
+    masked.className = "msg-masked";
+    masked.textContent = noteMasked(frame.masked);
+    li.append(masked);
+  }
   notes.append(li);
 }
 

@@ -22,14 +22,14 @@ def _built() -> dict[str, dict]:
     )
     return {
         "message": protocol.message_frame(
-            seq=1, client_id=None, sender="bot", body="Hi", at=AT, html='<li class="msg msg-bot">Hi</li>'
+            seq=1, client_id=None, sender="bot", body="Hi", masked=[], at=AT, html='<li class="msg msg-bot">Hi</li>'
         ),
         "ack": protocol.ack_frame(client_id=uuid.uuid4(), seq=2),
         "status": protocol.status_frame(state="waiting"),
         "typing": protocol.typing_frame(sender="agent"),
         "error": protocol.error_frame(code="rate_limited", detail="Too many.", retry_after=12),
         "resumed": protocol.resumed_frame(through_seq=0, more=False),
-        "note": protocol.note_frame(note_id=1, client_id=uuid.uuid4(), author="Alex", body="n", at=AT),
+        "note": protocol.note_frame(note_id=1, client_id=uuid.uuid4(), author="Alex", body="n", masked=["card"], at=AT),
         "queue": protocol.queue_frame(conversations=[item]),
     }
 

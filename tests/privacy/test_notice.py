@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 # Conversations record which notice version the customer was shown: the text of a version must
 # never change. Changing templates/privacy/notice.html? Bump PRIVACY_NOTICE_VERSION in settings and
 # record the new fingerprint here.
-FINGERPRINTS = {"2026-11-23.3": "039f1dc49dbbfe63"}
+FINGERPRINTS = {"2026-11-23.3": "039f1dc49dbbfe63", "2026-11-30.1": "b9ba6eca494b3829"}
 
 
 def test_the_notice_text_changes_only_with_its_version() -> None:
@@ -30,6 +30,8 @@ def test_the_notice_states_the_live_settings(settings: Any) -> None:
     settings.PRIVACY_REQUEST_DUE_DAYS = 21
     settings.PRIVACY_EXPORT_LINK_DAYS = 3
     settings.PRIVACY_VERIFY_LINK_MINUTES = 15
+    settings.REDACTION_PHONE_REGION = "GB"
+    settings.SECURE_CHANNEL_TEXT = "For card details, sign in to our app, never here."
     page = Client().get("/privacy/").content.decode()
     for fact in (
         "45 days after their last message",
@@ -39,7 +41,11 @@ def test_the_notice_states_the_live_settings(settings: Any) -> None:
         "no outside AI provider receives your messages",
         "Agent, Supervisor",
         'href="/privacy/requests/new/"',
-        "Version 2026-11-23.3",
+        "Version 2026-11-30.1",
+        "card number, card expiry date, card security code, IBAN",
+        "phone number (in GB and international formats)",
+        "Nothing is kept until you write your first message",
+        "sign in to our app, never here",
     ):
         assert fact in page, fact
     settings.PRIVACY_AUTO_APPROVE_DELETION = True
