@@ -8,9 +8,6 @@ A case is a function (target, context) → figures, or None when it does not app
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import procs
+import purging
 from loadgen import Socket, close_all, load, open_all, visitor_cookies
 
 
@@ -50,6 +48,10 @@ class Config:
     idle_sockets: int = 1000
     hold: float = 30.0
     p99_limit_ms: float = 100.0
+    purge_messages: int = 1_000_000  # the expired backlog of the purge case, loaded every round
+    purge_rate: float = 20.0  # the purge case's chat load, msg/s (see `purge`)
+    purge_seconds: float = 120.0  # its load during the purge stops when the purge does, or after this
+    purge_rounds: int = 1  # the purge case runs in the first rounds only (see `purge`)
 
 
 @dataclass
@@ -59,26 +61,13 @@ class Context:
     agent_sessions: dict[str, str] = field(default_factory=dict)
     questions: list[str] = field(default_factory=list)
     bare_saturation: float | None = None  # this round's, for the cases at half of it
+    product_saturation: float | None = None  # this round's, recorded beside the purge case's load
     hold: bool = True
+    round: int = 0  # from 0: the purge case alternates its order with it
 
     @property
     def half_rate(self) -> float:
         return self.bare_saturation / 2 if self.bare_saturation else self.config.rate
-
-
-def chat_setup(env: dict[str, str], *args: str, stdin: dict[str, Any] | None = None) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, str(procs.ROOT / "bench" / "chat_setup.py"), *args],
-        cwd=procs.ROOT,
-        env=env,
-        input=json.dumps(stdin) if stdin is not None else None,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode:
-        raise RuntimeError(f"chat_setup.py {args[0]} failed: {done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 async def customers(target: Target, count: int, *, handoff: bool) -> tuple[list[Socket], list[str]]:
@@ -151,6 +140,8 @@ async def saturation(target: Target, ctx: Context) -> dict[str, Any]:
         await close_all(socks)
     if target.name == "bare":
         ctx.bare_saturation = best
+    else:
+        ctx.product_saturation = best
     return {"saturation_rate": best, "steps": steps}
 
 
@@ -173,7 +164,7 @@ async def relay(target: Target, ctx: Context) -> dict[str, Any]:
     try:
         if target.name == "product":
             names = list(ctx.agent_sessions)
-            ids = chat_setup(ctx.env, "claim", stdin={"agents": names, "sessions": keys})["conversations"]
+            ids = procs.chat_setup(ctx.env, "claim", stdin={"agents": names, "sessions": keys})["conversations"]
             cookies = [ctx.agent_sessions[names[i % len(names)]] for i in range(len(ids))]
         else:
             ids, cookies = keys, ["-"] * len(keys)
@@ -256,9 +247,72 @@ async def sockets(target: Target, ctx: Context) -> dict[str, Any]:
         await close_all(socks)
 
 
+async def purge(target: Target, ctx: Context) -> dict[str, Any] | None:
+    """Chat latency while the retention purge deletes `purge_messages` expired messages, against
+    the same load without it, on the same sockets in the same round (which goes first alternates
+    by round). The product only.
+
+    The backlog is written by COPY just before (bench/backlog.py: conversations a month past the
+    cutoff, 50 messages and a data key each) and VACUUMed, as are the tables after the purge, so
+    that autovacuum does not land in the other measurement. The purge runs as in production: beat's
+    schedule entry sent to the round's Celery worker (bench/chat_setup.py purge), which records a
+    RetentionRun; the load starts when that record appears and stops sending when it says done, so
+    the load lies inside the purge (`overlap_percent` checks it, from the record's own times).
+
+    The load is `purge_rate` (20 msg/s) over `sockets` (50) customers in the waiting queue, as in
+    the chat case but fixed: a rate one process sustains with p99 well under 100 ms (its saturation
+    has been 51–76 msg/s on the bench machine, so 20 is under 40 % of it), where the purge's cost
+    shows as latency rather than as a queue that was already growing. Half the bare relay's rate, as
+    the chat case uses, is past the product's saturation. No bot: the ack and echo of a stored
+    message are the path that competes with the purge (PostgreSQL's CPU, locks and WAL); the bot's
+    search is the process's own CPU.
+
+    About 100 s a round with the million (writing it ~30 s, the purge ~15 s under the load, two
+    Django processes' start, vacuums and checkpoints), so by default it runs in the first round only
+    (`purge_rounds`), the load without the purge first: `make bench` stays under 20 minutes on the
+    bench machine. --purge-rounds 3 alternates the order as the other cases do."""
+    cfg = ctx.config
+    if target.name != "product" or ctx.round >= cfg.purge_rounds:
+        return None
+    loaded = await asyncio.to_thread(procs.chat_setup, ctx.env, "backlog", str(cfg.purge_messages))
+    figures: dict[str, Any] = {"backlog": loaded["messages"], "product_saturation": ctx.product_saturation}
+    await settle(target)
+    socks, _ = await customers(target, cfg.sockets, handoff=True)
+    try:
+        for step in ("quiet", "purging") if ctx.round % 2 == 0 else ("purging", "quiet"):
+            if step == "quiet":
+                figures["quiet"] = await load(
+                    socks, rate=cfg.purge_rate, seconds=cfg.seconds, body=_chat_body, drain=cfg.drain
+                )
+            else:
+                figures["purging"], figures["purge"] = await purging.during(
+                    socks, ctx.env, rate=cfg.purge_rate, seconds=cfg.purge_seconds, body=_chat_body, drain=cfg.drain
+                )
+                await asyncio.to_thread(purging.vacuum, ctx.env["DATABASE_URL"], ctx.env["KEYS_DATABASE_URL"])
+            await settle(target)
+    finally:
+        await close_all(socks)
+    run = figures["purge"]
+    figures.update(purging.overlap(figures["purging"]["window"], run["started"], run["finished"]))
+    figures["ratio"] = {
+        f"{series}_{q}": (figures["purging"][series][q] or 0) / figures["quiet"][series][q]
+        for series in ("ack", "echo")
+        for q in ("p50", "p99")
+        if figures["quiet"][series][q]
+    }
+    return figures
+
+
 Case = Callable[[Target, Context], Awaitable[dict[str, Any] | None]]
 # Run in this order (saturation first: the later cases load at half the bare relay's rate).
-CASES: dict[str, Case] = {"saturation": saturation, "chat": chat, "relay": relay, "bot": bot, "sockets": sockets}
+CASES: dict[str, Case] = {
+    "saturation": saturation,
+    "chat": chat,
+    "relay": relay,
+    "bot": bot,
+    "sockets": sockets,
+    "purge": purge,
+}
 ALIASES = {
     "a": "saturation",
     "b": "chat",
@@ -271,7 +325,6 @@ ALIASES = {
 }
 PLANNED = {
     "queue": "console queue and history pages with 100,000 conversations",
-    "purge": "chat p99 while the retention purge deletes 1,000,000 messages",
 }
 # The figures each case reports: (label, path into its figures); medians of rounds and ratios.
 FIGURES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
@@ -302,5 +355,24 @@ FIGURES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ("idle CPU, %", ("idle_cpu_percent",)),
         ("memory per idle socket, KiB", ("rss_per_socket_kb",)),
         ("sockets still open after the hold", ("open_after_hold",)),
+    ],
+    "purge": [
+        *(
+            (f"{series} {q} {label}, ms", (key, series, q))
+            for series in ("ack", "echo")
+            for q in ("p50", "p99")
+            for label, key in (("without purge", "quiet"), ("during purge", "purging"))
+        ),
+        *(
+            (f"{series} {q} during/without purge{' (target ≤ 1.5)' if q == 'p99' else ''}", ("ratio", f"{series}_{q}"))
+            for series in ("ack", "echo")
+            for q in ("p50", "p99")
+        ),
+        ("load, msg/s", ("purging", "rate")),
+        ("lost without purge", ("quiet", "lost")),
+        ("lost during purge", ("purging", "lost")),
+        ("purge, s", ("purge", "seconds")),
+        ("messages purged", ("purge", "messages")),
+        ("chat load inside the purge, %", ("overlap_percent",)),
     ],
 }

@@ -2,7 +2,7 @@
 on the same stack, in alternating rounds, reported as ratios.
 
     DATABASE_URL=postgres://…/confidant_bench REDIS_URL=redis://…/5 CONFIDANT_DEV_ENV=1 \\
-        .venv/bin/python bench/chat.py [--quick] [--rounds 3] [--cases a,b,c,d,e,f] [--processes 1,2]
+        .venv/bin/python bench/chat.py [--quick] [--rounds 3] [--cases a,b,c,d,e,f,purge] [--processes 1,2]
 
 Recreates DATABASE_URL's database and its keys database (their names must contain "bench"),
 prepares them as `make serve` does (collectstatic, migrate), then for each process count starts
@@ -11,7 +11,9 @@ bare relay (bench/relay_app.py, the same uvicorn line) on free ports, and runs e
 both, alternating which goes first, for --rounds rounds. Writes bench/results/<date>-<case>.json
 (raw figures, machine), <date>-<case>.png (latency plots), <date>-summary.md (min/median/max and
 product/bare ratios, with the output of bench/encryption.py, rotation.py and retention.py run
-small), and the table between the bench markers in README.md. Cases: bench/cases.py.
+small), and the table between the bench markers in README.md. Cases: bench/cases.py; `purge`
+(chat latency while the retention purge deletes a million expired messages, against the same load
+without it) loads its backlog every round it runs in, about 100 s, so by default only the first.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ QUICK = cases.Config(
     articles=50,
     idle_sockets=20,
     hold=2,
+    purge_messages=50_000,
+    purge_rate=20,
+    purge_seconds=10,
 )
 # The existing benches, run small: (script, full arguments, --quick arguments).
 MICRO = [
@@ -145,12 +150,12 @@ async def run_processes(
     results: dict[str, dict[str, list[Any]]] = {c: {"product": [], "bare": []} for c in chosen}
     ctx = cases.Context(config=config, env=product_env, hold=True)
     if "relay" in chosen:
-        ctx.agent_sessions = cases.chat_setup(product_env, "agents", str(config.agents))["agents"]
+        ctx.agent_sessions = procs.chat_setup(product_env, "agents", str(config.agents))["agents"]
     if "bot" in chosen:
-        ctx.questions = cases.chat_setup(product_env, "articles", str(config.articles))["questions"]
+        ctx.questions = procs.chat_setup(product_env, "articles", str(config.articles))["questions"]
     for round_no in range(rounds):
         order = ["product", "bare"] if round_no % 2 == 0 else ["bare", "product"]
-        ctx.bare_saturation = None
+        ctx.round, ctx.bare_saturation, ctx.product_saturation = round_no, None, None
         with servers(product_env, bare_env) as targets:
             if not quick:
                 await warm_up(targets, ctx)
@@ -199,9 +204,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tiny load: seconds, for a smoke test")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--cases", default="a,b,c,d,e,f,encryption,rotation,retention")
+    parser.add_argument("--cases", default="a,b,c,d,e,f,purge,encryption,rotation,retention")
     parser.add_argument("--processes", default="1", help="web processes, or a list to compare: 1,2")
     parser.add_argument("--rate", type=float, help="msg/s of the fixed-load cases when saturation (a) is not run")
+    parser.add_argument("--purge-messages", type=int, help="the purge case's expired backlog (default 1,000,000)")
+    parser.add_argument("--purge-rounds", type=int, help="rounds the purge case runs in (default 1: the first)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--no-readme", action="store_true", help="leave README.md's table alone")
     args = parser.parse_args()
@@ -209,6 +216,10 @@ def main() -> None:
     config = QUICK if args.quick else cases.Config()
     if args.rate:
         config.rate = args.rate
+    if args.purge_messages:
+        config.purge_messages = args.purge_messages
+    if args.purge_rounds:
+        config.purge_rounds = args.purge_rounds
     process_counts = [int(p) for p in args.processes.split(",")]
     started = time.perf_counter()
     host = machine()  # before the run: the commit measured

@@ -3,16 +3,22 @@
     CONFIDANT_DEV_ENV=1 DATABASE_URL=… .venv/bin/python bench/chat_setup.py agents 5
     … bench/chat_setup.py claim < {"agents": ["bench-agent-0"], "sessions": ["<session key>", …]}
     … bench/chat_setup.py articles 2000
+    … bench/chat_setup.py backlog 1000000
+    … bench/chat_setup.py purge
 
 Prints one JSON object. `agents`: agents with a confirmed authenticator, each with a fresh session
 that passed the second factor (as tests/auth.py makes them), by session key. `claim`: hands the
 widget conversation of each customer session over and has the agents claim them in turn; prints
 their ids. `articles`: a knowledge base of N published articles (replacing the bench's earlier
-ones); prints a question of each, for the bot load.
+ones); prints a question of each, for the bot load. `backlog`: N messages in conversations past
+the retention cutoff, written by COPY (bench/backlog.py; the services write a message at a time,
+with its own transaction). `purge`: sends the retention purge to the Celery workers the way beat
+does at its scheduled time (its database schedule entry, through Celery's own Scheduler).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import random
@@ -26,12 +32,19 @@ import django
 
 django.setup()
 
+import backlog
+from celery.beat import Scheduler
+from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
+from django_celery_beat.models import PeriodicTask
+from django_celery_beat.schedulers import ModelEntry
 
 from accounts.models import User
 from accounts.services import staff_create
+from chatbot_site.celery import app
 from conversations import services
 from conversations.models import KnowledgeArticle
+from privacy import schedule
 from tests.auth import signed_in_client  # the one way a verified staff session is made
 
 AGENT_PREFIX = "bench-agent-"
@@ -89,6 +102,23 @@ def articles(count: int) -> dict[str, object]:
     return {"questions": questions}
 
 
+def backlog_load(messages: int) -> dict[str, object]:
+    """Conversations whose last message is a month past the retention cutoff."""
+    count = backlog.load(
+        os.environ["DATABASE_URL"],
+        os.environ["KEYS_DATABASE_URL"],
+        messages=messages,
+        age=dt.timedelta(days=settings.RETENTION_DAYS + 30),
+    )
+    return {"messages": count}
+
+
+def purge() -> dict[str, object]:
+    entry = ModelEntry(PeriodicTask.objects.get(name=schedule.TASK_NAME), app=app)
+    sent = Scheduler(app, lazy=True).apply_async(entry, advance=False)
+    return {"task": entry.task, "id": sent.id}
+
+
 def main() -> None:
     command = sys.argv[1]
     if command == "agents":
@@ -97,6 +127,10 @@ def main() -> None:
         result = claim(json.load(sys.stdin))
     elif command == "articles":
         result = articles(int(sys.argv[2]))
+    elif command == "backlog":
+        result = backlog_load(int(sys.argv[2]))
+    elif command == "purge":
+        result = purge()
     else:
         raise SystemExit(__doc__)
     print(json.dumps(result))

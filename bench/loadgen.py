@@ -193,9 +193,12 @@ async def load(
     bot: bool = False,
     drain: float = 10.0,
     samples: int = 3000,
+    until: asyncio.Event | None = None,
 ) -> dict[str, Any]:
-    """Send rate × seconds messages round-robin over `customers`, due at fixed times; wait up to
-    `drain` seconds after the last for its answers; return the figures (latencies in ms)."""
+    """Send rate × seconds messages round-robin over `customers`, due at fixed times (or fewer: none
+    is sent once `until` is set, when one is given); wait up to `drain` seconds after the last for
+    its answers; return the figures (latencies in ms; `window`: the first and last due times, as
+    Unix times)."""
     tracker = Tracker()
     for sock in [*customers, *(agents or [])]:
         sock.tracker = tracker  # one tracker, so an agent's socket finds the customer's message
@@ -203,12 +206,15 @@ async def load(
     total = max(1, int(rate * seconds))
     sends: set[asyncio.Task[None]] = set()
     lateness = 0.0
-    t0 = loop.time() + 0.2
+    t0 = loop.time() + (0.2 if until is None else 0.0)  # a load inside something else starts at once
+    wall = time.time() - loop.time()
     for i in range(total):
         due = t0 + i / rate
         delay = due - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
+        if until is not None and until.is_set() and i:
+            break
         lateness = max(lateness, loop.time() - due)
         sock = customers[i % len(customers)]
         client_id, text = str(uuid.uuid4()), body(i)
@@ -261,6 +267,7 @@ async def load(
         "error_codes": sorted(set(tracker.errors)),
         "resent": tracker.resent,
         "max_send_lateness_ms": lateness * 1000,
+        "window": [t0 + wall, max(s.due for s in sent) + wall],
     }
     series = {"ack": ms([s.ack for s in sent], due), "echo": ms([s.echo for s in sent], due)}
     if agents:

@@ -4,6 +4,7 @@ same uvicorn line, and what /proc says about them (CPU time, resident memory).""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT_APP = "chatbot_site.asgi:application"
@@ -66,6 +68,21 @@ def server_env(base: dict[str, str], *, port: int, processes: int) -> dict[str, 
 
 def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def chat_setup(env: dict[str, str], *args: str, stdin: dict[str, Any] | None = None) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "chat_setup.py"), *args],
+        cwd=ROOT,
+        env=env,
+        input=json.dumps(stdin) if stdin is not None else None,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode:
+        raise RuntimeError(f"chat_setup.py {args[0]} failed: {done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def prepare(env: dict[str, str]) -> None:

@@ -113,6 +113,17 @@ def _plot(path: Path, case: str, runs: dict[int, dict[str, dict[str, list[Any]]]
             ax.set(xscale="log", xlabel=f"{name} latency, ms (from the due time)", ylabel="fraction", title=name)
             ax.legend()
         fig.suptitle(f"{case}: latency CDF, all rounds")
+    elif case == "purge":
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        for ax, name in zip(axes, ("ack", "echo"), strict=True):
+            for processes, by_case in runs.items():
+                for key, label in (("quiet", "without purge"), ("purging", "during purge")):
+                    values = sorted(v for f in by_case[case]["product"] for v in f[key].get(f"{name}_samples", []))
+                    if values:
+                        ax.plot(values, [i / len(values) for i in range(len(values))], label=f"{label} ×{processes}")
+            ax.set(xscale="log", xlabel=f"{name} latency, ms (from the due time)", ylabel="fraction", title=name)
+            ax.legend()
+        fig.suptitle("purge: chat latency CDF with and without the retention purge, all rounds")
     else:
         return False
     if case == "saturation":

@@ -16,13 +16,13 @@ under 200 MB, flat as the backlog grows: run it with --expired 100000 and 100000
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import resource
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -78,44 +78,16 @@ def _load(main_url: str, keys_url: str, expired: int, kept: int, per: int) -> No
     os.environ.update(DATABASE_URL=main_url, KEYS_DATABASE_URL=keys_url, DATABASE_POOL="0")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatbot_site.settings")
     sys.path.insert(0, str(ROOT))
-    import datetime as dt
-
     import django
 
     django.setup()
+    import backlog
     from django.core.management import call_command
-
-    from vault import keyring
 
     call_command("migrate", verbosity=0)
     call_command("migrate", database="keys", verbosity=0)
-    now = dt.datetime.now(dt.UTC)
-    body = os.urandom(300)  # stands for a ciphertext: the purge never reads bodies
-    with psycopg.connect(main_url) as main, psycopg.connect(keys_url) as keys_db:
-        with main.cursor() as mc, keys_db.cursor() as kc:
-            for count, age in ((expired, dt.timedelta(days=200)), (kept, dt.timedelta(days=1))):
-                last = now - age
-                conversations = [(uuid.uuid4(), uuid.uuid4()) for _ in range(count // per)]
-                with kc.copy("COPY vault_datakey (id, wrapped, master_key_id, created_at) FROM STDIN") as copy:
-                    for _, key_id in conversations:
-                        wrapped, fingerprint = keyring.wrap(os.urandom(keyring.DATA_KEY_BYTES))
-                        copy.write_row((key_id, wrapped, fingerprint, last))
-                with mc.copy(
-                    "COPY conversations_conversation (id, data_key_id, state, last_seq, created_at, last_message_at, "
-                    "notice_version, legal_hold) FROM STDIN"
-                ) as copy:
-                    for conv_id, key_id in conversations:
-                        copy.write_row((conv_id, key_id, "resolved", per, last, last, "1", False))
-                with mc.copy(
-                    "COPY conversations_message (conversation_id, seq, sender, body, created_at) FROM STDIN"
-                ) as copy:
-                    for conv_id, _ in conversations:
-                        for seq in range(1, per + 1):
-                            copy.write_row((conv_id, seq, "customer", body, last))
-        main.commit()
-        keys_db.commit()
-        main.execute("ANALYZE")
-        main.commit()
+    backlog.load(main_url, keys_url, messages=expired, per=per, age=dt.timedelta(days=200))
+    backlog.load(main_url, keys_url, messages=kept, per=per, age=dt.timedelta(days=1))
 
 
 def main() -> None:

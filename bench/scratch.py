@@ -26,3 +26,10 @@ def drop(base_url: str, *names: str) -> None:
 def recreate(base_url: str, *names: str) -> None:
     drop(base_url, *names)
     admin(base_url, *(f'CREATE DATABASE "{name}"' for name in names))
+
+
+def vacuum(url: str, *tables: str) -> None:
+    """VACUUM ANALYZE `tables` now, after a bulk write or delete, so that autovacuum does not wake
+    to do it in the middle of the next measurement."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")

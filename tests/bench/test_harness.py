@@ -1,5 +1,7 @@
 """`make bench` end to end on a tiny load: the harness starts the real processes (product and
-bare relay), runs the chat cases once, and writes figures that make sense."""
+bare relay, the product's Celery worker), runs the chat cases once, and writes figures that make
+sense; the purge case on --quick's backlog of 50,000 messages (about 15 s more: the backlog's and
+the purge's processes each start Django)."""
 
 from __future__ import annotations
 
@@ -35,12 +37,22 @@ def test_quick_run_reports_every_message(requires_redis: None, requires_postgres
     env.pop("KEYS_DATABASE_URL", None)
     try:
         done = subprocess.run(
-            [sys.executable, "bench/chat.py", "--quick", "--rounds", "1", "--cases", "b,c", "--out", str(tmp_path)],
+            [
+                sys.executable,
+                "bench/chat.py",
+                "--quick",
+                "--rounds",
+                "1",
+                "--cases",
+                "b,c,purge",
+                "--out",
+                str(tmp_path),
+            ],
             cwd=ROOT,
             env=env,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=180,
         )
     finally:
         _drop(name, f"{name}_keys")
@@ -55,5 +67,13 @@ def test_quick_run_reports_every_message(requires_redis: None, requires_postgres
             assert (figures["lost"], figures["duplicates"], figures["out_of_order"], figures["errors"]) == (0, 0, 0, 0)
             for name_ in series:
                 assert 0 < figures[name_]["p50"] <= figures[name_]["p99"], (target, name_, figures[name_])
+    (purge,) = json.loads(next(tmp_path.glob("*-purge.json")).read_text())["runs"]["1"]["product"]
+    assert purge["purge"]["messages"] == purge["backlog"] == 50_000
+    assert purge["overlap_percent"] > 50, purge  # the load ran while the purge did
+    for step in ("quiet", "purging"):
+        assert purge[step]["sent"] > 0
+        assert (purge[step]["lost"], purge[step]["duplicates"], purge[step]["errors"]) == (0, 0, 0)
+    assert purge["ratio"]["ack_p99"] > 0
     summary = next(tmp_path.glob("*-summary.md")).read_text()
     assert "| 1 | chat | ack p50, ms |" in summary
+    assert "| 1 | purge | ack p99 during/without purge (target ≤ 1.5) |" in summary
