@@ -8,6 +8,7 @@ Channel groups: `conv.<id>` (customer and staff watching it), `conv.<id>.staff` 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -22,13 +23,15 @@ from django.utils import timezone
 from accounts.services import session_group
 from chatbot_site.realtime import group_send_on_commit
 from conversations import masking, protocol
-from conversations.bot import intent, retrieval
+from conversations.bot import intent, retrieval, safety
 from conversations.models import Conversation, InternalNote, Message
 
 if TYPE_CHECKING:
     from accounts.models import User
 
 QUEUE_GROUP = "queue"
+
+logger = logging.getLogger(__name__)
 
 
 class ConversationError(Exception):
@@ -364,6 +367,9 @@ NO_ANSWER = "I'm not sure I know the answer to that."
 
 def _answer_from_knowledge_base(text: str) -> str:
     match = retrieval.best_match(text)
+    if match is not None and safety.asks_for_secret(match.answer):  # however the article got in
+        logger.warning("knowledge-base article %r asks for a secret: not used", match.title)
+        match = None
     if match is None:
         return f'{NO_ANSWER} I can connect you with a person: type "agent" or press "Talk to a person".'
 
