@@ -33,7 +33,7 @@ def load(main_url: str, keys_url: str, *, messages: int, per: int = 50, age: dt.
     # than the server's side of the COPY. A bytea in COPY text is \\x<hex>.
     body = "\\\\x" + os.urandom(BODY_BYTES).hex()
     stamp = last.isoformat()
-    tail = [f"\t{seq}\tcustomer\t{body}\t{stamp}\n" for seq in range(1, per + 1)]
+    tail = [f"\t{seq}\tcustomer\t{body}\t[]\t{stamp}\n" for seq in range(1, per + 1)]
     with psycopg.connect(main_url) as main, psycopg.connect(keys_url) as keys_db:
         with keys_db.cursor().copy("COPY vault_datakey (id, wrapped, master_key_id, created_at) FROM STDIN") as copy:
             for _, key_id in conversations:
@@ -51,7 +51,7 @@ def load(main_url: str, keys_url: str, *, messages: int, per: int = 50, age: dt.
         def messages_of(part: list[tuple[uuid.UUID, uuid.UUID]]) -> None:
             with psycopg.connect(main_url) as conn:
                 with conn.cursor().copy(
-                    "COPY conversations_message (conversation_id, seq, sender, body, created_at) FROM STDIN"
+                    "COPY conversations_message (conversation_id, seq, sender, body, masked, created_at) FROM STDIN"
                 ) as copy:
                     for start in range(0, len(part), 200):
                         copy.write(

@@ -141,11 +141,13 @@ def _load(messages: int, conversations: int) -> None:
                 kcopy.write_row((key_id, wrapped, fingerprint, now))
                 ccopy.write_row((conv_id, key_id, "resolved", per, now, now, "1", False))
                 ids.append((conv_id, key_id, keyring.cipher_of(material)))
-        with mc.copy("COPY conversations_message (conversation_id, seq, sender, body, created_at) FROM STDIN") as copy:
+        with mc.copy(
+            "COPY conversations_message (conversation_id, seq, sender, body, masked, created_at) FROM STDIN"
+        ) as copy:
             for conv_id, key_id, cipher in ids:
                 for seq in range(1, per + 1):
                     body = f"message {seq} of {conv_id}: my card number is 4111 1111 1111 1111".encode()
-                    copy.write_row((conv_id, seq, "customer", b"\x02" + key_id.bytes + cipher.encrypt(body), now))
+                    copy.write_row((conv_id, seq, "customer", b"\x02" + key_id.bytes + cipher.encrypt(body), "[]", now))
     keys_conn.connection.commit()
     main_conn.connection.commit()
 
