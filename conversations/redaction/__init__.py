@@ -11,7 +11,8 @@ known key (sk-…, ghp_…, AKIA…); national IDs without a label saying which 
 digits without an "SSN" label; e-mail addresses at `keep_domains`; a phone number run together
 with other digits; a grouped card right after a mask ("cvv ••• 4111 1111 …": those first four
 digits read as what a mask kept). Cards need Luhn, 13-19 digits, a network's prefix for that
-length and a card's grouping (one block, fours, 4-6-5/4-6-4). The browser's reduced
+length and a card's grouping (one block, fours, 4-6-5/4-6-4; a line break alone may split a
+block or stand for the separator). A valid IBAN wins over a card-like stretch inside it. The browser's reduced
 detector (cards with Luhn, IBAN, SSN, e-mail, "password") is tested on the same vectors:
 tests/conversations/redaction_vectors.json.
 """
@@ -40,9 +41,10 @@ from .findings import (
 
 __all__ = ["LABELS", "MASK_CHAR", "Finding", "Kind", "Masked", "find", "mask"]
 
-# Where findings overlap, the most specific kind wins, then the longest span.
+# Where findings overlap, the most specific kind wins, then the longest span. An IBAN before a card:
+# a valid IBAN can hold a Luhn-valid card-like stretch ("DE44 5001 0517 5407 3249 31").
 _RANK = {kind: rank for rank, kind in enumerate([
-    Kind.CARD, Kind.IBAN, Kind.SSN, Kind.NATIONAL_ID, Kind.API_KEY, Kind.EMAIL, Kind.CARD_EXPIRY,
+    Kind.IBAN, Kind.CARD, Kind.SSN, Kind.NATIONAL_ID, Kind.API_KEY, Kind.EMAIL, Kind.CARD_EXPIRY,
     Kind.CARD_CVV, Kind.PIN, Kind.OTP, Kind.PASSWORD, Kind.PHONE,
 ])}  # fmt: skip
 # The words of a text are found at C speed: one str.find per label word would cost more.

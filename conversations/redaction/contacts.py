@@ -10,6 +10,7 @@ from phonenumbers import Leniency, PhoneNumberMatcher
 from .findings import NOT_DIGITS, Finding, Kind, email, keep_last
 
 _DATE = re.compile(r"\d{4}[\-/.]\d\d?[\-/.]\d\d?(?!\d)|(?<!\d)\d\d?[\-/.]\d\d?[\-/.]\d{2,4}")
+_PLUS = ("+", "\uff0b")  # and the full-width plus typed with full-width digits
 # Glued to a letter, a dash, a currency sign, a hash...: a reference or an amount.
 _GLUED_BEFORE = frozenset("-_/#$€£¥.,@=&")
 _REFERENCE_LABEL = re.compile(
@@ -25,21 +26,24 @@ def phones(text: str, low: str, runs: list[tuple[int, int]], region: str) -> Ite
     number run together with other digits ("415 555 2671 2024") is not found."""
     for start, end in runs:
         if not text[start].isdigit():  # a run's part after a finding
-            start += len(text[start:end]) - len(text[start:end].lstrip(" \t\u00a0\u2009\u202f.-)/\r\n"))
+            start += len(text[start:end]) - len(text[start:end].lstrip(" \t\u00a0\u2009\u202f\u3000.-)/\r\n"))
         if start and (text[start - 1].isalnum() or text[start - 1] in _GLUED_BEFORE):
             continue  # the common case, decided cheaply
         if start and text[start - 1] == "(":
             start -= 1
         plus = text.rfind("+", max(0, start - 2), start)
+        if plus < 0:
+            plus = text.rfind(_PLUS[1], max(0, start - 2), start)
         start = plus if plus >= 0 and not text[plus + 1 : start].strip() else start
         before = text[start - 1] if start else " "
         if before.isalnum() or before in _GLUED_BEFORE:
             continue
-        if not 7 <= len(text[start:end].translate(NOT_DIGITS)) <= 15 + (text[start] == "+"):
+        international = text[start] in _PLUS
+        if not 7 <= len(text[start:end].translate(NOT_DIGITS)) <= 15 + international:
             continue
         if _DATE.search(text, start, end):
             continue
-        if text[start] != "+" and _REFERENCE_LABEL.search(low, max(0, start - 32), start):
+        if not international and _REFERENCE_LABEL.search(low, max(0, start - 32), start):
             continue
         for match in PhoneNumberMatcher(text[start:end], region, leniency=Leniency.VALID):
             yield Finding(

@@ -22,6 +22,8 @@ _PASSWORD_SAID = re.compile(
 )
 # "pw X", "password X": only a value that does not read like a word (a digit, a symbol, inner capitals).
 _PASSWORD_BARE = re.compile(rf"(?:{_PW_LABEL})\s+[\"'“‘«]?(?P<value>\S+)")
+# "changed my password to X": as a bare value (it must not read like a word: "password to reset").
+_PASSWORD_TO = re.compile(rf"(?:{_PW_LABEL})\s+(?:to|into)\s+[\"'“‘«]?(?P<value>\S+)")
 _NOT_PASSWORDS = frozenset(
     "not wrong incorrect invalid expired correct right the same too very still being now blocked locked case "
     "different changed reset working a an my your his her our their what which this that it its definitely "
@@ -51,7 +53,7 @@ def _password_value(value: str, *, said: bool) -> str | None:
 
 
 def _password(text: str, low: str, at: int) -> Iterator[Finding]:
-    for pattern, said in ((_PASSWORD_SAID, True), (_PASSWORD_BARE, False)):
+    for pattern, said in ((_PASSWORD_SAID, True), (_PASSWORD_BARE, False), (_PASSWORD_TO, False)):
         if m := pattern.match(low, at):
             start = m.start("value")
             if (value := _password_value(text[start : m.end("value")], said=said)) is not None:

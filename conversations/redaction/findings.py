@@ -95,8 +95,9 @@ def email(value: str) -> str:
 
 
 # A stretch of digits and the separators written inside numbers (spaces, dots, dashes, slashes,
-# brackets, line breaks): every card, SSN and phone number lies inside one. Found once per text.
-_SEPARATORS = " \t\u00a0\u2009\u202f.-()/\r\n"
+# brackets, line breaks, the ideographic space typed between full-width digits): every card, SSN
+# and phone number lies inside one. Found once per text.
+_SEPARATORS = " \t\u00a0\u2009\u202f\u3000.-()/\r\n"
 DIGIT_RUN = re.compile(rf"\d(?:[\d{re.escape(_SEPARATORS)}]*\d)?")
 NOT_DIGITS = str.maketrans("", "", _SEPARATORS)  # a run's digits: run.translate(NOT_DIGITS)
 

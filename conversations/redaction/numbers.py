@@ -30,13 +30,15 @@ from .findings import NOT_DIGITS, Finding, Kind, Labelled, ascii_digits, keep_la
 
 _GROUP = re.compile(r"\d+")
 # What a run holds if a card is written in it (see _groupings): one long block, or 4 then 4 or 6.
-_CARDISH = re.compile(r"\d{13}|\d{4}\D{1,2}\d{4}|\d{4}\D{1,2}\d{6}")
+_CARDISH = re.compile(r"\d{13}|\d{4}\D{1,3}\d{4}|\d{4}\D{1,3}\d{6}")
 # A label right before the number saying it is something else than a card.
 _NOT_A_CARD = re.compile(
     r"\b(?:imei|meid|tracking|track|order|invoice|inv|ref|reference|ticket|case|awb|waybill|parcel|shipment"
     r"|consignment|serial|sku|isbn|ean|upc|gtin|iccid|sim)\b\W{0,3}(?:n(?:o|r|um(?:ber)?)\b\.?|#|id\b)?\W{0,3}$"
 )
-_EXPIRY = re.compile(r"(?<![\d/.\-])(?:0?[1-9]|1[0-2])\s?[/\-]\s?(?:20)?\d\d(?![\d/.\-])")
+_EXPIRY = re.compile(r"(?<![\d/.\-])(?:0?[1-9]|1[0-2])\s?[/\-]\s?(?:20)?\d\d(?![\d/\-]|\.\d)")
+# "charged $54.20 on 3/14": a date, not the card's expiry.
+_ON_A_DATE = re.compile(r"\b(?:on|since|from|until|till|by|before|after|dated)\s+$")
 _CVV = re.compile(
     r"\b(?:cvv2?|cvc2?|cvn|cid|csc|security\s+code|sec\.?\s+code|card\s+code)\b\W{0,3}(?:is\s+)?(\d{3,4})(?!\d)"
 )
@@ -84,15 +86,32 @@ def _groupings(sizes: list[int]) -> Iterator[tuple[int, int]]:
                 j += 1
 
 
+def _joined_at_line_breaks(run: str, groups: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The groups with those that only a line break separates made one: where a line ended is not
+    where the number's groups are ("41111111\n11111111")."""
+    joined = groups[:1]
+    for start, end in groups[1:]:
+        if run[joined[-1][1] : start].replace("\r", "") == "\n":
+            joined[-1] = (joined[-1][0], end)
+        else:
+            joined.append((start, end))
+    return joined
+
+
 def _card_windows(run: str) -> Iterator[tuple[int, int]]:
-    """Spans of consecutive digit groups of a run that make a valid card number, longest first."""
+    """Spans of consecutive digit groups of a run that make a valid card number, longest first. A
+    line break between groups counts as whichever separator the others are ("4111-1111-\n1111-1111")."""
     groups = [m.span() for m in _GROUP.finditer(run)]
-    valid = []
-    for i, j in _groupings([end - start for start, end in groups]):
-        separators = {run[groups[k][1] : groups[k + 1][0]].replace("\r", "").replace("\n", " ") for k in range(i, j)}
-        digits = ascii_digits(run[groups[i][0] : groups[j][1]].translate(NOT_DIGITS))
-        if len(separators) <= 1 and _issuer_fits(digits) and luhn.is_valid(digits):
-            valid.append((groups[i][0], groups[j][1]))
+    readings = [groups]
+    if "\n" in run and (joined := _joined_at_line_breaks(run, groups)) != groups:
+        readings.append(joined)
+    valid = set()
+    for groups in readings:
+        for i, j in _groupings([end - start for start, end in groups]):
+            separators = {run[groups[k][1] : groups[k + 1][0]].replace("\r", "").replace("\n", "") for k in range(i, j)}
+            digits = ascii_digits(run[groups[i][0] : groups[j][1]].translate(NOT_DIGITS))
+            if len(separators - {""}) <= 1 and _issuer_fits(digits) and luhn.is_valid(digits):
+                valid.add((groups[i][0], groups[j][1]))
     taken: list[tuple[int, int]] = []
     for start, end in sorted(valid, key=lambda span: span[0] - span[1]):
         if all(end <= s or start >= e for s, e in taken):
@@ -115,7 +134,7 @@ def cards(text: str, low: str, runs: list[tuple[int, int]]) -> Iterator[Finding]
 def _card_extras(low: str, start: int, end: int) -> Iterator[Finding]:
     """The expiry and security code written next to a card number."""
     after = end
-    expiry = _EXPIRY.search(low, end, end + _NEAR) or _EXPIRY.search(low, max(0, start - _NEAR), start)
+    expiry = _expiry(low, end, end + _NEAR) or _expiry(low, max(0, start - _NEAR), start)
     if expiry:
         yield Finding(Kind.CARD_EXPIRY, expiry.start(), expiry.end(), keep_last(expiry.group(), 0))
         after = max(after, expiry.end())
@@ -124,6 +143,13 @@ def _card_extras(low: str, start: int, end: int) -> Iterator[Finding]:
         code = _BARE_CVV.match(low, after)
     if code:
         yield Finding(Kind.CARD_CVV, code.start(1), code.end(1), keep_last(code.group(1), 0))
+
+
+def _expiry(low: str, start: int, end: int) -> re.Match[str] | None:
+    for m in _EXPIRY.finditer(low, start, end):
+        if not _ON_A_DATE.search(low, max(0, m.start() - 8), m.start()):
+            return m
+    return None
 
 
 _CVV_LABELLED = re.compile(r"(?:cvv2?|cvc2?|cvn|csc)\W{0,3}(?:is\s+)?(\d{3,4})(?!\d)")
@@ -135,27 +161,37 @@ def _cvv(text: str, low: str, at: int) -> Iterator[Finding]:
         yield Finding(Kind.CARD_CVV, code.start(1), code.end(1), keep_last(code.group(1), 0))
 
 
-_IBAN = re.compile(r"[a-z]{2}\d\d(?:[ \-]?[a-z0-9]){11,32}")
+_IBAN = re.compile(r"[a-z]{2}\d\d(?:(?:\r?\n|[ .\-])?[a-z0-9]){11,32}")
 _PART = re.compile(r"[a-z0-9]+")
 
 
+def _iban_valid(value: str) -> bool:
+    return len(value) >= 15 and iban.is_valid(value.replace("\r", "").replace("\n", " "))
+
+
 def ibans(text: str, low: str, runs: list[tuple[int, int]]) -> Iterator[Finding]:
-    """IBANs, grouped or not, in any case, found from their check digits (a digit run right after
-    two letters); cut back at group boundaries until valid (the words after it are no part of it)."""
+    """IBANs, grouped (by spaces, dashes, dots, line breaks) or not, in any case, found from their
+    check digits (a digit run right after two letters, which may follow the word "iban"); cut back
+    at group boundaries, or where a word runs on from its digits, until valid (the words after it
+    are no part of it)."""
     for run_start, _ in runs:
         begin = run_start - 2
         if (
             begin < 0
             or not low[run_start - 1].isalpha()
             or not low[begin].isalpha()
-            or (begin and low[begin - 1].isalnum())
+            or (begin and low[begin - 1].isalnum() and not low.endswith("iban", 0, begin))
         ):
             continue
         if m := _IBAN.match(low, begin):
-            for cut in reversed([p.end() for p in _PART.finditer(m.group())]):
+            found = m.group()
+            # where it may end: after a group, or where a word runs on from its digits ("…5678thx")
+            ends = {p.end() for p in _PART.finditer(found)}
+            ends |= {i for i in range(5, len(found)) if found[i - 1].isdigit() and found[i].isalpha()}
+            for cut in sorted(ends, reverse=True):
                 value = text[begin : begin + cut]
-                if len(value) >= 15 and iban.is_valid(value):
-                    yield Finding(Kind.IBAN, begin, begin + cut, keep_last(value, 4, first=2), iban.compact(value)[:2])
+                if _iban_valid(value):
+                    yield Finding(Kind.IBAN, begin, begin + cut, keep_last(value, 4, first=2), value[:2].upper())
                     break
 
 

@@ -10,10 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from django.conf import settings as settings_module
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stdnum import luhn
 
 from conversations.redaction import LABELS, MASK_CHAR, Kind, find, mask
+from conversations.redaction.findings import ascii_digits
 
 VECTORS_FILE = json.loads((Path(__file__).parent / "redaction_vectors.json").read_text())
 VECTORS = VECTORS_FILE["vectors"]
@@ -146,3 +149,55 @@ def test_masking_whole_messages(parts: list[str]) -> None:
         if value in text and not re.search(rf"(?<!•)••••\W{re.escape(value)}", text):
             assert value not in masked.text
     assert masked.text.count(MASK_CHAR) >= text.count(MASK_CHAR)
+
+
+# Card numbers as customers write them, among words and other numbers, from generated digits.
+_PREFIXES = ["4", "51", "55", "2221", "34", "37", "6011", "3530", "36", "62", "6759"]
+_LENGTHS = {"34": [15], "37": [15], "36": [14], "62": [16, 19], "6759": [16, 19], "4": [13, 16, 19]}
+_SEPARATORS = ["", " ", "-", ".", "\n", "  ", " - ", "\u00a0", "\u3000"]
+_WORDS = ["card", "order", "IMEI", "tracking", "iban", "ssn", "cvv", "exp", "pin", "code", "my", "is", "and", ":", "#"]
+_FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@st.composite
+def _card_number(draw: st.DrawFn) -> str:
+    prefix = draw(st.sampled_from(_PREFIXES))
+    length = draw(st.sampled_from(_LENGTHS.get(prefix, [16])))
+    body = prefix + "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=length - len(prefix) - 1,
+                                          max_size=length - len(prefix) - 1)))  # fmt: skip
+    digits = body + luhn.calc_check_digit(body)
+    separator = draw(st.sampled_from(_SEPARATORS))
+    written = separator.join(digits[i : i + 4] for i in range(0, len(digits), 4))
+    return written.translate(_FULL_WIDTH) if draw(st.booleans()) and draw(st.booleans()) else written
+
+
+_PART = st.one_of(
+    _card_number(),
+    st.sampled_from(_WORDS),
+    st.from_regex(r"[0-9]{1,20}", fullmatch=True),
+    st.from_regex(r"[0-9]{2,4}([ \-./][0-9]{2,6}){1,4}", fullmatch=True),
+    st.text(alphabet="ab •-/.\n0123456789", max_size=12),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_PART, st.sampled_from(["", " ", "\n", ", "])), max_size=10), st.booleans())
+def test_masking_leaves_no_card_and_is_idempotent(parts: list[tuple[str, str]], at_the_limit: bool) -> None:
+    """Whatever the mix: masking twice is masking once; the masked text is never longer (so a
+    message at the protocol's limit stays within it); and nothing the detector would call a card,
+    13 to 19 digits passing Luhn however they are spaced, is left."""
+    text = "".join(part + joiner for part, joiner in parts)
+    if at_the_limit:  # padded to the protocol's limit, the numbers at its end
+        text = ("x" * max(0, settings_module.CHAT_MAX_BODY_CHARS - len(text)) + text)[
+            -settings_module.CHAT_MAX_BODY_CHARS :
+        ]
+    masked = mask(text)
+    assert len(masked.text) <= len(text)
+    if at_the_limit:
+        assert len(masked.text) <= settings_module.CHAT_MAX_BODY_CHARS
+    assert mask(masked.text).text == masked.text
+    assert [f for f in find(masked.text) if f.kind == Kind.CARD] == []
+    for finding in masked.findings:
+        if finding.kind == Kind.CARD:
+            digits = re.sub(r"\D", "", ascii_digits(text[finding.start : finding.end]))
+            assert 13 <= len(digits) <= 19 and luhn.is_valid(digits)
