@@ -30,6 +30,7 @@ from conversations.access import (
     staff_conversation_access,
 )
 from conversations.models import Conversation
+from conversations.redaction import LABELS
 
 console_only = role_required(roles.is_console_user)
 
@@ -63,7 +64,21 @@ def widget(request: HttpRequest) -> HttpResponse:
             return response
         request.session["widget"] = True
         request.session.save()
-    return render(request, "chat/widget.html", {"max_body": settings.CHAT_MAX_BODY_CHARS})
+    # What the widget warns about before sending (static/js/redaction.js finds its share of these).
+    redaction = {
+        "kinds": settings.REDACTION_KINDS,
+        "keep_domains": settings.REDACTION_KEEP_DOMAINS,
+        "labels": {kind: LABELS[kind] for kind in settings.REDACTION_KINDS},
+    }
+    return render(
+        request,
+        "chat/widget.html",
+        {
+            "max_body": settings.CHAT_MAX_BODY_CHARS,
+            "redaction": redaction,
+            "secure_channel_text": settings.SECURE_CHANNEL_TEXT,
+        },
+    )
 
 
 @login_not_required

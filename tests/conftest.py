@@ -86,7 +86,7 @@ def requires_postgres() -> None:
         pytest.skip("needs PostgreSQL: set DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/confidant)")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def chromium_path() -> str:
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.skip("needs Chromium: apt-get install chromium")

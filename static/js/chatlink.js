@@ -75,9 +75,9 @@ export class ChatLink {
     this.socket.send(frame);
   }
 
-  // Send a message-like frame (message, note); returns its client_id.
-  post(type, body) {
-    const frame = { type, client_id: newClientId(), body };
+  // Send a message-like frame (message, note), with any `extra` fields; returns its client_id.
+  post(type, body, extra = {}) {
+    const frame = { ...extra, type, client_id: newClientId(), body };
     this.pending.set(frame.client_id, frame);
     this.raw(frame);
     return frame.client_id;

@@ -1,4 +1,5 @@
 import { ChatLink, messageElement, sendTypingOnInput, submitOnEnter, typingIndicator } from "./chatlink.js";
+import { secretWarning } from "./secretwarning.js";
 import { showLocalTime } from "./time.js";
 
 const root = document.getElementById("chat");
@@ -71,17 +72,28 @@ const link = new ChatLink(root.dataset.socket, {
   },
 });
 
+// `masked`: the kinds the customer chose to mask here, so the server can say what was removed
+// (it masks the text again regardless).
+function send(body, masked = []) {
+  showError("");
+  const clientId = link.post("message", body, masked.length ? { masked } : {});
+  log.append(pendingItem(clientId, body));
+  log.lastElementChild.scrollIntoView({ block: "end" });
+  input.value = "";
+  input.focus();
+}
+const mayBeSent = secretWarning(document.getElementById("secret-warning"), {
+  input,
+  policy: JSON.parse(document.getElementById("redaction-policy").textContent),
+  send,
+});
+
 form.addEventListener("submit", (e) => {
   e.preventDefault();
   const body = input.value.trim();
   if (!body) return;
   if (body.length > MAX) { showError(`Messages are limited to ${MAX} characters; this one has ${body.length}.`); return; }
-  showError("");
-  const clientId = link.post("message", body);
-  log.append(pendingItem(clientId, body));
-  log.lastElementChild.scrollIntoView({ block: "end" });
-  input.value = "";
-  input.focus();
+  if (mayBeSent(body, input.value.length - input.value.trimStart().length)) send(body);
 });
 submitOnEnter(input, form);
 sendTypingOnInput(input, link);

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -31,6 +33,22 @@ def test_widget_page_gives_a_session_and_may_be_framed_only_by_configured_sites(
     csp = response.headers["Content-Security-Policy"]
     assert "frame-ancestors 'self'" in csp and "script-src 'self'" in csp
     assert "frame-ancestors 'none'" in Client().get("/privacy/").headers["Content-Security-Policy"]
+
+
+def test_widget_page_tells_the_browser_the_masking_policy(settings: Any) -> None:
+    """What the warning before sending checks for, and where it sends customers instead."""
+    settings.REDACTION_KINDS = ["card", "phone"]
+    settings.REDACTION_KEEP_DOMAINS = ["harborbank.example"]
+    settings.SECURE_CHANNEL_TEXT = "Use the <Harbor> app for payments."
+    response = Client().get("/chat/")
+    policy = re.search(r'<script id="redaction-policy" type="application/json">(.*?)</script>', response.text)
+    assert policy is not None
+    assert json.loads(policy.group(1)) == {
+        "kinds": ["card", "phone"],
+        "keep_domains": ["harborbank.example"],
+        "labels": {"card": "a card number", "phone": "a phone number"},
+    }
+    assert "Use the &lt;Harbor&gt; app for payments." in response.text
 
 
 @pytest.mark.parametrize("url", ["/console/", "/console/history/", "/console/conversations/x/"])
