@@ -295,6 +295,7 @@ class CustomerConsumer(_ChatConsumer):
                 sender=self.sender,
                 body=frame.body,
                 client_id=frame.client_id,
+                masked=frame.masked,
             )
             await self.send_frame(protocol.ack_frame(client_id=frame.client_id, seq=result.message.seq))
             if result.created and result.state == Conversation.State.BOT:

@@ -8,6 +8,7 @@ the business's own contact details; a customer's card number typed into a reply 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -22,17 +23,24 @@ STAFF_KEEP = frozenset({Kind.PHONE, Kind.EMAIL})
 SECRETS = frozenset(Kind) - {Kind.PHONE, Kind.EMAIL}
 
 
-def mask_for(sender: str, body: str) -> redaction.Masked:
-    """`body` as it may be kept, from a customer (or, for staff text, an agent)."""
+def mask_for(sender: str, body: str, *, claimed: Iterable[str] = ()) -> redaction.Masked:
+    """`body` as it may be kept, from a customer (or, for staff text, an agent). `claimed`: the
+    kinds the widget says it masked already (its "Send masked"); they count when they are kinds
+    and the text holds masks, so the message can say what was removed."""
     kinds = set(settings.REDACTION_KINDS)
     if sender != Message.Sender.CUSTOMER:
         kinds -= STAFF_KEEP
-    return redaction.mask(
+    masked = redaction.mask(
         body,
         region=settings.REDACTION_PHONE_REGION,
         kinds=kinds,
         keep_domains=settings.REDACTION_KEEP_DOMAINS,
     )
+    known = {kind.value for kind in Kind}
+    claimed = {Kind(k) for k in claimed if k in known} if redaction.MASK_CHAR in masked.text else set()
+    if claimed - set(masked.kinds):
+        masked = dataclasses.replace(masked, kinds=tuple(sorted(set(masked.kinds) | claimed)))
+    return masked
 
 
 def policy_labels() -> list[str]:
@@ -46,8 +54,10 @@ def policy_labels() -> list[str]:
     return labels
 
 
-def _listed(kinds: Iterable[str]) -> str:
+def _listed(kinds: Iterable[str], *, articles: bool = True) -> str:
     labels = [redaction.LABELS[Kind(kind)] for kind in sorted(kinds)]
+    if not articles:
+        labels = [label.split(" ", 1)[1] for label in labels]
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
@@ -56,9 +66,9 @@ def masked_note(kinds: Iterable[str], *, customer_view: bool) -> str:
     kinds = list(kinds)
     if not kinds:
         return ""
-    what = _listed(kinds)
     if customer_view:
-        return f"We removed {what} from this message to keep it safe."
+        return f"We removed {_listed(kinds)} from this message to keep it safe."
+    what = _listed(kinds, articles=False)
     return f"{what[0].upper()}{what[1:]} removed before storing."
 
 

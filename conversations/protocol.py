@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ class ProtocolError(Exception):
 class MessageFrame:
     client_id: uuid.UUID
     body: str
+    # The kinds the widget masked at the customer's choice before sending (its warning's "Send
+    # masked"): the server cannot find them in the masked text, and records them to say so.
+    masked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,21 @@ def _body(obj: dict[str, Any]) -> str:
     return body
 
 
+MAX_CLAIMED_KINDS = 12
+
+
+def _kinds(obj: dict[str, Any]) -> tuple[str, ...]:
+    """An optional list of masked kinds' names; which names exist is conversations.masking's call."""
+    kinds = obj.get("masked", [])
+    if (
+        not isinstance(kinds, list)
+        or len(kinds) > MAX_CLAIMED_KINDS
+        or not all(isinstance(k, str) and re.fullmatch(r"[a-z_]{1,20}", k) for k in kinds)
+    ):
+        raise ProtocolError("invalid_field", "'masked' must be a list of the kinds masked, such as [\"card\"].")
+    return tuple(sorted(set(kinds)))
+
+
 def parse(text_data: str | None, bytes_data: bytes | None = None, *, allowed: frozenset[str]) -> ClientFrame:
     """Parse one client frame. `allowed` is the set of frame types this socket accepts."""
     if text_data is None:
@@ -115,7 +134,7 @@ def parse(text_data: str | None, bytes_data: bytes | None = None, *, allowed: fr
     if kind not in allowed:
         raise ProtocolError("unknown_type", f"Frame type '{kind[:40]}' is not accepted here.")
     if kind == "message":
-        return MessageFrame(client_id=_client_id(obj), body=_body(obj))
+        return MessageFrame(client_id=_client_id(obj), body=_body(obj), masked=_kinds(obj))
     if kind == "note":
         return NoteFrame(client_id=_client_id(obj), body=_body(obj))
     if kind == "resume":

@@ -231,12 +231,19 @@ class PostResult:
 
 
 def message_post(
-    *, conversation_id: uuid.UUID | str, sender: str, body: str, client_id: uuid.UUID, author: User | None = None
+    *,
+    conversation_id: uuid.UUID | str,
+    sender: str,
+    body: str,
+    client_id: uuid.UUID,
+    author: User | None = None,
+    masked: tuple[str, ...] = (),
 ) -> PostResult:
     """Store a customer's or agent's message once per client_id and broadcast it on commit.
 
     What the sender overshared is masked out first (conversations.masking): the original is
-    never stored, broadcast or answered. A resend (same client_id) stores nothing and returns the
+    never stored, broadcast or answered (`masked`: what the widget masked already, at the
+    customer's choice). A resend (same client_id) stores nothing and returns the
     original. A customer writing to a resolved conversation reopens it into the waiting queue. An
     agent may write only while the conversation is with an agent. Four statements: the resend check, then one transaction
     taking the seq (and the row lock) and storing the message.
@@ -248,7 +255,7 @@ def message_post(
             conversation = _take_seq(conversation_id)
             if sender == Message.Sender.AGENT and conversation.state != Conversation.State.AGENT:
                 raise ConversationError("not_active", "Claim the conversation before replying.")
-            masked = masking.mask_for(sender, body)
+            masked = masking.mask_for(sender, body, claimed=masked)
             message = _insert(
                 conversation, sender=sender, body=masked.text, client_id=client_id, author=author, masked=masked.kinds
             )

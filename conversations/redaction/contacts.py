@@ -51,7 +51,7 @@ def phones(text: str, low: str, runs: list[tuple[int, int]], region: str) -> Ite
             )
 
 
-_LOCAL = re.compile(r"[\w.+%\-]{1,64}$")
+_LOCAL = re.compile(r"[\w.+%\-]{1,64}\Z")
 _DOMAIN = re.compile(r"[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}\b")
 
 

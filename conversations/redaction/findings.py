@@ -118,7 +118,7 @@ def touches_mask(text: str, start: int, end: int) -> bool:
     return text[start - 1 : start] == MASK_CHAR or text[end : end + 1] == MASK_CHAR
 
 
-_KEPT_AFTER = re.compile(rf"{MASK_CHAR}$|(?<![{MASK_CHAR}]){MASK_CHAR}{{4}}[{re.escape(_SEPARATORS)}]$")
+_KEPT_AFTER = re.compile(rf"{MASK_CHAR}\Z|(?<![{MASK_CHAR}]){MASK_CHAR}{{4}}[{re.escape(_SEPARATORS)}]\Z")
 
 
 def past_kept_digits(text: str, runs: list[tuple[int, int]]) -> list[tuple[int, int]]:

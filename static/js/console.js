@@ -17,10 +17,10 @@ const showTyping = typingIndicator(typing);
 function showError(text) { errorEl.textContent = text; errorEl.hidden = !text; }
 
 const KIND_LABELS = {
-  card: "a card number", card_expiry: "a card expiry date", card_cvv: "a card security code",
-  iban: "an IBAN", ssn: "a Social Security number", national_id: "a national ID number",
-  phone: "a phone number", email: "an e-mail address", password: "a password", pin: "a PIN",
-  otp: "a one-time code", api_key: "an API key",
+  card: "card number", card_expiry: "card expiry date", card_cvv: "card security code",
+  iban: "IBAN", ssn: "Social Security number", national_id: "national ID number",
+  phone: "phone number", email: "e-mail address", password: "password", pin: "PIN",
+  otp: "one-time code", api_key: "API key",
 };
 
 function noteMasked(kinds) {

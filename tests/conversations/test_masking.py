@@ -103,6 +103,19 @@ def test_agents_replies_and_notes_lose_a_customers_card_but_keep_contact_details
     assert "4111111111111111" not in note.body and note.masked == ["card"]
 
 
+def test_what_the_widget_masked_is_recorded_only_when_the_text_holds_masks() -> None:
+    conversation = services.conversation_start(customer=None)
+
+    def post(body: str, masked: tuple[str, ...]) -> list[str]:
+        return services.message_post(
+            conversation_id=conversation.pk, sender="customer", body=body, client_id=uuid.uuid4(), masked=masked
+        ).message.masked
+
+    assert post("My card is •••• •••• •••• 1111", ("card", "shoe_size")) == ["card"]
+    assert post("Nothing hidden here", ("card",)) == []
+    assert post("•••• •••• •••• 1111 and 4000 0566 5566 5556", ("card", "iban")) == ["card", "iban"]
+
+
 def test_the_policy_knobs_choose_the_kinds(settings: Any) -> None:
     settings.REDACTION_KINDS = ["card"]
     conversation = services.conversation_start(customer=None)
