@@ -9,12 +9,15 @@
 // Spans are string indices, as the textarea's selection counts them.
 
 export const MASK = "•";
-export const KINDS = ["card", "iban", "ssn", "email", "password"]; // also the rank where findings overlap
+// Also the rank where findings overlap: an IBAN before a card, as a valid IBAN can hold a
+// Luhn-valid card-like stretch ("DE44 5001 0517 5407 3249 31").
+export const KINDS = ["iban", "card", "ssn", "email", "password"];
 
 const W = "[\\p{L}\\p{N}_]"; // Python's \w
 const NW = "[^\\p{L}\\p{N}_]"; // Python's \W
 const NOT_AFTER_WORD = `(?!${W})`;
-const SEPARATORS = " \\t\\u00a0\\u2009\\u202f.\\-()/\\r\\n";
+// (the ideographic space is typed between full-width digits)
+const SEPARATORS = " \\t\\u00a0\\u2009\\u202f\\u3000.\\-()/\\r\\n";
 const DIGIT_RUN = new RegExp(`\\p{Nd}(?:[\\p{Nd}${SEPARATORS}]*\\p{Nd})?`, "gu");
 const KEPT_AFTER = new RegExp(`${MASK}$|(?<!${MASK})${MASK}{4}[${SEPARATORS}]$`, "u");
 const LEADING_SEPARATORS = new RegExp(`^[${SEPARATORS}]*`, "u");
@@ -116,22 +119,45 @@ function* groupings(sizes) {
   }
 }
 
+// The groups with those that only a line break separates made one ("41111111\n11111111").
+function joinedAtLineBreaks(run, groups) {
+  const joined = groups.slice(0, 1);
+  for (const [start, end] of groups.slice(1)) {
+    if (run.slice(joined.at(-1)[1], start).replaceAll("\r", "") === "\n") joined[joined.length - 1] = [joined.at(-1)[0], end];
+    else joined.push([start, end]);
+  }
+  return joined;
+}
+
+// A line break between groups counts as whichever separator the others are ("4111-1111-\n1111-1111").
 function* cardWindows(run) {
   const groups = [...run.matchAll(/\p{Nd}+/gu)].map((m) => [m.index, m.index + m[0].length]);
-  const valid = [];
-  for (const [i, j] of groupings(groups.map(([s, e]) => codePoints(run.slice(s, e)).length))) {
-    const separators = new Set();
-    for (let k = i; k < j; k++) separators.add(run.slice(groups[k][1], groups[k + 1][0]).replaceAll("\r", "").replaceAll("\n", " "));
-    const digits = digitsOf(run.slice(groups[i][0], groups[j][1]));
-    if (separators.size <= 1 && issuerFits(digits.join("")) && luhnValid(digits)) valid.push([groups[i][0], groups[j][1]]);
+  const readings = [groups];
+  if (run.includes("\n")) {
+    const joined = joinedAtLineBreaks(run, groups);
+    if (joined.length !== groups.length) readings.push(joined);
+  }
+  const valid = new Map(); // "start,end" -> [start, end]
+  for (const reading of readings) {
+    for (const [i, j] of groupings(reading.map(([s, e]) => codePoints(run.slice(s, e)).length))) {
+      const separators = new Set();
+      for (let k = i; k < j; k++) {
+        const separator = run.slice(reading[k][1], reading[k + 1][0]).replaceAll("\r", "").replaceAll("\n", "");
+        if (separator) separators.add(separator);
+      }
+      const digits = digitsOf(run.slice(reading[i][0], reading[j][1]));
+      if (separators.size <= 1 && issuerFits(digits.join("")) && luhnValid(digits)) {
+        valid.set(`${reading[i][0]},${reading[j][1]}`, [reading[i][0], reading[j][1]]);
+      }
+    }
   }
   const taken = [];
-  for (const [start, end] of valid.sort((a, b) => (a[0] - a[1]) - (b[0] - b[1]))) {
+  for (const [start, end] of [...valid.values()].sort((a, b) => (a[0] - a[1]) - (b[0] - b[1]) || a[0] - b[0])) {
     if (taken.every(([s, e]) => end <= s || start >= e)) { taken.push([start, end]); yield [start, end]; }
   }
 }
 
-const CARDISH = /\p{Nd}{13}|\p{Nd}{4}\P{Nd}{1,2}\p{Nd}{4}|\p{Nd}{4}\P{Nd}{1,2}\p{Nd}{6}/u;
+const CARDISH = /\p{Nd}{13}|\p{Nd}{4}\P{Nd}{1,3}\p{Nd}{4}|\p{Nd}{4}\P{Nd}{1,3}\p{Nd}{6}/u;
 // A label right before the number saying it is something else than a card.
 const NOT_A_CARD = new RegExp(
   `(?<!${W})(?:imei|meid|tracking|track|order|invoice|inv|ref|reference|ticket|case|awb|waybill|parcel|shipment`
@@ -169,7 +195,7 @@ const BBAN = Object.fromEntries(
 );
 
 function ibanValid(value) {
-  const number = value.replace(/[ \-.]/g, "").trim().toUpperCase();
+  const number = value.replace(/[ \-.\r\n]/g, "").trim().toUpperCase();
   if (!/^[A-Z]{2}[0-9]{2}[A-Z0-9]+$/.test(number) || !BBAN[number.slice(0, 2)]?.test(number.slice(4))) return false;
   let rest = 0;
   for (const c of number.slice(4) + number.slice(0, 4)) {
@@ -179,19 +205,25 @@ function ibanValid(value) {
   return rest === 1;
 }
 
-const IBAN = /[a-z]{2}\p{Nd}\p{Nd}(?:[ \-]?[a-z0-9]){11,32}/uy;
+const IBAN = /[a-z]{2}\p{Nd}\p{Nd}(?:(?:\r?\n|[ .\-])?[a-z0-9]){11,32}/uy;
 
-// Found from their check digits (a digit run right after two letters); cut back at group
-// boundaries until valid (the words after it are no part of it).
+// Grouped (by spaces, dashes, dots, line breaks) or not, found from their check digits (a digit
+// run right after two letters, which may follow the word "iban"); cut back at group boundaries,
+// or where a word runs on from its digits ("…5678thx"), until valid.
 function* ibans(text, low, runs) {
   for (const [runStart] of runs) {
     const begin = runStart - 2;
-    if (begin < 0 || !isAlpha(low[runStart - 1]) || !isAlpha(low[begin]) || (begin && isAlnum(low[begin - 1]))) continue;
+    if (
+      begin < 0 || !isAlpha(low[runStart - 1]) || !isAlpha(low[begin])
+      || (begin && isAlnum(low[begin - 1]) && !low.endsWith("iban", begin))
+    ) continue;
     IBAN.lastIndex = begin;
     const m = IBAN.exec(low);
     if (!m) continue;
-    const cuts = [...m[0].matchAll(/[a-z0-9]+/g)].map((p) => p.index + p[0].length).reverse();
-    for (const cut of cuts) {
+    const found = m[0];
+    const ends = new Set([...found.matchAll(/[a-z0-9]+/g)].map((p) => p.index + p[0].length));
+    for (let i = 5; i < found.length; i++) if (isDigit(found[i - 1]) && isAlpha(found[i])) ends.add(i);
+    for (const cut of [...ends].sort((a, b) => b - a)) {
       const value = text.slice(begin, begin + cut);
       if (value.length >= 15 && ibanValid(value)) {
         yield { kind: "iban", start: begin, end: begin + cut, masked: keepLast(value, 4, { first: 2 }) };
@@ -279,6 +311,8 @@ const PASSWORD_SAID = new RegExp(
 );
 // "pw X", "password X": only a value that does not read like a word (a digit, a symbol, inner capitals).
 const PASSWORD_BARE = new RegExp(`(?:${PW_LABEL})\\s+["'“‘«]?(?<value>\\S+)`, "uy");
+// "changed my password to X": as a bare value (it must not read like a word: "password to reset").
+const PASSWORD_TO = new RegExp(`(?:${PW_LABEL})\\s+(?:to|into)\\s+["'“‘«]?(?<value>\\S+)`, "uy");
 const NOT_PASSWORDS = new Set((
   "not wrong incorrect invalid expired correct right the same too very still being now blocked locked case "
   + "different changed reset working a an my your his her our their what which this that it its definitely "
@@ -303,7 +337,7 @@ function passwordValue(value, said) {
 }
 
 function* password(text, low, at) {
-  for (const [pattern, said] of [[PASSWORD_SAID, true], [PASSWORD_BARE, false]]) {
+  for (const [pattern, said] of [[PASSWORD_SAID, true], [PASSWORD_BARE, false], [PASSWORD_TO, false]]) {
     pattern.lastIndex = at;
     const m = pattern.exec(low);
     if (!m) continue;
