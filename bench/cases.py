@@ -226,7 +226,12 @@ async def sockets(target: Target, ctx: Context) -> dict[str, Any]:
     rss_before = procs.rss_bytes(pids)
     try:
         seconds = await open_all(socks, parallel=50)
-        figures: dict[str, Any] = {"sockets": n, "open_seconds": seconds, "open_per_second": n / seconds}
+        figures: dict[str, Any] = {
+            "sockets": n,
+            "open_seconds": seconds,
+            "open_per_second": n / seconds,
+            "refused_then_retried": sum(sock.refused for sock in socks),
+        }
         if ctx.hold:
             await asyncio.sleep(2.0)  # let the last connects settle
             rss_after = procs.rss_bytes(pids)
@@ -352,6 +357,7 @@ FIGURES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     ],
     "sockets": [
         ("open sockets, s", ("open_seconds",)),
+        ("handshakes refused with 1013, then retried", ("refused_then_retried",)),
         ("idle CPU, %", ("idle_cpu_percent",)),
         ("memory per idle socket, KiB", ("rss_per_socket_kb",)),
         ("sockets still open after the hold", ("open_after_hold",)),

@@ -20,6 +20,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
 
@@ -63,6 +64,11 @@ class Tracker:
     resent: int = 0  # messages sent again after a `busy` or `rate_limited` error, as browsers do
 
 
+TRY_AGAIN_LATER = 1013
+REFUSALS = 10
+RETRY_AFTER = 2.0  # seconds
+
+
 class Socket:
     """One client socket: reads every frame, checks seq order, and times our messages."""
 
@@ -74,10 +80,21 @@ class Socket:
         self.top = 0
         self.states: asyncio.Queue[str] = asyncio.Queue()
         self.reader: asyncio.Task[None] | None = None
+        self.refused = 0  # handshakes closed with 1013 ("try again later") before this one stayed open
 
     async def open(self) -> None:
-        self.ws = await connect(self.url, additional_headers=self.headers, open_timeout=60, max_size=2**20)
-        first = json.loads(await asyncio.wait_for(self.ws.recv(), 60))
+        """Connect; a server too busy for a new socket closes it with 1013, and the client tries
+        again after a while, as the widget's does (up to REFUSALS times)."""
+        while True:
+            self.ws = await connect(self.url, additional_headers=self.headers, open_timeout=60, max_size=2**20)
+            try:
+                first = json.loads(await asyncio.wait_for(self.ws.recv(), 60))
+                break
+            except ConnectionClosed as exc:
+                if exc.rcvd is None or exc.rcvd.code != TRY_AGAIN_LATER or self.refused >= REFUSALS:
+                    raise
+                self.refused += 1
+                await asyncio.sleep(RETRY_AFTER)
         if first.get("type") != "status":
             raise RuntimeError(f"expected a status frame, got {first}")
         self.reader = asyncio.create_task(self._read())

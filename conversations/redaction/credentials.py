@@ -53,12 +53,14 @@ def _password_value(value: str, *, said: bool) -> str | None:
 
 
 def _password(text: str, low: str, at: int) -> Iterator[Finding]:
+    """Every reading of the label: where one's value lies inside a more specific finding ("my
+    password to X ... is 4111 1111 …"), another reading's value (X) still gets masked in the same
+    pass, which keeps masking idempotent."""
     for pattern, said in ((_PASSWORD_SAID, True), (_PASSWORD_BARE, False), (_PASSWORD_TO, False)):
         if m := pattern.match(low, at):
             start = m.start("value")
             if (value := _password_value(text[start : m.end("value")], said=said)) is not None:
                 yield Finding(Kind.PASSWORD, start, start + len(value), secret(value))
-                return
 
 
 _PIN = re.compile(

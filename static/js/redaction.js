@@ -343,10 +343,8 @@ function* password(text, low, at) {
     if (!m) continue;
     const start = m.index + m[0].length - m.groups.value.length;
     const value = passwordValue(text.slice(start, m.index + m[0].length), said);
-    if (value !== null) {
-      yield { kind: "password", start, end: start + value.length, masked: secret(value) };
-      return;
-    }
+    // Every reading of the label (as the server): one inside a card still leaves the other's value.
+    if (value !== null) yield { kind: "password", start, end: start + value.length, masked: secret(value) };
   }
 }
 
