@@ -126,7 +126,13 @@ class _ChatConsumer(LayerGuard, AsyncWebsocketConsumer):
 
     async def join(self, *groups: str) -> None:
         for group in groups:
-            await self.channel_layer.group_add(group, self.channel_name)
+            try:
+                await self.channel_layer.group_add(group, self.channel_name)
+            except LAYER_ERRORS:
+                # Tell the client at once: the consumer's exit (LayerGuard) first waits for its
+                # channel reader to end, which channels_redis may take seconds to do.
+                await self.close_for_layer()
+                raise
         self.groups_joined = (*self.groups_joined, *groups)
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
