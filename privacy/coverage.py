@@ -57,6 +57,8 @@ PLAINTEXT: dict[str, str] = {
     "conversations.Conversation.state": "workflow state",
     "conversations.Conversation.notice_version": "version of the privacy notice shown",
     "conversations.Message.sender": "who sent it: customer, bot, agent, system",
+    "conversations.Message.masked": "the kinds masked out of the body before storing (card, …), never the values",
+    "conversations.InternalNote.masked": "the kinds masked out of the note before storing, never the values",
     "conversations.KnowledgeArticle.title": "the business's help content, not personal",
     "conversations.KnowledgeArticle.questions": "the business's help content, not personal",
     "conversations.KnowledgeArticle.answer": "the business's help content, not personal",
