@@ -547,10 +547,15 @@ CHAT_NEW_SESSIONS_PER_ADDRESS = _rate("CHAT_NEW_SESSIONS_PER_ADDRESS", "60/h")
 # (every kind unless REDACTION_KINDS lists some), the region whose national phone formats count,
 # the business's own e-mail domains (left readable: agents give those addresses out), and where
 # the bot and the widget send customers instead. All stated on the privacy notice.
-REDACTION_KINDS = env.list("REDACTION_KINDS", default=[
+_REDACTION_KINDS = [  # conversations.redaction.Kind's values (conversations.E001 checks against it too)
     "card", "card_expiry", "card_cvv", "iban", "ssn", "national_id", "phone", "email",
     "password", "pin", "otp", "api_key",
-])  # fmt: skip
+]  # fmt: skip
+REDACTION_KINDS = env.list("REDACTION_KINDS", default=_REDACTION_KINDS)
+if unknown := sorted(set(REDACTION_KINDS) - set(_REDACTION_KINDS)):
+    raise ImproperlyConfigured(
+        f"REDACTION_KINDS names kinds that do not exist: {', '.join(unknown)}. Choose among: {', '.join(_REDACTION_KINDS)}."
+    )
 REDACTION_PHONE_REGION = env.str("REDACTION_PHONE_REGION", default="US").upper()
 REDACTION_KEEP_DOMAINS = [d.lower() for d in env.list("REDACTION_KEEP_DOMAINS", default=[])]
 SECURE_CHANNEL_TEXT = env.str(

@@ -79,12 +79,12 @@ def _window_end(key: str, period: int, now: int) -> int:
     return edge + period if edge < now else edge
 
 
-# One script: count one event in every window, each key expiring with its window.
+# One script: count one event in every window, each key expiring (ARGV: seconds) with its window.
 _HIT = """
 local counts = {}
 for i, key in ipairs(KEYS) do
   counts[i] = redis.call('INCR', key)
-  if counts[i] == 1 then redis.call('EXPIREAT', key, tonumber(ARGV[i]) + 1) end
+  if counts[i] == 1 then redis.call('EXPIRE', key, tonumber(ARGV[i])) end
 end
 return counts
 """
@@ -104,7 +104,8 @@ async def windows_hit(windows: list[tuple[str, str]]) -> int | None:
         keys.append(f"{_RATE_PREFIX}{key}:{period}:{end}")
         ends.append(end)
         limits.append(limit)
-    counts = await _aredis().eval(_HIT, len(keys), *keys, *ends)
+    # Relative lifetimes (to the window's end, and a second more): Redis's clock need not be ours.
+    counts = await _aredis().eval(_HIT, len(keys), *keys, *(end - now + 1 for end in ends))
     waits = [max(1, end - now) for count, end, limit in zip(counts, ends, limits, strict=True) if count > limit]
     return max(waits, default=None)
 

@@ -36,8 +36,8 @@ def mask_for(sender: str, body: str, *, claimed: Iterable[str] = ()) -> redactio
         kinds=kinds,
         keep_domains=settings.REDACTION_KEEP_DOMAINS,
     )
-    known = {kind.value for kind in Kind}
-    claimed = {Kind(k) for k in claimed if k in known} if redaction.MASK_CHAR in masked.text else set()
+    # Only kinds this policy masks, and only when the text holds masks.
+    claimed = {Kind(k) for k in claimed if k in kinds} if redaction.MASK_CHAR in masked.text else set()
     if claimed - set(masked.kinds):
         masked = dataclasses.replace(masked, kinds=tuple(sorted(set(masked.kinds) | claimed)))
     return masked

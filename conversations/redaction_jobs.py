@@ -34,6 +34,7 @@ class StoredRedaction:
     with_findings: int = 0  # of those, how many hold something to mask
     rewritten: int = 0  # how many were rewritten masked (with apply)
     unreadable: int = 0  # rows no configured key opens: left as they are
+    held: int = 0  # rows of conversations on legal hold: kept as they are (with apply)
     kinds: Counter[str] = field(default_factory=Counter)  # what was found, by kind (never the values)
 
 
@@ -70,20 +71,26 @@ def stored_text_redact(
                     pending[row.conversation_id].append(row.pk)
             if apply:
                 for conversation_id, pks in pending.items():
-                    result.rewritten += _rewrite(model, conversation_id, pks)
+                    if (changed := _rewrite(model, conversation_id, pks)) is None:
+                        result.held += len(pks)
+                    else:
+                        result.rewritten += changed
             result.rows += len(batch)
             progress(len(batch))
     return result
 
 
-def _rewrite(model: type[Stored], conversation_id: uuid.UUID, pks: list[int]) -> int:
+def _rewrite(model: type[Stored], conversation_id: uuid.UUID, pks: list[int]) -> int | None:
     """Rewrite these rows of one conversation masked; how many changed. The rows are read again
-    under the lock: another run may have masked them, or the conversation may be gone."""
+    under the lock: another run may have masked them, or the conversation may be gone. None for a
+    conversation on legal hold: it is kept as it is while the hold lasts."""
     changed = 0
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
         if conversation is None:  # deleted meanwhile (retention, a deletion request)
             return 0
+        if conversation.legal_hold:
+            return None
         for row in model.objects.filter(pk__in=pks, conversation=conversation).order_by("pk"):
             if isinstance(row.body, UnreadableText):
                 continue

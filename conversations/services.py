@@ -203,9 +203,12 @@ def widget_conversation_start(
     conversation it opened, after telling the session's other sockets (`chat.started`); None when
     another connection had opened one (now in `session`)."""
     with transaction.atomic():
-        list(Session.objects.select_for_update().filter(session_key=session.session_key))
-        stored = session.__class__(session_key=session.session_key).load()
-        existing = stored.get("conversation_id")
+        if not list(Session.objects.select_for_update().filter(session_key=session.session_key)):
+            raise ConversationError("session_ended", "This chat session has ended. Reload the page to start again.")
+        # The session as stored now (a socket's copy may be hours old: a re-authentication made
+        # since must stay); the socket's copy learns the conversation without being saved.
+        fresh = session.__class__(session_key=session.session_key)
+        existing = fresh.get("conversation_id")
         if (
             existing
             and existing != session.get("conversation_id")
@@ -214,9 +217,9 @@ def widget_conversation_start(
             session["conversation_id"] = existing
             return None
         conversation = conversation_start(customer=customer, greeted_at=greeted_at)
-        session["conversation_id"] = str(conversation.pk)
-        session.save()
-        session.modified = False  # saved: channels' session middleware need not save it again
+        fresh["conversation_id"] = session["conversation_id"] = str(conversation.pk)
+        fresh.save()
+        session.modified = False
         group_send_on_commit(
             session_group(session.session_key), {"type": "chat.started", "conversation_id": str(conversation.pk)}
         )
@@ -250,12 +253,12 @@ def message_post(
     """
     if (existing := _posted(conversation_id, client_id, sender=sender, author=author)) is not None:
         return existing
+    masked = masking.mask_for(sender, body, claimed=masked)  # before the row lock: it needs no row
     try:
         with transaction.atomic():
             conversation = _take_seq(conversation_id)
             if sender == Message.Sender.AGENT and conversation.state != Conversation.State.AGENT:
                 raise ConversationError("not_active", "Claim the conversation before replying.")
-            masked = masking.mask_for(sender, body, claimed=masked)
             message = _insert(
                 conversation, sender=sender, body=masked.text, client_id=client_id, author=author, masked=masked.kinds
             )
@@ -355,9 +358,9 @@ def conversation_resolve(*, conversation_id: uuid.UUID | str) -> Conversation:
 
 def note_add(*, conversation_id: uuid.UUID | str, author: User, client_id: uuid.UUID, body: str) -> InternalNote:
     """Add an internal note (staff only). A resend with the same client_id is stored once."""
+    masked = masking.mask_for(Message.Sender.AGENT, body)
     with transaction.atomic():
         conversation = _locked(conversation_id)
-        masked = masking.mask_for(Message.Sender.AGENT, body)
         note, created = InternalNote.objects.get_or_create(
             conversation=conversation,
             client_id=client_id,

@@ -13,10 +13,11 @@ import re
 _SECRETS = (  # the words for one; not a secret itself
     r"(?:full\s+|long\s+|whole\s+)?(?:password|passcode|pass\s?word|pin(?:\s+number)?|card\s+number|card\s+details|"
     r"cvv|cvc|cv2|security\s+code|one[-\s]time\s+(?:pass)?code|otp|verification\s+code|"
-    r"(?:the\s+)?code\s+(?:we|that\s+we)\s+(?:sent|texted|e-?mailed))"
+    r"(?:the\s+)?code\s+(?:we|that\s+we)\s+(?:sent|texted|e-?mailed)|(?:\d|four|five|six|eight)[-\s]digit\s+code)"
 )
 _ASKS = re.compile(
-    r"\b(?:send|give|tell|share|provide|type|reply\s+with|confirm|post|paste|write(?:\s+down)?|read\s+out)"
+    r"\b(?:send|give|tell|share|provide|type|reply\s+with|confirm|post|paste|write(?:\s+down)?|read\s+out"
+    r"|let\s+(?:us|me)\s+know)"
     r"\s+(?:it\s+)?(?:to\s+)?(?:me|us|here|in\s+(?:the|this)\s+chat)?\s*(?:with\s+)?(?:your|the|a|us\s+your)\s+"
     + _SECRETS
     + r"|\bwhat(?:'s|\s+is|\s+are)\s+(?:your|the)\s+"
@@ -29,9 +30,15 @@ _NEGATED = re.compile(r"\b(?:never|not|no\s+one|nobody|don't|do\s+not|won't|will
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 
 
+_CLAUSE = re.compile(r"[^,;:]+")
+
+
 def asks_for_secret(text: str) -> str | None:
-    """The first sentence of `text` that asks for a secret, or None."""
+    """The first sentence of `text` that asks for a secret, or None. A negation counts only when
+    it comes before the asking words in their clause ("don't type your password here"); "if you
+    do not remember it, send us your password" asks."""
     for sentence in _SENTENCE.findall(text):
-        if _ASKS.search(sentence) and not _NEGATED.search(sentence):
-            return sentence.strip()
+        for clause in _CLAUSE.findall(sentence):
+            if (ask := _ASKS.search(clause)) and not _NEGATED.search(clause, 0, ask.start()):
+                return sentence.strip()
     return None

@@ -74,6 +74,7 @@ def find(
     if runs:
         long_runs = [(start, end) for start, end in runs if end - start >= 7]
         found += numbers.cards(text, low, long_runs)
+        found += numbers.masked_card_extras(text, low)
         found += numbers.ssns(text, long_runs)
         found += numbers.ibans(text, low, runs)
         if Kind.PHONE in wanted:  # in what is left of the runs, as it will be once the rest is masked

@@ -113,12 +113,17 @@ def lowered(text: str) -> str:
 
 
 def touches_mask(text: str, start: int, end: int) -> bool:
-    """Whether a span runs into a mask ("•••3 078-05-1120"): what a mask keeps starts no finding
-    of its own, so masking masked text changes nothing."""
-    return text[start - 1 : start] == MASK_CHAR or text[end : end + 1] == MASK_CHAR
+    """Whether a span starts with the digits a mask kept ("•••3 078-05-1120": at most four digits
+    right after a bullet): those start no finding of their own, so masking masked text changes
+    nothing. Anything else beside a bullet (a pasted list's "•4111111111111111", "•jo@x.org",
+    "pin 4821•") is read as it is."""
+    if text[start - 1 : start] != MASK_CHAR or not text[start : start + 1].isdigit():
+        return False
+    group = len(text[start:end]) - len(text[start:end].lstrip("0123456789"))
+    return group <= 4
 
 
-_KEPT_AFTER = re.compile(rf"{MASK_CHAR}\Z|(?<![{MASK_CHAR}]){MASK_CHAR}{{4}}[{re.escape(_SEPARATORS)}]\Z")
+_KEPT_AFTER = re.compile(rf"{MASK_CHAR}\Z|(?<![{MASK_CHAR}]){MASK_CHAR}{{4}}[{re.escape(_SEPARATORS)}]{{1,3}}\Z")
 
 
 def past_kept_digits(text: str, runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -130,9 +135,13 @@ def past_kept_digits(text: str, runs: list[tuple[int, int]]) -> list[tuple[int, 
         return runs
     kept = []
     for start, end in runs:
-        if _KEPT_AFTER.search(text, max(0, start - 6), start):
-            group = len(text[start:end]) - len(text[start:end].lstrip("0123456789"))
-            if group <= 4:
+        if _KEPT_AFTER.search(text, max(0, start - 8), start):
+            kept_digits = 0  # a mask keeps at most four, possibly across a separator ("•••0 203")
+            while start < end:
+                group = len(text[start:end]) - len(text[start:end].lstrip("0123456789"))
+                if not group or kept_digits + group > 4:
+                    break
+                kept_digits += group
                 start += group
                 start += len(text[start:end]) - len(text[start:end].lstrip(_SEPARATORS))
         if start < end:

@@ -26,7 +26,7 @@ from stdnum.pl import pesel
 from stdnum.se import personnummer
 from stdnum.us import itin, ssn
 
-from .findings import NOT_DIGITS, Finding, Kind, Labelled, ascii_digits, keep_last, touches_mask
+from .findings import MASK_CHAR, NOT_DIGITS, Finding, Kind, Labelled, ascii_digits, keep_last, touches_mask
 
 _GROUP = re.compile(r"\d+")
 # What a run holds if a card is written in it (see _groupings): one long block, or 4 then 4 or 6.
@@ -131,25 +131,45 @@ def cards(text: str, low: str, runs: list[tuple[int, int]]) -> Iterator[Finding]
             yield from _card_extras(low, start, end)
 
 
-def _card_extras(low: str, start: int, end: int) -> Iterator[Finding]:
+# A card as masked: 9 to 15 bullets (grouped or not) and the four digits kept.
+_MASKED_CARD = re.compile(rf"(?<![\w{MASK_CHAR}])(?:{MASK_CHAR}[ \-]?){{9,15}}\d{{4}}(?!\d)")
+
+
+def masked_card_extras(text: str, low: str) -> Iterator[Finding]:
+    """The expiry and security code beside a card masked already (the widget's "Send masked"
+    masks the number only): they are as much a secret next to `•••• •••• •••• 1111`."""
+    if MASK_CHAR in text:
+        for m in _MASKED_CARD.finditer(text):
+            yield from _card_extras(low, m.start(), m.end(), bare_code=False)
+
+
+def _card_extras(low: str, start: int, end: int, *, bare_code: bool = True) -> Iterator[Finding]:
     """The expiry and security code written next to a card number."""
     after = end
     expiry = _expiry(low, end, end + _NEAR) or _expiry(low, max(0, start - _NEAR), start)
     if expiry:
         yield Finding(Kind.CARD_EXPIRY, expiry.start(), expiry.end(), keep_last(expiry.group(), 0))
         after = max(after, expiry.end())
-    code = _CVV.search(low, end, after + _NEAR) or _CVV.search(low, max(0, start - _NEAR), start)
-    if code is None:
+    code = _within(_CVV, low, end, after + _NEAR) or _within(_CVV, low, max(0, start - _NEAR), start)
+    if code is None and (bare_code or after > end):  # a masked card: only right after its expiry
         code = _BARE_CVV.match(low, after)
     if code:
         yield Finding(Kind.CARD_CVV, code.start(1), code.end(1), keep_last(code.group(1), 0))
 
 
 def _expiry(low: str, start: int, end: int) -> re.Match[str] | None:
-    for m in _EXPIRY.finditer(low, start, end):
+    for m in _EXPIRY.finditer(low, start):  # not endpos: the window's end must not look like the text's
+        if m.start() >= end:
+            break
         if not _ON_A_DATE.search(low, max(0, m.start() - 8), m.start()):
             return m
     return None
+
+
+def _within(pattern: re.Pattern[str], low: str, start: int, end: int) -> re.Match[str] | None:
+    """The first match starting in [start, end), read in the whole text (see _expiry)."""
+    m = pattern.search(low, start)
+    return m if m is not None and m.start() < end else None
 
 
 _CVV_LABELLED = re.compile(r"(?:cvv2?|cvc2?|cvn|csc)\W{0,3}(?:is\s+)?(\d{3,4})(?!\d)")

@@ -36,6 +36,10 @@ def _ask(text: str) -> str:
         "We need your CVV to proceed.",
         "Reply with the one-time code.",
         "Could you give us your full card number?",
+        "If you do not remember it, send us your password.",
+        "Don't worry: just reply with your card number.",
+        "Let us know your full card number.",
+        "Reply with the 6-digit code we sent you.",
     ],
 )
 def test_a_request_for_a_secret_is_caught(text: str) -> None:

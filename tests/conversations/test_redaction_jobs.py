@@ -133,3 +133,13 @@ def test_as_a_shell_filter() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout == "my ssn is •••-••-•••• and card •••• •••• •••• 1111"
     assert [json.loads(line)["kind"] for line in done.stderr.splitlines()] == ["ssn", "card"]
+
+
+def test_apply_keeps_conversations_on_legal_hold_as_they_are(db: None) -> None:
+    held = services.conversation_start(customer=None)
+    Conversation.objects.filter(pk=held.pk).update(legal_hold=True)
+    held.refresh_from_db()
+    message = _stored_unmasked(held, "card 4111 1111 1111 1111")
+    out, _ = _redact("--scan-stored", "--apply")
+    assert "1 rows of conversations on legal hold were kept" in out and "Rewrote 0 masked" in out
+    assert Message.objects.get(pk=message.pk).body == "card 4111 1111 1111 1111"

@@ -71,6 +71,12 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Read {result.rows} messages and notes; {result.with_findings} hold something to mask. Found: {kinds}."
         )
+        if result.held:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{result.held} rows of conversations on legal hold were kept as they are; run again after the hold."
+                )
+            )
         if result.unreadable:
             self.stdout.write(
                 self.style.WARNING(f"{result.unreadable} rows no configured key opens were left as they are.")
