@@ -72,7 +72,13 @@ class _ChatConsumer(LayerGuard, AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        try:
+            await handler(message)
+        except LAYER_ERRORS:
+            # Tell the client at once: the consumer's exit (LayerGuard) first waits for its
+            # channel reader to end, which channels_redis may take seconds to do.
+            await self.close_for_layer()
+            raise
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         try:
@@ -126,13 +132,7 @@ class _ChatConsumer(LayerGuard, AsyncWebsocketConsumer):
 
     async def join(self, *groups: str) -> None:
         for group in groups:
-            try:
-                await self.channel_layer.group_add(group, self.channel_name)
-            except LAYER_ERRORS:
-                # Tell the client at once: the consumer's exit (LayerGuard) first waits for its
-                # channel reader to end, which channels_redis may take seconds to do.
-                await self.close_for_layer()
-                raise
+            await self.channel_layer.group_add(group, self.channel_name)
         self.groups_joined = (*self.groups_joined, *groups)
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
