@@ -151,6 +151,18 @@ class ChannelLayer(RedisChannelLayer):
             address, max_connections=self.max_connections, timeout=self.pool_timeout, **host
         )
 
+    async def _clean_receive_backup(self, index: int, channel: str) -> None:
+        """channels_redis removes a received message from its backup queue in a task nobody awaits:
+        a Redis that fails just then left "Task exception was never retrieved" and a traceback in
+        the log. The message was delivered; at worst a restarted Redis redelivers it, and clients
+        drop a seq they already have."""
+        try:
+            await super()._clean_receive_backup(index, channel)
+        except LAYER_ERRORS as exc:
+            logger.warning(
+                "a received message stayed in its backup queue, the channel layer failed: %s", type(exc).__name__
+            )
+
 
 # How often each process asks its channel layer's Redis who it is (a few bytes; cheap).
 LAYER_CHECK_EVERY = 2.0

@@ -191,6 +191,17 @@ async def test_the_channel_layer_waits_for_a_free_connection_instead_of_failing(
 
 
 @pytest.mark.asyncio
+async def test_a_failing_backup_cleanup_is_logged_not_left_in_an_unawaited_task(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # channels_redis cleans a received message's backup in a task nobody awaits; when Redis fails
+    # just then, its exception must not surface as "Task exception was never retrieved".
+    unreachable = realtime.ChannelLayer(hosts=["redis://127.0.0.1:1/0"], prefix="nowhere", pool_timeout=1)
+    await unreachable._clean_receive_backup(0, "nowhere.channel")
+    assert "stayed in its backup queue" in caplog.text
+
+
+@pytest.mark.asyncio
 async def test_calls_waiting_long_for_a_thread_make_the_process_busy_for_a_moment(settings: object) -> None:
     settings.DATABASE_BUSY_SECONDS = 1e-9  # type: ignore[attr-defined]  # any wait is too long
     await realtime.db_call(Conversation.objects.count)
