@@ -117,6 +117,16 @@ if not _blind_index_key:
     )
 BLIND_INDEX_KEY = _decode_field_key(_blind_index_key, "BLIND_INDEX_KEY")
 
+# The key of the audit trail's MACs (each entry's HMAC chained to the one before: audit.chain). Its
+# own key, so that whoever holds the data keys cannot rewrite the record of what they read.
+_audit_key = env.str("AUDIT_KEY", default="")
+if not _audit_key:
+    raise ImproperlyConfigured(
+        "AUDIT_KEY (or AUDIT_KEY_FILE) must be set: the audit trail is signed with it. For development, "
+        "`make run` and `make test` generate one; see docs/operations.md."
+    )
+AUDIT_KEY = _decode_field_key(_audit_key, "AUDIT_KEY")
+
 # --- hosts and HTTPS -----------------------------------------------------------------------
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -166,6 +176,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_ratelimit",
     "vault",
+    "audit",
     "accounts",
     "conversations",
     "privacy",
@@ -179,6 +190,8 @@ MIDDLEWARE = [
     "chatbot_site.headers.PrivatePagesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # The client's address for the audit entries this request causes (audit.context).
+    "audit.middleware.AuditContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -428,6 +441,8 @@ if RETENTION_DAYS < 1:
 # chats going on meanwhile keep their speed (make bench, case "purge").
 RETENTION_PURGE_BATCH = _positive("RETENTION_PURGE_BATCH", 200)
 RETENTION_PURGE_PAUSE = _seconds("RETENTION_PURGE_PAUSE", 0.1)
+# Audit entries older than this are pruned by the retention job, behind a signed checkpoint.
+AUDIT_RETENTION_DAYS = _positive("AUDIT_RETENTION_DAYS", 365)
 RETENTION_SCHEDULE_HOUR = env.int("RETENTION_SCHEDULE_HOUR", default=3)
 RETENTION_SCHEDULE_MINUTE = env.int("RETENTION_SCHEDULE_MINUTE", default=0)
 

@@ -53,6 +53,18 @@ PLAINTEXT: dict[str, str] = {
     "accounts.AuthenticatorDevice.name": "a fixed device label",
     "accounts.BackupCode.code_hash": "an scrypt hash",
     "accounts.UserSession.session_key": "a random session key",
+    # audit (no personal value by construction: audit.services.record takes ids, kinds and blind indexes)
+    "audit.Entry.actor_role": "the actor's role name at the time",
+    "audit.Entry.action": "an event kind (audit.actions)",
+    "audit.Entry.object_type": "a model name",
+    "audit.Entry.object_id": "the id of a row (never a value)",
+    "audit.Entry.client_address": "the client's IP address, kept as the record of access (AUDIT_RETENTION_DAYS)",
+    "audit.Entry.outcome": "whether it was done, refused or failed",
+    "audit.Entry.details": "flat ids, counts, kinds and blind indexes (audit.services._checked)",
+    "audit.Entry.prev_mac": "the previous entry's HMAC",
+    "audit.Entry.mac": "this entry's HMAC under AUDIT_KEY",
+    "audit.Checkpoint.mac": "the last pruned entry's HMAC",
+    "audit.Checkpoint.signature": "an HMAC under AUDIT_KEY",
     # conversations
     "conversations.Conversation.state": "workflow state",
     "conversations.Conversation.notice_version": "version of the privacy notice shown",

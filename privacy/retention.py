@@ -13,7 +13,8 @@ everything that refers to them, unless a supervisor put them on legal hold.
 - A conversation released from legal hold is kept for RELEASE_GRACE more, so a mistaken release
   can be undone.
 - One run at a time (privacy.locks): a second one records itself as skipped and does nothing.
-- Records a RetentionRun: cutoff, times, counts per kind, the kind of error; never content.
+- Records a RetentionRun: cutoff, times, counts per kind, the kind of error; never content. Also
+  prunes the audit trail past AUDIT_RETENTION_DAYS and records the run in it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from django.db import connections, models, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from audit.actions import Action, Outcome
+from audit.services import record, trail_prune
 from conversations.models import Conversation, InternalNote, Message
 from conversations.services import conversations_delete
 from privacy import locks
@@ -145,6 +148,7 @@ def purge(
         previous = RetentionRun.objects.exclude(status=RetentionRun.Status.SKIPPED).order_by("-started_at").first()
         sweep = interrupted or (previous is not None and previous.status != RetentionRun.Status.DONE)
         run = RetentionRun.objects.create(cutoff=cutoff, started_at=started)
+        audit_pruned = 0
         try:
             while deleted := _purge_batch(cutoff, now, batch_size, run):
                 progress(deleted)
@@ -153,10 +157,23 @@ def purge(
             if sweep:  # the last run may have stopped between a commit and destroying that batch's keys
                 run.data_keys += rotation.data_keys_collect_orphans()
             run.held = _past(cutoff).filter(legal_hold=True).count()
+            audit_pruned = trail_prune(now=now)  # the audit trail's own retention (AUDIT_RETENTION_DAYS)
             run.status, run.finished_at = RetentionRun.Status.DONE, timezone.now()
         except Exception as exc:
             run.status, run.finished_at, run.error = RetentionRun.Status.FAILED, timezone.now(), type(exc).__name__
             raise
         finally:
             run.save()
+            record(
+                Action.RETENTION_RUN,
+                obj=run,
+                outcome=Outcome.OK if run.status == RetentionRun.Status.DONE else Outcome.FAILED,
+                details={
+                    "conversations": run.conversations,
+                    "messages": run.messages,
+                    "held": run.held,
+                    "audit_entries": audit_pruned,
+                    "error": run.error,
+                },
+            )
     return run

@@ -18,6 +18,7 @@ wanted = {
     "SECRET_KEY": secrets.token_urlsafe(50),
     "FIELD_ENCRYPTION_KEYS": _key(),
     "BLIND_INDEX_KEY": _key(),
+    "AUDIT_KEY": _key(),
 }
 text = (
     path.read_text()

@@ -20,6 +20,7 @@ PRODUCTION = {
     "SECRET_KEY": "s" * 10 + "ecret-key-that-is-long-enough-0123456789abcdefghij",
     "FIELD_ENCRYPTION_KEYS": KEY,
     "BLIND_INDEX_KEY": KEY,
+    "AUDIT_KEY": base64.urlsafe_b64encode(bytes(range(64, 96))).decode(),
     "EMAIL_URL": "smtp+tls://mailer:pw@mail.example.com:587",
     "SITE_URL": "https://chat.example.com",
     "DEFAULT_FROM_EMAIL": "Bank privacy <privacy@bank.example>",

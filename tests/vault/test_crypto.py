@@ -250,14 +250,25 @@ def test_a_value_names_its_data_key_and_a_new_master_key_only_wraps_new_data_key
 
 
 def test_production_refuses_to_start_without_keys_or_with_weak_ones() -> None:
-    base = {"PATH": "/usr/bin:/bin", "SECRET_KEY": "s" * 10 + "ecret-key-that-is-long-enough-0123456789abcdefghij"}
     good = base64.urlsafe_b64encode(bytes(range(32))).decode()
+    audit = base64.urlsafe_b64encode(bytes(range(64, 96))).decode()
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "SECRET_KEY": "s" * 10 + "ecret-key-that-is-long-enough-0123456789abcdefghij",
+        "AUDIT_KEY": audit,
+    }
     weak = base64.urlsafe_b64encode(b"a" * 32).decode()
     cases = {
         "no field key": {**base, "BLIND_INDEX_KEY": good},
         "weak field key": {**base, "FIELD_ENCRYPTION_KEYS": weak, "BLIND_INDEX_KEY": good},
         "no blind index key": {**base, "FIELD_ENCRYPTION_KEYS": good},
         "short blind index key": {**base, "FIELD_ENCRYPTION_KEYS": good, "BLIND_INDEX_KEY": "c2hvcnQ="},
+        "no audit key": {
+            **{k: v for k, v in base.items() if k != "AUDIT_KEY"},
+            "FIELD_ENCRYPTION_KEYS": good,
+            "BLIND_INDEX_KEY": good,
+        },
+        "weak audit key": {**base, "AUDIT_KEY": weak, "FIELD_ENCRYPTION_KEYS": good, "BLIND_INDEX_KEY": good},
         "keys in the main database": {
             **base,
             "FIELD_ENCRYPTION_KEYS": good,
@@ -276,7 +287,7 @@ def test_production_refuses_to_start_without_keys_or_with_weak_ones() -> None:
             cwd=servers.ROOT,
         )
         assert run.returncode != 0 and "ImproperlyConfigured" in run.stderr, name
-        assert good not in run.stderr and weak not in run.stderr  # keys never echoed
+        assert good not in run.stderr and weak not in run.stderr and audit not in run.stderr  # keys never echoed
 
 
 @pytest.mark.django_db
