@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from chatbot_site import dbplace, proxies
+from chatbot_site import dbplace, noticeconf, proxies
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Embedded mode's files: SQLite databases, the file broker, development e-mail, exports, locks.
@@ -526,8 +526,64 @@ PRIVACY_REQUEST_RATE_PER_IP = env.str("PRIVACY_REQUEST_RATE_PER_IP", default="10
 # Exports waiting for download, encrypted under their request's data key.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
+# --- the privacy notice ----------------------------------------------------------------------
+# What /privacy/ answers (GDPR Art. 13), each from the environment so a business states its own:
+# who is responsible and how to reach them, the data-protection officer, each purpose with its
+# legal basis, the processors, where to complain, how long backups live. Lists are
+# "field | field ; field | field" (chatbot_site.noticeconf). Development defaults describe the
+# demo business, Harbor Bank; production refuses to start without the controller's name and contact.
 # Stored with each conversation (which notice the customer was shown): change it with the text.
-PRIVACY_NOTICE_VERSION = "2026-11-30.1"
+PRIVACY_NOTICE_VERSION = "2026-12-01.1"
+PRIVACY_CONTROLLER_NAME = env.str("PRIVACY_CONTROLLER_NAME", default="Harbor Bank plc (demo)" if _dev_mode else "")
+PRIVACY_CONTROLLER_CONTACT = env.str(
+    "PRIVACY_CONTROLLER_CONTACT",
+    default="Privacy team, 1 Quay Street, Harbor City · privacy@harborbank.example" if _dev_mode else "",
+)
+for _name, _value in (
+    ("PRIVACY_CONTROLLER_NAME", PRIVACY_CONTROLLER_NAME),
+    ("PRIVACY_CONTROLLER_CONTACT", PRIVACY_CONTROLLER_CONTACT),
+):
+    if not _value.strip():
+        raise ImproperlyConfigured(
+            f"{_name} must be set: the privacy notice names who is responsible for customers' data and "
+            "how to reach them (GDPR Art. 13(1)(a); docs/operations.md)."
+        )
+# Empty: the notice says no data-protection officer is appointed and names the controller's contact.
+PRIVACY_DPO_CONTACT = env.str(
+    "PRIVACY_DPO_CONTACT",
+    default="dpo@harborbank.example (Harbor Bank plc, 1 Quay Street, Harbor City)" if _dev_mode else "",
+)
+# What Confidant itself processes for, in every deployment; have your DPO confirm the legal bases.
+_PURPOSES = (
+    "Answering your questions in the chat, by our assistant and our staff"
+    " | Art. 6(1)(b) GDPR: steps you ask for before or under a contract with us;"
+    " Handling your requests for a copy or the deletion of your data"
+    " | Art. 6(1)(c) GDPR: our legal obligation (Art. 12 to 20 GDPR);"
+    " Keeping the service secure: two-step sign-in for staff, limits against abuse, and a record of"
+    " who accessed your data | Art. 6(1)(c) and (f) GDPR: our obligation to secure personal data"
+    " (Art. 32), and our legitimate interest in preventing and detecting misuse"
+)
+PRIVACY_PURPOSES = noticeconf.entries(
+    "PRIVACY_PURPOSES", env.str("PRIVACY_PURPOSES", default=_PURPOSES), ("purpose", "basis")
+)
+# Companies that process customers' data for the business (hosting, the e-mail relay). Empty: the
+# notice says the business runs its servers and e-mail itself.
+_DEMO_PROCESSORS = (
+    "Harbor Cloud Ltd (demo) | hosts our servers and databases | the EU;"
+    " Harbor Mail Relay Ltd (demo) | sends our e-mails (confirmation links, notices) | the EU"
+)
+PRIVACY_PROCESSORS = noticeconf.entries(
+    "PRIVACY_PROCESSORS",
+    env.str("PRIVACY_PROCESSORS", default=_DEMO_PROCESSORS if _dev_mode else ""),
+    ("who", "what", "where"),
+)
+# Where customers may complain. Empty: the notice names the authority of where they live or work.
+PRIVACY_SUPERVISORY_AUTHORITY = env.str(
+    "PRIVACY_SUPERVISORY_AUTHORITY",
+    default="the Harbor State Data Protection Authority (demo), dpa.example" if _dev_mode else "",
+)
+# How long your backups of the databases are kept (your backup schedule's promise, stated on the notice).
+BACKUP_RETENTION_DAYS = _positive("BACKUP_RETENTION_DAYS", 35)
 CHAT_MAX_BODY_CHARS = 4000
 # The largest frame the app reads. uvicorn's --ws-max-size (Procfile, tests/servers.py) is set from
 # the same variable, so a bigger frame (also one that only inflates past it) is refused with 1009

@@ -5,6 +5,8 @@ only (accounts.access.role_required; the second factor is accounts.middleware's)
 
 from __future__ import annotations
 
+import datetime as dt
+
 from csp.decorators import csp_replace
 from django.conf import settings
 from django.contrib import messages as flash
@@ -12,7 +14,9 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_not_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import content_disposition_header
+from django.utils.timesince import timesince
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods
@@ -52,8 +56,24 @@ def notice(request: HttpRequest) -> HttpResponse:
             "auto_approve": settings.PRIVACY_AUTO_APPROVE_DELETION,
             "masked_kinds": masking.policy_labels(),
             "secure_channel": settings.SECURE_CHANNEL_TEXT,
+            "controller_name": settings.PRIVACY_CONTROLLER_NAME,
+            "controller_contact": settings.PRIVACY_CONTROLLER_CONTACT,
+            "dpo_contact": settings.PRIVACY_DPO_CONTACT,
+            "privacy_contact": settings.PRIVACY_DPO_CONTACT or settings.PRIVACY_CONTROLLER_CONTACT,
+            "purposes": settings.PRIVACY_PURPOSES,
+            "processors": settings.PRIVACY_PROCESSORS,
+            "authority": settings.PRIVACY_SUPERVISORY_AUTHORITY,
+            "audit_days": settings.AUDIT_RETENTION_DAYS,
+            "backup_days": settings.BACKUP_RETENTION_DAYS,
+            "session_lifetime": _lifetime(settings.SESSION_COOKIE_AGE),
         },
     )
+
+
+def _lifetime(seconds: int) -> str:
+    """A duration in words ("2 weeks", "12 hours")."""
+    now = timezone.now()
+    return timesince(now - dt.timedelta(seconds=seconds), now)
 
 
 def _limited(request: HttpRequest, email: str) -> bool:

@@ -24,6 +24,8 @@ PRODUCTION = {
     "EMAIL_URL": "smtp+tls://mailer:pw@mail.example.com:587",
     "SITE_URL": "https://chat.example.com",
     "DEFAULT_FROM_EMAIL": "Bank privacy <privacy@bank.example>",
+    "PRIVACY_CONTROLLER_NAME": "Example Bank plc",
+    "PRIVACY_CONTROLLER_CONTACT": "1 Main Street, Example City · privacy@bank.example",
 }
 
 
@@ -119,6 +121,39 @@ def test_production_refuses_to_start_without_its_mail_settings() -> None:
         assert run.returncode != 0 and missing in run.stderr and "pw@" not in run.stderr, missing
     run = starts({**PRODUCTION, "SITE_URL": "http://chat.example.com"})
     assert run.returncode != 0 and "https://" in run.stderr
+
+
+def test_production_refuses_to_start_without_the_controller_named_on_the_privacy_notice() -> None:
+    code = "import django; django.setup(); from django.conf import settings; print(settings.PRIVACY_CONTROLLER_NAME)"
+    ok = _python(code, env=PRODUCTION)
+    assert ok.returncode == 0 and ok.stdout.strip() == "Example Bank plc", ok.stderr
+    for missing in ("PRIVACY_CONTROLLER_NAME", "PRIVACY_CONTROLLER_CONTACT"):
+        for env in ({k: v for k, v in PRODUCTION.items() if k != missing}, {**PRODUCTION, missing: "  "}):
+            run = _python(code, env=env)
+            assert run.returncode != 0 and "ImproperlyConfigured" in run.stderr and missing in run.stderr, missing
+
+
+def test_the_notice_lists_are_read_from_the_environment_and_checked() -> None:
+    code = (
+        "import django; django.setup(); from django.conf import settings; import json; "
+        "print(json.dumps([settings.PRIVACY_PURPOSES, settings.PRIVACY_PROCESSORS]))"
+    )
+    env = {
+        **PRODUCTION,
+        "PRIVACY_PURPOSES": "Answering you | Art. 6(1)(b) ; Security | Art. 6(1)(f);",
+        "PRIVACY_PROCESSORS": "Cloud Ltd | hosting | the EU",
+    }
+    run = _python(code, env=env)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == [
+        [{"purpose": "Answering you", "basis": "Art. 6(1)(b)"}, {"purpose": "Security", "basis": "Art. 6(1)(f)"}],
+        [{"who": "Cloud Ltd", "what": "hosting", "where": "the EU"}],
+    ]
+    defaults = json.loads(_python(code, env=PRODUCTION).stdout)
+    assert len(defaults[0]) == 3 and defaults[1] == []  # Confidant's own purposes; no processor invented
+    for bad in ({"PRIVACY_PURPOSES": "Answering you"}, {"PRIVACY_PROCESSORS": "Cloud Ltd | | the EU"}):
+        run = _python(code, env={**PRODUCTION, **bad})
+        assert run.returncode != 0 and next(iter(bad)) in run.stderr and "entry 1" in run.stderr, bad
 
 
 def test_the_deploy_check_passes_under_production_settings(requires_redis: None) -> None:

@@ -256,6 +256,8 @@ def test_production_refuses_to_start_without_keys_or_with_weak_ones() -> None:
         "PATH": "/usr/bin:/bin",
         "SECRET_KEY": "s" * 10 + "ecret-key-that-is-long-enough-0123456789abcdefghij",
         "AUDIT_KEY": audit,
+        "PRIVACY_CONTROLLER_NAME": "Example Bank plc",
+        "PRIVACY_CONTROLLER_CONTACT": "privacy@bank.example",
     }
     weak = base64.urlsafe_b64encode(b"a" * 32).decode()
     cases = {
