@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from accounts import roles
 from accounts.access import NotFound, assignable_agents, console_agents, role_required
 from accounts.network import client_key
-from conversations import limits, selectors, services
+from conversations import limits, readers, selectors, services
 from conversations.access import (
     conversation_access,
     conversation_claim_access,
@@ -249,8 +249,13 @@ def console_history(request: HttpRequest) -> HttpResponse:
 
 @role_required(roles.is_customer, hidden=True)
 def my_conversations(request: HttpRequest) -> HttpResponse:
-    conversations = selectors.conversations_of_customer(customer=request.user)
-    return render(request, "accounts/my_conversations.html", {"conversations": conversations})
+    conversations = list(selectors.conversations_of_customer(customer=request.user))
+    accesses = readers.accesses_of(conversation_ids=[c.pk for c in conversations])
+    return render(
+        request,
+        "accounts/my_conversations.html",
+        {"conversations": conversations, "rows": [(c, accesses[str(c.pk)]) for c in conversations]},
+    )
 
 
 @role_required(roles.is_customer, hidden=True)
@@ -263,5 +268,10 @@ def my_conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
     return render(
         request,
         "accounts/my_conversation.html",
-        {"conversation": conversation, "transcript": transcript, "customer_view": True},
+        {
+            "conversation": conversation,
+            "transcript": transcript,
+            "customer_view": True,
+            "accesses": readers.accesses_of(conversation_ids=[conversation.pk])[str(conversation.pk)],
+        },
     )
