@@ -443,6 +443,53 @@ RETENTION_PURGE_BATCH = _positive("RETENTION_PURGE_BATCH", 200)
 RETENTION_PURGE_PAUSE = _seconds("RETENTION_PURGE_PAUSE", 0.1)
 # Audit entries older than this are pruned by the retention job, behind a signed checkpoint.
 AUDIT_RETENTION_DAYS = _positive("AUDIT_RETENTION_DAYS", 365)
+
+
+# --- audit alerts (privacy.oversight.alerts; docs/operations.md "Audit trail") --------------
+def _working_hours(name: str, default: str) -> tuple[dt.time, dt.time] | None:
+    """ "07:00-19:00" as (start, end) in TIME_ZONE; "24:00" ends at midnight; a start after the end
+    wraps past midnight; empty turns the working-hours rule off (None)."""
+    raw = env.str(name, default=default).strip()
+    if not raw:
+        return None
+    match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]|24):([0-5]\d)", raw)
+    if not match or (match[3] == "24" and match[4] != "00") or match.groups()[:2] == match.groups()[2:]:
+        raise ImproperlyConfigured(
+            f'{name} must be a range such as "07:00-19:00" (or empty for none), not {raw[:40]!r}.'
+        )
+    start = dt.time(int(match[1]), int(match[2]))
+    end = dt.time.max if match[3] == "24" else dt.time(int(match[3]), int(match[4]))
+    return start, end
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _weekdays(name: str, default: str) -> frozenset[int]:
+    """ "mon-fri" or "mon,wed,sat" as weekday numbers (Monday 0)."""
+    raw = env.str(name, default=default).strip().lower()
+    days: set[int] = set()
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        first, _, last = part.partition("-")
+        if first not in _WEEKDAYS or (last and last not in _WEEKDAYS):
+            raise ImproperlyConfigured(f'{name} must name days such as "mon-fri" or "mon,wed,sat", not {raw[:40]!r}.')
+        low, high = _WEEKDAYS.index(first), _WEEKDAYS.index(last or first)
+        days.update(range(low, high + 1) if low <= high else [*range(low, 7), *range(0, high + 1)])
+    if not days:
+        raise ImproperlyConfigured(f"{name} must name at least one day (turn the rule off with AUDIT_WORKING_HOURS=).")
+    return frozenset(days)
+
+
+# One person opening more than this many different transcripts in an hour raises an alert.
+AUDIT_ALERT_TRANSCRIPTS_PER_HOUR = _positive("AUDIT_ALERT_TRANSCRIPTS_PER_HOUR", 30)
+# Staff reading personal data outside these hours and days (TIME_ZONE) raises an alert.
+AUDIT_WORKING_HOURS = _working_hours("AUDIT_WORKING_HOURS", "07:00-19:00")
+AUDIT_WORKING_DAYS = _weekdays("AUDIT_WORKING_DAYS", "mon-fri")
+# This many failed sign-ins (password or second factor) on one account, or from one address, within
+# 15 minutes raise an alert.
+AUDIT_ALERT_FAILED_SIGNINS = _positive("AUDIT_ALERT_FAILED_SIGNINS", 5)
+# One person exporting more than this many times in an hour (transcripts, the trail) raises an alert.
+AUDIT_ALERT_EXPORTS_PER_HOUR = _positive("AUDIT_ALERT_EXPORTS_PER_HOUR", 5)
 RETENTION_SCHEDULE_HOUR = env.int("RETENTION_SCHEDULE_HOUR", default=3)
 RETENTION_SCHEDULE_MINUTE = env.int("RETENTION_SCHEDULE_MINUTE", default=0)
 

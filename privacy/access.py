@@ -7,8 +7,8 @@ from typing import Any
 from django.conf import settings
 
 from accounts.access import NotFound, as_uuid
-from accounts.roles import is_customer, is_privacy_officer
-from privacy.models import DataRequest
+from accounts.roles import is_customer, is_privacy_officer, is_supervisor
+from privacy.models import Alert, DataRequest, Incident
 
 
 def data_request_access(user: Any, request_id: Any) -> Any:
@@ -70,3 +70,35 @@ def export_includes_staff_notes() -> bool:
     staff-only everywhere else and may concern other people: by default the export says how many
     there are and how to ask for them (PRIVACY_EXPORT_STAFF_NOTES=1 includes them)."""
     return settings.PRIVACY_EXPORT_STAFF_NOTES
+
+
+# --- oversight: the audit trail, its alerts and security incidents ------------------------------
+def may_view_trail(user: Any) -> bool:
+    """Supervisors and privacy officers (and superusers) read the audit trail, export it and see
+    and acknowledge its alerts."""
+    return is_supervisor(user) or is_privacy_officer(user)
+
+
+def may_handle_incidents(user: Any) -> bool:
+    """Only privacy officers (and superusers) open, attach evidence to and close incidents."""
+    return is_privacy_officer(user)
+
+
+def alert_access(user: Any, alert_id: Any) -> Alert:
+    """An alert, for those who may view the trail; NotFound otherwise or for a bad id."""
+    if not may_view_trail(user):
+        raise NotFound
+    try:
+        return Alert.objects.get(pk=int(alert_id))
+    except (Alert.DoesNotExist, TypeError, ValueError) as exc:
+        raise NotFound from exc
+
+
+def incident_access(user: Any, incident_id: Any) -> Incident:
+    """An incident, for a privacy officer; NotFound otherwise or for a bad id."""
+    if not may_handle_incidents(user):
+        raise NotFound
+    try:
+        return Incident.objects.select_related("opened_by", "closed_by").get(pk=int(incident_id))
+    except (Incident.DoesNotExist, TypeError, ValueError) as exc:
+        raise NotFound from exc

@@ -31,6 +31,9 @@ ENCRYPTED: frozenset[str] = frozenset(
         "privacy.RequestDetails.email",
         "privacy.RequestDetails.session_key",
         "privacy.RequestDetails.reason",
+        "privacy.Incident.title",
+        "privacy.Incident.description",
+        "privacy.Incident.notified_party",
     }
 )
 
@@ -88,6 +91,9 @@ PLAINTEXT: dict[str, str] = {
     "privacy.DeletionRecord.origin": "request or widget",
     "privacy.DeletionRecord.email_index": "a copy of the address's blind index (keyed HMAC), kept as proof",
     "privacy.DeletionRecord.counts": "how many rows of each kind were deleted; never content",
+    "privacy.Alert.rule": "the name of an alert rule",
+    "privacy.Alert.subject_address": "a client IP address copied from the audit entries that fired the rule",
+    "privacy.Alert.entry_seqs": "the seqs of the audit entries that fired the rule",
     # Django
     "admin.LogEntry.object_id": "a primary key",
     "admin.LogEntry.object_repr": "str() of the object: a username or 'Conversation <id>', never content",

@@ -149,3 +149,88 @@ class DeletionRecord(models.Model):
 
     def __str__(self) -> str:
         return f"Deletion {self.completed_at:%Y-%m-%d}"
+
+
+class Alert(models.Model):
+    """A rule of privacy.oversight.rules fired on the audit trail. The subject is as the entries
+    hold it (a user id, a client address), never a name; `entry_seqs` are the entries counted."""
+
+    class Rule(models.TextChoices):
+        TRANSCRIPTS = "transcripts", "Many transcripts opened in an hour"
+        OFF_HOURS = "off_hours", "Personal data read outside working hours"
+        FAILED_SIGNINS_ACCOUNT = "signins_account", "Repeated failed sign-ins on one account"
+        FAILED_SIGNINS_ADDRESS = "signins_address", "Repeated failed sign-ins from one address"
+        EXPORTS = "exports", "A burst of exports"
+        PRIVILEGED_ROLE = "privileged_role", "A privileged role or admin right given"
+
+    rule = models.CharField(max_length=20, choices=Rule.choices)
+    subject_user_id = models.BigIntegerField(null=True, blank=True)  # no foreign key: like audit entries
+    subject_address = models.CharField(max_length=45, blank=True)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    count = models.PositiveIntegerField()
+    entry_seqs = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    mailed_at = models.DateTimeField(null=True, blank=True)  # the officers' e-mail, sent once
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["rule", "subject_user_id", "created_at"], name="privacy_alert_user"),
+            models.Index(fields=["rule", "subject_address", "created_at"], name="privacy_alert_address"),
+            models.Index(
+                fields=["created_at"], condition=models.Q(acknowledged_at__isnull=True), name="privacy_alert_open"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Alert {self.pk} ({self.rule})"
+
+
+class Incident(DataKeyOwner):
+    """A security incident a privacy officer opened. The texts may name people, so they are
+    encrypted under the incident's own data key; the audit entries it concerns are attached by seq
+    (IncidentEntry), never copied. GDPR Art. 33: the supervisory authority is told within 72 hours
+    of discovery (`deadline`)."""
+
+    NOTIFICATION_HOURS = 72
+
+    title = EncryptedCharField(max_length=200)
+    description = EncryptedTextField(blank=True)
+    discovered_at = models.DateTimeField()
+    deadline = models.DateTimeField()
+    opened_at = models.DateTimeField(default=timezone.now)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    notified_party = EncryptedCharField(max_length=200, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Incident {self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class IncidentEntry(models.Model):
+    """An audit entry attached to an incident, by its seq (the entry stays in the trail alone)."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="entries")
+    seq = models.BigIntegerField()
+    attached_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    attached_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["incident", "seq"], name="privacy_incident_entry_once")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} in incident {self.incident_id}"

@@ -6,6 +6,7 @@ from django.conf import settings
 from chatbot_site.jobs import RETRIED_STEP
 from privacy import retention
 from privacy.data_requests import deletion, export, jobs, notify
+from privacy.oversight import alerts
 from vault import rotation
 
 
@@ -62,3 +63,9 @@ def data_requests_tidy() -> dict[str, int]:
         "exports_deleted": jobs.exports_expire(),
         "forgotten": jobs.data_requests_forget_closed(),
     }
+
+
+@shared_task(**RETRIED_STEP)
+def alert_mail_send(alert_id: int) -> int:
+    """Tell the privacy officers an audit alert fired (the alert's id only: nothing else in the broker)."""
+    return alerts.alert_mail_send(alert_id=alert_id)

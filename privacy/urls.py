@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import oversight_views, views
 
 app_name = "privacy"
 urlpatterns = [
@@ -16,4 +16,12 @@ urlpatterns = [
     path("chat/delete/", views.chat_delete, name="chat_delete"),
     path("officer/", views.officer_queue, name="officer_queue"),
     path("officer/requests/<str:request_id>/", views.officer_request, name="officer_request"),
+    # Oversight: the audit trail, its alerts, security incidents.
+    path("trail/", oversight_views.trail_view, name="trail"),
+    path("trail/export/", oversight_views.trail_export, name="trail_export"),
+    path("alerts/", oversight_views.alerts_view, name="alerts"),
+    path("alerts/<int:alert_id>/", oversight_views.alert_view, name="alert"),
+    path("alerts/<int:alert_id>/acknowledge/", oversight_views.alert_acknowledge, name="alert_acknowledge"),
+    path("incidents/", oversight_views.incidents_view, name="incidents"),
+    path("incidents/<int:incident_id>/", oversight_views.incident_view, name="incident"),
 ]

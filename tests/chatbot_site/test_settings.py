@@ -255,3 +255,41 @@ print(json.dumps([host["socket_timeout"], host["socket_keepalive"], settings.DAT
     assert json.loads(run.stdout) == [30.0, True, 10.0, True, 3600.0]
     run = _python(code, env={**env, "CHANNEL_LAYER_SOCKET_TIMEOUT": "60", "CELERY_VISIBILITY_TIMEOUT": "7200"})
     assert json.loads(run.stdout) == [60.0, True, 10.0, True, 7200.0]
+
+
+@pytest.mark.parametrize(
+    ("hours", "days", "expected"),
+    [
+        ("", "", "(datetime.time(7, 0), datetime.time(19, 0)) [0, 1, 2, 3, 4]"),
+        ("22:00-06:00", "fri-mon", "(datetime.time(22, 0), datetime.time(6, 0)) [0, 4, 5, 6]"),
+        ("08:30-24:00", "mon,wed", "(datetime.time(8, 30), datetime.time(23, 59, 59, 999999)) [0, 2]"),
+        ("-", "sat-sun", "None [5, 6]"),
+    ],
+)
+def test_audit_working_hours_and_days_are_parsed(hours: str, days: str, expected: str) -> None:
+    env = {**PRODUCTION}
+    if hours:
+        env["AUDIT_WORKING_HOURS"] = "" if hours == "-" else hours
+    if days:
+        env["AUDIT_WORKING_DAYS"] = days
+    run = _python(
+        "from chatbot_site import settings as s; print(s.AUDIT_WORKING_HOURS, sorted(s.AUDIT_WORKING_DAYS))", env=env
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("AUDIT_WORKING_HOURS", "7-19"),
+        ("AUDIT_WORKING_HOURS", "19:00-19:00"),
+        ("AUDIT_WORKING_HOURS", "08:00-24:30"),
+        ("AUDIT_WORKING_DAYS", "weekdays"),
+        ("AUDIT_WORKING_DAYS", ","),
+        ("AUDIT_ALERT_FAILED_SIGNINS", "0"),
+    ],
+)
+def test_bad_audit_alert_settings_refuse_to_start(name: str, value: str) -> None:
+    run = _python("import chatbot_site.settings", env={**PRODUCTION, name: value})
+    assert run.returncode != 0 and "ImproperlyConfigured" in run.stderr and name in run.stderr

@@ -18,6 +18,7 @@ from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import roles
+from privacy.access import may_handle_incidents, may_view_trail
 
 PUBLIC_VIEWS = {
     "conversations:home",
@@ -52,6 +53,13 @@ ROLE_VIEWS = {
     "accounts:email_address": roles.is_customer,
     "privacy:officer_queue": roles.is_privacy_officer,
     "privacy:officer_request": roles.is_privacy_officer,
+    "privacy:trail": may_view_trail,
+    "privacy:trail_export": may_view_trail,
+    "privacy:alerts": may_view_trail,
+    "privacy:alert": may_view_trail,
+    "privacy:alert_acknowledge": may_view_trail,
+    "privacy:incidents": may_handle_incidents,
+    "privacy:incident": may_handle_incidents,
 }
 
 
