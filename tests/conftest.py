@@ -137,6 +137,13 @@ def _empty_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_off_hours_alerts(settings: object) -> None:
+    """The off-hours alert rule depends on the clock: a suite run at night would raise alerts (and
+    queue their mail) that a daytime run does not. Its own tests turn it on with hours around now."""
+    settings.AUDIT_WORKING_HOURS = None
+
+
+@pytest.fixture(autouse=True)
 def _plain_http(settings: object) -> None:
     """The test client speaks plain HTTP; outside DEBUG the settings redirect it to HTTPS."""
     settings.SECURE_SSL_REDIRECT = False
