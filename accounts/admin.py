@@ -2,21 +2,61 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.http import HttpRequest, HttpResponse
 
 from vault.blind import blind_index
 
-from . import services
+from . import selectors, services
 from .models import AuthenticatorDevice, MfaFailure, User
 from .reauth import reauth_redirect
 
 SELF_LOCKED_FIELDS = ("role", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")
 
 
+class RecordedReads:
+    """The pages of a model admin about people (its list, a record, its history, its deletion's
+    confirmation) record who was shown them (accounts.selectors.admin_records_open). Only a page
+    shown (200 to a GET): a refusal, a redirect or a saved form shows nothing."""
+
+    model: Any
+
+    def _shown(self, request: HttpRequest, response: HttpResponse, page: str, object_id: str = "") -> HttpResponse:
+        if request.method == "GET" and response.status_code == 200:
+            rows = None
+            if page == "list" and (changelist := (getattr(response, "context_data", None) or {}).get("cl")):
+                rows = len(changelist.result_list)
+            selectors.admin_records_open(
+                viewer=request.user,
+                object_type=self.model._meta.model_name,
+                object_id=unquote(object_id),
+                page=page,
+                rows=rows,
+            )
+        return response
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        return self._shown(request, super().changelist_view(request, extra_context), "list")  # type: ignore[misc]
+
+    def change_view(self, request: HttpRequest, object_id: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().change_view(request, object_id, *args, **kwargs)  # type: ignore[misc]
+        return self._shown(request, response, "change", object_id)
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        response = super().history_view(request, object_id, extra_context)  # type: ignore[misc]
+        return self._shown(request, response, "history", object_id)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        response = super().delete_view(request, object_id, extra_context)  # type: ignore[misc]
+        return self._shown(request, response, "delete", object_id)
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(RecordedReads, BaseUserAdmin):
     list_display = ("username", "role", "is_active", "last_login")
     # Names and e-mail are encrypted: search by username, or by an exact e-mail address (its
     # blind index), whatever its case.
@@ -44,7 +84,7 @@ class UserAdmin(BaseUserAdmin):
         # Setting someone's password needs a recent re-authentication and signs them out everywhere.
         if response := reauth_redirect(request):
             return response
-        response = super().user_change_password(request, id, form_url)
+        response = self._shown(request, super().user_change_password(request, id, form_url), "password", id)
         if request.method == "POST" and response.status_code == 302:
             user = User.objects.get(pk=id)
             keep = request.session.session_key if user.pk == request.user.pk else None
@@ -58,7 +98,7 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(AuthenticatorDevice)
-class AuthenticatorDeviceAdmin(admin.ModelAdmin):
+class AuthenticatorDeviceAdmin(RecordedReads, admin.ModelAdmin):
     """An administrator may see and remove someone's authenticator (they enroll again); the secret
     is never shown."""
 
@@ -72,7 +112,7 @@ class AuthenticatorDeviceAdmin(admin.ModelAdmin):
 
 
 @admin.register(MfaFailure)
-class MfaFailureAdmin(admin.ModelAdmin):
+class MfaFailureAdmin(RecordedReads, admin.ModelAdmin):
     """Wrong second-factor codes, counted for the daily cap: delete a user's rows to unlock them."""
 
     list_display = ("user", "at")
@@ -84,3 +124,15 @@ class MfaFailureAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# django-axes' records of sign-in attempts hold usernames and client addresses: their pages record
+# reads too (axes registers them first: it comes before accounts in INSTALLED_APPS).
+for _model, _admin in (
+    (AccessAttempt, axes_admin.AccessAttemptAdmin),
+    (AccessLog, axes_admin.AccessLogAdmin),
+    (AccessFailureLog, axes_admin.AccessFailureLogAdmin),
+):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+        admin.site.register(_model, type(_admin.__name__, (RecordedReads, _admin), {}))

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.access import NotFound, socket_staff_user
+from audit.context import bind_client
 from chatbot_site.realtime import LAYER_ERRORS, busy, db_call
 from conversations import limits, protocol, rendering, selectors, services
 from conversations.access import (
@@ -136,6 +137,11 @@ class _ChatConsumer(LayerGuard, AsyncWebsocketConsumer):
         self.groups_joined = (*self.groups_joined, *groups)
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
+        # The audit entries this socket causes come from its client (uvicorn applied the proxy
+        # trust already). Every handler runs in this consumer's task, and db_call's threads copy
+        # its context, so this one binding reaches them all.
+        client = self.scope.get("client")
+        bind_client(client[0] if client else None)
         # Before any database work: a session or address with too many sockets open is turned away.
         self.limits = limits.SocketLimits(self.scope, self.channel_name)
         if busy():
@@ -241,6 +247,14 @@ def _widget_conversation_start(user: Any, session: Any, greeted_at: dt.datetime)
         if (conversation := started or widget_conversation_access(user, session)) is not None:
             return conversation
     raise services.ConversationError("not_found", "This conversation no longer exists.")
+
+
+def _staff_open(scope: dict[str, Any], conversation_id: Any) -> Conversation:
+    """A console user opening this conversation on a socket: the transcript's opening is recorded
+    (selectors.transcript_open, a refusal too). NotFound when they are not a verified console user
+    (nothing recorded: no staff member asked) or may not see it."""
+    user = socket_staff_user(scope.get("user"), scope.get("session"))
+    return selectors.transcript_open(viewer=user, conversation_id=conversation_id)
 
 
 def _staff_access(scope: dict[str, Any], conversation_id: Any, write: bool) -> tuple[Any, Conversation]:
@@ -360,16 +374,19 @@ async def _warm_index() -> None:
 
 
 class AgentConversationConsumer(_ChatConsumer):
-    """/ws/agent/conversations/<id>/: a console user working one conversation."""
+    """/ws/agent/conversations/<id>/: a console user working one conversation.
+
+    Its connection is one opening of the transcript in the audit trail; what it sends later
+    (resumes, broadcasts) is part of that opening. It records reading the notes once, on its first
+    resume that sends any."""
 
     allowed_frames = protocol.AGENT_FRAMES
     sender = Message.Sender.AGENT
+    notes_recorded = False
 
     async def connect(self) -> None:
         try:
-            _, conversation = await db_call(
-                _staff_access, self.scope, self.scope["url_route"]["kwargs"]["conversation_id"], False
-            )
+            conversation = await db_call(_staff_open, self.scope, self.scope["url_route"]["kwargs"]["conversation_id"])
         except NotFound:
             await self.deny()
             return
@@ -415,10 +432,17 @@ class AgentConversationConsumer(_ChatConsumer):
                 body=frame.body,
             )
         elif isinstance(frame, protocol.ResumeFrame):
-            await self.access()
+            user = await self.access()
             if await self.resume(frame.after_seq):
                 return  # the notes follow the last page
-            for note in await db_call(selectors.notes_of, conversation_id=self.conversation_id):
+            notes = await db_call(
+                selectors.notes_read,
+                viewer=user,
+                conversation_id=self.conversation_id,
+                record_read=not self.notes_recorded,
+            )
+            self.notes_recorded = self.notes_recorded or bool(notes)
+            for note in notes:
                 await self.send_frame(services.note_to_frame(note))
         elif isinstance(frame, protocol.TypingFrame):
             await self.access(write=True)

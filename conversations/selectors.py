@@ -1,4 +1,5 @@
-"""Reads that matter. Callers authorize first (conversations.access); these only query."""
+"""Reads that matter. Callers authorize first (conversations.access); these only query, except
+the staff reads of personal data at the end, which record themselves in the audit trail."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from accounts.access import NotFound
+from audit.actions import Action, Outcome
+from audit.services import record
 from conversations import protocol
-from conversations.access import conversations_visible_to_staff
+from conversations.access import conversations_visible_to_staff, staff_conversation_access
 from conversations.models import Conversation, InternalNote, Message
 
 if TYPE_CHECKING:
@@ -151,3 +155,71 @@ def history_page(
 
 def _day_start(day: dt.date) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+# --- staff reads, recorded in the audit trail ------------------------------------------------
+# What counts as one "open" of a transcript: each console page load, and each staff socket's
+# connection (the socket then receives every message as it comes: resumes and broadcasts on that
+# socket are the same open and add no entry). A page and the socket it opens are two entries.
+
+
+def transcript_open(*, viewer: User, conversation_id: Any) -> Conversation:
+    """The conversation whose transcript this console user opens (a page load, a socket's
+    connection): records TRANSCRIPT_OPENED. Precondition: `viewer` is a console user (the
+    console's views and sockets check that first). When access refuses (conversations.access:
+    missing and forbidden alike), records the refusal, with the requested id only if it is a
+    well-formed one (a forged id's text never goes in), and raises NotFound."""
+    try:
+        conversation = staff_conversation_access(viewer, conversation_id)
+    except NotFound:
+        try:
+            requested: tuple[str, str] | None = ("conversation", str(uuid.UUID(str(conversation_id))))
+        except ValueError:
+            requested = None
+        record(
+            Action.TRANSCRIPT_OPENED,
+            actor=viewer,
+            obj=requested or ("conversation", ""),
+            outcome=Outcome.DENIED,
+            details={} if requested else {"malformed_id": True},
+        )
+        raise
+    record(Action.TRANSCRIPT_OPENED, actor=viewer, obj=conversation)
+    return conversation
+
+
+def notes_read(*, viewer: User, conversation_id: uuid.UUID | str, record_read: bool = True) -> list[InternalNote]:
+    """The internal notes of a conversation, recording NOTE_READ when there are any to read and
+    `record_read` (a socket records its first delivery of notes only). Callers authorize first."""
+    notes = notes_of(conversation_id=conversation_id)
+    if notes and record_read:
+        record(
+            Action.NOTE_READ, actor=viewer, obj=("conversation", str(conversation_id)), details={"notes": len(notes)}
+        )
+    return notes
+
+
+def history_search(
+    *,
+    viewer: User,
+    state: str = "",
+    agent_id: int | None = None,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    cursor: str = "",
+) -> HistoryPage:
+    """`history_page`, recording HISTORY_SEARCHED with the filters used (values already parsed:
+    a state, an agent's id, days; the history has no free-text search) and how many rows it shows."""
+    page = history_page(user=viewer, state=state, agent_id=agent_id, since=since, until=until, cursor=cursor)
+    position = _parse_cursor(cursor)
+    details: dict[str, Any] = {"page": position[0] if position else "first", "rows": len(page.conversations)}
+    if state:
+        details["state"] = state
+    if agent_id:
+        details["agent_id"] = agent_id
+    if since:
+        details["since"] = since.isoformat()
+    if until:
+        details["until"] = until.isoformat()
+    record(Action.HISTORY_SEARCHED, actor=viewer, details=details)
+    return page

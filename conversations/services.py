@@ -21,6 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.services import session_group
+from audit.actions import Action
+from audit.services import record
 from chatbot_site.realtime import group_send_on_commit
 from conversations import masking, protocol
 from conversations.bot import intent, retrieval, safety
@@ -313,13 +315,24 @@ def conversation_hand_over(*, conversation_id: uuid.UUID | str) -> Conversation:
 def conversation_claim(*, conversation_id: uuid.UUID | str, agent: User, take_over: bool = False) -> Conversation:
     """Assign a waiting conversation to this agent (with take_over, also one that another agent
     has: the caller decides, conversations.access.may_take_over). Exactly one of two racing
-    agents wins."""
-    return conversation_assign(conversation_id=conversation_id, agent=agent, allow_reassign=take_over)
+    agents wins. Recorded as CONVERSATION_CLAIMED by the agent."""
+    return _assign(conversation_id, agent=agent, allow_reassign=take_over, by=agent, action=Action.CONVERSATION_CLAIMED)
 
 
-def conversation_assign(*, conversation_id: uuid.UUID | str, agent: User, allow_reassign: bool = False) -> Conversation:
+def conversation_assign(
+    *, conversation_id: uuid.UUID | str, agent: User, allow_reassign: bool = False, by: User | None = None
+) -> Conversation:
     """Give the conversation to `agent`: a waiting one, or with allow_reassign (a supervisor's
-    decision, taken by the caller through conversations.access) one that is with another agent."""
+    decision, taken by the caller through conversations.access) one that is with another agent.
+    Recorded as CONVERSATION_REASSIGNED by `by` (the supervisor)."""
+    return _assign(
+        conversation_id, agent=agent, allow_reassign=allow_reassign, by=by, action=Action.CONVERSATION_REASSIGNED
+    )
+
+
+def _assign(
+    conversation_id: uuid.UUID | str, *, agent: User, allow_reassign: bool, by: User | None, action: Action
+) -> Conversation:
     with transaction.atomic():
         conversation = _locked(conversation_id)
         if conversation.assigned_agent_id == agent.pk and conversation.state == Conversation.State.AGENT:
@@ -328,6 +341,7 @@ def conversation_assign(*, conversation_id: uuid.UUID | str, agent: User, allow_
             conversation.state == Conversation.State.AGENT and not allow_reassign
         ):
             raise ConversationError("already_claimed", "Another agent has already taken this conversation.")
+        previous = conversation.assigned_agent_id
         conversation.state = Conversation.State.AGENT
         conversation.assigned_agent = agent
         conversation.waiting_since = None
@@ -335,10 +349,13 @@ def conversation_assign(*, conversation_id: uuid.UUID | str, agent: User, allow_
         name = agent.first_name or "An agent"
         _append(conversation, sender=Message.Sender.SYSTEM, body=f"{name} joined the conversation.")
         _broadcast_state(conversation)
+        record(action, actor=by, obj=conversation, details={"from_agent": previous, "to_agent": agent.pk})
     return conversation
 
 
-def conversation_resolve(*, conversation_id: uuid.UUID | str) -> Conversation:
+def conversation_resolve(*, conversation_id: uuid.UUID | str, by: User | None = None) -> Conversation:
+    """Mark the conversation resolved (recorded as CONVERSATION_RESOLVED by `by`); resolving a
+    resolved one changes and records nothing."""
     with transaction.atomic():
         conversation = _locked(conversation_id)
         if conversation.state == Conversation.State.RESOLVED:
@@ -353,11 +370,13 @@ def conversation_resolve(*, conversation_id: uuid.UUID | str) -> Conversation:
             body="This conversation was marked resolved. Write again any time to reopen it.",
         )
         _broadcast_state(conversation)
+        record(Action.CONVERSATION_RESOLVED, actor=by, obj=conversation)
     return conversation
 
 
 def note_add(*, conversation_id: uuid.UUID | str, author: User, client_id: uuid.UUID, body: str) -> InternalNote:
-    """Add an internal note (staff only). A resend with the same client_id is stored once."""
+    """Add an internal note (staff only), recorded as NOTE_WRITTEN (never its text). A resend with
+    the same client_id is stored and recorded once."""
     masked = masking.mask_for(Message.Sender.AGENT, body)
     with transaction.atomic():
         conversation = _locked(conversation_id)
@@ -369,6 +388,8 @@ def note_add(*, conversation_id: uuid.UUID | str, author: User, client_id: uuid.
         if not created and note.author_id != author.pk:
             raise ConversationError("duplicate_client_id", "This client_id was already used for another note.")
         group_send_on_commit(staff_group(conversation.pk), {"type": "chat.note", "frame": note_to_frame(note)})
+        if created:
+            record(Action.NOTE_WRITTEN, actor=author, obj=conversation, details={"note_id": note.pk})
     return note
 
 
@@ -427,11 +448,18 @@ def conversation_release(*, conversation_id: uuid.UUID | str, by: User) -> Conve
 
 
 def _legal_hold_set(conversation_id: uuid.UUID | str, *, by: User, reason: str | None) -> Conversation:
+    """Set (a reason) or lift (None) the hold, recorded as LEGAL_HOLD_SET (again when the reason
+    changes) or LEGAL_HOLD_LIFTED (only when there was a hold); the reason never goes in the trail."""
     with transaction.atomic():
         conversation = _locked(conversation_id)
+        was_held = conversation.legal_hold
         conversation.legal_hold, conversation.legal_hold_reason = reason is not None, reason
         conversation.legal_hold_by, conversation.legal_hold_at = by, timezone.now()
         conversation.save(update_fields=["legal_hold", "legal_hold_reason", "legal_hold_by", "legal_hold_at"])
+        if reason is not None:
+            record(Action.LEGAL_HOLD_SET, actor=by, obj=conversation)
+        elif was_held:
+            record(Action.LEGAL_HOLD_LIFTED, actor=by, obj=conversation)
     return conversation
 
 

@@ -112,7 +112,10 @@ def console(request: HttpRequest) -> HttpResponse:
 
 @console_only
 def console_conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
-    conversation = _access_or_404(request, conversation_id)
+    try:
+        conversation = selectors.transcript_open(viewer=request.user, conversation_id=conversation_id)
+    except NotFound as exc:
+        raise Http404("No such conversation.") from exc
     transcript = list(selectors.messages_of(conversation=conversation))
     return render(
         request,
@@ -120,7 +123,7 @@ def console_conversation(request: HttpRequest, conversation_id: str) -> HttpResp
         {
             "conversation": conversation,
             "transcript": transcript,
-            "notes": selectors.notes_of(conversation_id=conversation.pk),
+            "notes": selectors.notes_read(viewer=request.user, conversation_id=conversation.pk),
             "last_seq": transcript[-1].seq if transcript else 0,
             "can_reply": may_reply(request.user, conversation),
             "max_body": settings.CHAT_MAX_BODY_CHARS,
@@ -168,6 +171,7 @@ def console_assign(request: HttpRequest, conversation_id: str) -> HttpResponse:
             conversation_id=conversation.pk,
             agent=target,
             allow_reassign=may_take_over(request.user),
+            by=request.user,
         )
     except services.ConversationError as exc:
         flash.error(request, exc.detail)
@@ -180,7 +184,7 @@ def console_assign(request: HttpRequest, conversation_id: str) -> HttpResponse:
 @require_POST
 def console_resolve(request: HttpRequest, conversation_id: str) -> HttpResponse:
     conversation = _access_or_404(request, conversation_id, write=True)
-    services.conversation_resolve(conversation_id=conversation.pk)
+    services.conversation_resolve(conversation_id=conversation.pk, by=request.user)
     flash.success(request, "Conversation resolved.")
     return redirect("conversations:console")
 
@@ -224,8 +228,8 @@ def console_history(request: HttpRequest) -> HttpResponse:
     except ValueError:
         agent_id = None
     since, until = _parse_date(request.GET.get("since")), _parse_date(request.GET.get("until"))
-    page = selectors.history_page(
-        user=request.user,
+    page = selectors.history_search(
+        viewer=request.user,
         state=state,
         agent_id=agent_id,
         since=since,

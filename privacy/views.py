@@ -333,6 +333,7 @@ def officer_request(request: HttpRequest, request_id: str) -> HttpResponse:
     details = getattr(data_request, "details", None)
     # While open: what exists now; once closed: what was found, deleted or exported.
     counts = selectors.subject_inventory(data_request) if data_request.is_open else data_request.counts
+    selectors.officer_request_open(officer=request.user, request=data_request)
     return render(
         request,
         "privacy/officer_request.html",

@@ -54,12 +54,15 @@ def login_session(user: Any, *, verified: bool = True) -> str:
 class Socket:
     """A WebsocketCommunicator that checks every server frame against the protocol schema."""
 
-    def __init__(self, path: str, session_key: str | None, *, origin: str = ORIGIN) -> None:
+    def __init__(self, path: str, session_key: str | None, *, origin: str = ORIGIN, client: str = "127.0.0.1") -> None:
         # A browser's handshake: Origin, and the Host it connects to (the site's own origin).
         headers = [(b"origin", origin.encode()), (b"host", b"127.0.0.1")]
         if session_key:
             headers.append((b"cookie", f"sessionid={session_key}".encode()))
         self.comm = WebsocketCommunicator(application, path, headers=headers)
+        # The peer's address, as uvicorn puts it in the scope (the communicator leaves it out);
+        # the application reads the scope only once the test's loop runs it.
+        self.comm.scope["client"] = [client, 50000]
         self.session_key = session_key
         self.connected = False
         self.close_code: int | None = None

@@ -8,6 +8,8 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User, UserSession
+from audit.actions import Action
+from audit.services import record
 from conversations.models import Conversation, InternalNote, Message
 from privacy.models import DataRequest
 
@@ -80,3 +82,12 @@ def masked_email(address: str) -> str:
     """d•••@example.com: enough for an officer to tell requests apart, not to read the address."""
     local, _, domain = address.partition("@")
     return f"{local[:1]}•••@{domain}" if domain else ""
+
+
+def officer_request_open(*, officer: User, request: DataRequest) -> None:
+    """Record that an officer was shown a request's page, which shows its subject's details (the
+    address, masked; the reason given; what is held): CUSTOMER_OPENED on the request, with the
+    subject's account id when there is one. Call when the page is about to be shown (the caller
+    authorized through privacy.access)."""
+    details = {"subject_id": request.subject_id} if request.subject_id is not None else {}
+    record(Action.CUSTOMER_OPENED, actor=officer, obj=request, details=details)
