@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.services import account_erase
+from accounts.services import access_changes_record, access_state, account_erase
 from chatbot_site import mail
 from chatbot_site.jobs import enqueue_on_commit
 from chatbot_site.links import LinkRefused, link_open, link_token
@@ -200,6 +200,7 @@ def email_confirm(*, user_id: int, token: str) -> User:
         user = User.objects.select_for_update().get(pk=user_id)
         email_link_check(user_id=user_id, token=token)  # again, under the lock: once
         fields = ["email", "pending_email", "pending_email_at"]
+        before = access_state(user)
         if awaiting_activation(user):
             user.is_active = True
             fields.append("is_active")
@@ -209,4 +210,6 @@ def email_confirm(*, user_id: int, token: str) -> User:
                 user.save(update_fields=fields)
         except IntegrityError as exc:  # another account confirmed it first
             raise EmailLinkRefused("taken") from exc
+        # The mailbox's owner activated their own sign-up: they are the actor.
+        access_changes_record(user=user, before=before, by=user)
     return user

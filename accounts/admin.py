@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 
 from vault.blind import blind_index
 
-from . import selectors, services
+from . import mfa, selectors, services
 from .models import AuthenticatorDevice, MfaFailure, User
 from .reauth import reauth_redirect
 
@@ -92,23 +92,29 @@ class UserAdmin(RecordedReads, BaseUserAdmin):
         return response
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if change:
-            services.user_access_change(user=obj, fields=set(form.changed_data))
+        services.user_save_by_admin(user=obj, changed=set(form.changed_data), by=request.user, created=not change)
 
 
 @admin.register(AuthenticatorDevice)
 class AuthenticatorDeviceAdmin(RecordedReads, admin.ModelAdmin):
     """An administrator may see and remove someone's authenticator (they enroll again); the secret
-    is never shown."""
+    is never shown. Removing is the one way to reset it (`confirmed` is not edited here), so that
+    every reset is recorded (accounts.mfa.authenticator_remove)."""
 
     list_display = ("user", "name", "confirmed", "last_used_at")
     list_select_related = ("user",)
     fields = ("user", "name", "confirmed", "last_used_at")
-    readonly_fields = ("user", "last_used_at")
+    readonly_fields = ("user", "confirmed", "last_used_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    def delete_model(self, request: HttpRequest, obj: AuthenticatorDevice) -> None:
+        mfa.authenticator_remove(device=obj, by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for device in queryset.select_related("user"):
+            mfa.authenticator_remove(device=device, by=request.user)
 
 
 @admin.register(MfaFailure)

@@ -8,6 +8,12 @@ class AccountsConfig(AppConfig):
     name = "accounts"
     default_auto_field = "django.db.models.BigAutoField"
 
+    def ready(self) -> None:
+        # Here, not at import: the receivers' modules load models. After axes' own (see receivers).
+        from accounts import receivers
+
+        receivers.connect()
+
 
 class ConfidantAdminConfig(admin_apps.AdminConfig):
     """django.contrib.admin, with our site as `admin.site`: it demands a verified second factor, and

@@ -21,6 +21,8 @@ from django_otp.models import Device
 
 from accounts.backup_codes import ALPHABET, code_hash, normalize_backup_code
 from accounts.models import AuthenticatorDevice, BackupCode, BackupCodeDevice, MfaFailure
+from audit.actions import Action, Outcome
+from audit.services import record
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -57,6 +59,7 @@ def backup_codes_regenerate(*, user: User) -> list[str]:
             BackupCode(device=device, code_hash=code_hash(normalize_backup_code(c), secrets.token_bytes(16)))
             for c in codes
         )
+        record(Action.BACKUP_CODES_MADE, actor=user, obj=user, details={"count": len(codes)})
     return codes
 
 
@@ -90,13 +93,23 @@ def _failures_today(user: User) -> int:
     return MfaFailure.objects.filter(user=user, at__gte=since).count()
 
 
-def verify(*, user: User, token: str, devices: list[Device] | None = None) -> Device | None:
+def verify(*, user: User, token: str, devices: list[Device] | None = None, step: str = "verify") -> Device | None:
     """Check a TOTP or backup code against the user's confirmed devices (or the given ones, for
     enrollment). A TOTP code is accepted once only (django-otp keeps the last time step), and a
-    backup code once only. Raises MfaLocked after MFA_DAILY_FAILURE_CAP failures in 24 hours."""
-    if _failures_today(user) >= settings.MFA_DAILY_FAILURE_CAP:
-        raise MfaLocked
+    backup code once only. Raises MfaLocked after MFA_DAILY_FAILURE_CAP failures in 24 hours.
+    A wrong code, or one refused unchecked (capped, throttled), is recorded in the audit trail
+    with `step` ("verify", "reauth", "enroll")."""
     token = str(token).strip().replace(" ", "")
+    details = {"step": step, "code": "totp" if token.isdigit() else "backup_code"}
+    if _failures_today(user) >= settings.MFA_DAILY_FAILURE_CAP:
+        record(
+            Action.SECOND_FACTOR_FAILED,
+            actor=user,
+            obj=user,
+            outcome=Outcome.DENIED,
+            details=details | {"refused": "daily_cap"},
+        )
+        raise MfaLocked
     with transaction.atomic():
         candidates = (
             devices
@@ -110,11 +123,24 @@ def verify(*, user: User, token: str, devices: list[Device] | None = None) -> De
         waits = [_throttled_for(d) for d in candidates]
         if candidates and all(waits):
             # Every device that could take this code is backing off: say so, and don't count it.
-            raise MfaThrottled(min(waits))
-        for device in candidates:
-            if device.verify_token(token):
-                return device
-    MfaFailure.objects.create(user=user)
+            throttled = MfaThrottled(min(waits))
+        else:
+            throttled = None
+            for device in candidates:
+                if device.verify_token(token):
+                    return device
+    if throttled is not None:
+        record(
+            Action.SECOND_FACTOR_FAILED,
+            actor=user,
+            obj=user,
+            outcome=Outcome.DENIED,
+            details=details | {"refused": "throttled"},
+        )
+        raise throttled
+    with transaction.atomic():
+        MfaFailure.objects.create(user=user)
+        record(Action.SECOND_FACTOR_FAILED, actor=user, obj=user, outcome=Outcome.FAILED, details=details)
     return None
 
 
@@ -127,13 +153,26 @@ def _throttled_for(device: Device) -> int:
 
 
 def totp_confirm(*, device: AuthenticatorDevice) -> None:
-    device.confirmed = True
-    device.save(update_fields=["confirmed"])
-    # Any other half-finished enrollment is abandoned.
-    AuthenticatorDevice.objects.filter(user=device.user, confirmed=False).delete()
-
-
-def devices_remove(*, user: User) -> None:
     with transaction.atomic():
-        AuthenticatorDevice.objects.filter(user=user).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        # Any other half-finished enrollment is abandoned.
+        AuthenticatorDevice.objects.filter(user=device.user, confirmed=False).delete()
+        record(Action.MFA_ENROLLED, actor=device.user, obj=device.user, details={"device": "totp"})
+
+
+def devices_remove(*, user: User, by: User) -> None:
+    """Turn the user's second factor off: every authenticator and backup code goes (`by`: the user
+    themselves, or an administrator resetting it so that they enroll again)."""
+    with transaction.atomic():
+        authenticators = AuthenticatorDevice.objects.filter(user=user).delete()[0]
         BackupCodeDevice.objects.filter(user=user).delete()
+        record(Action.MFA_RESET, actor=by, obj=user, details={"authenticators": authenticators})
+
+
+def authenticator_remove(*, device: AuthenticatorDevice, by: User) -> None:
+    """An administrator removes one authenticator of someone's (they enroll it again)."""
+    with transaction.atomic():
+        user = device.user
+        device.delete()
+        record(Action.MFA_RESET, actor=by, obj=user, details={"authenticators": 1})

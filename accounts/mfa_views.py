@@ -59,7 +59,11 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     device = mfa.totp_pending_device(user=request.user)
     form = CodeForm(request.POST or None)
     form.fields["code"].widget.attrs["inputmode"] = "numeric"  # enrollment takes app codes only
-    if request.method == "POST" and form.is_valid() and _verify_or_error(form, request, devices=[device]):
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and _verify_or_error(form, request, devices=[device], step="enroll")
+    ):
         mfa.totp_confirm(device=device)
         _passed_second_factor(request, device)
         codes = mfa.backup_codes_regenerate(user=request.user)
@@ -100,7 +104,7 @@ def reauth(request: HttpRequest) -> HttpResponse:
         if authenticate(request, username=request.user.get_username(), password=form.cleaned_data["password"]) is None:
             form.add_error("password", "That password is not right.")
         elif factors.required_for(request.user):
-            _verify_or_error(form, request)  # adds the reason to the form when the code fails
+            _verify_or_error(form, request, step="reauth")  # adds the reason to the form when the code fails
         if not form.errors:
             request.session[REAUTH_KEY] = time.time()
             return redirect(next_url(request))
@@ -132,7 +136,7 @@ def mfa_disable(request: HttpRequest) -> HttpResponse:
     """Customers may turn their optional second factor off again; staff may not."""
     if roles.is_staff(request.user):
         raise PermissionDenied("Staff accounts must keep two-step sign-in.")
-    mfa.devices_remove(user=request.user)
+    mfa.devices_remove(user=request.user, by=request.user)
     return redirect("accounts:mfa_manage")
 
 

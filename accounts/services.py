@@ -14,9 +14,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts import roles
+from accounts.backends import user_by_email
 from accounts.models import User, UserSession
 from accounts.network import lockout_username
+from audit.actions import Action, Outcome
+from audit.services import record
 from chatbot_site.realtime import group_send_on_commit
+from vault.blind import blind_index
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -184,9 +188,10 @@ def user_access_change(*, user: User, fields: set[str]) -> None:
         sessions_end(user=user)
 
 
-def staff_create(*, username: str, role: str, password: str, first_name: str = "") -> User:
+def staff_create(*, username: str, role: str, password: str, first_name: str = "", by: User | None = None) -> User:
     """A staff account. Supervisors also get the admin, to edit the knowledge base. They set up
-    two-step sign-in at their first sign-in."""
+    two-step sign-in at their first sign-in. `by`: who made it (None: the command line). The role
+    and rights given are recorded in the audit trail."""
     from django.contrib.auth.models import Permission
 
     User.username_validator(username)
@@ -200,4 +205,94 @@ def staff_create(*, username: str, role: str, password: str, first_name: str = "
                     content_type__app_label="conversations", codename__endswith="knowledgearticle"
                 )
             )
+        access_changes_record(user=user, before=None, by=by)
     return user
+
+
+# --- who may do what, in the audit trail ---------------------------------------------------------
+ACCESS_FIELDS = ("role", "is_staff", "is_superuser", "is_active")
+_NEW_ACCOUNT = {"role": "", "is_staff": False, "is_superuser": False, "is_active": True}
+
+
+def access_state(user: User) -> dict[str, object]:
+    """The stored role and flags of an existing account (the `before` of access_changes_record)."""
+    return User.objects.filter(pk=user.pk).values(*ACCESS_FIELDS).get()
+
+
+def access_changes_record(*, user: User, before: dict[str, object] | None, by: User | None) -> None:
+    """Record what changed in `user`'s role (ROLE_CHANGED), admin rights (RIGHTS_CHANGED: is_staff,
+    is_superuser) and active flag (ACTIVE_CHANGED) since `before` (access_state() read before the
+    change; None for a new account), `by` whom. Call last, inside the transaction that saved it."""
+    before = {**_NEW_ACCOUNT, "is_active": user.is_active} if before is None else before
+    if before["role"] != user.role:
+        record(Action.ROLE_CHANGED, actor=by, obj=user, details={"from": before["role"], "to": user.role})
+    rights = {}
+    for flag in ("is_staff", "is_superuser"):
+        if before[flag] != getattr(user, flag):
+            rights |= {f"{flag}_from": before[flag], f"{flag}_to": getattr(user, flag)}
+    if rights:
+        record(Action.RIGHTS_CHANGED, actor=by, obj=user, details=rights)
+    if before["is_active"] != user.is_active:
+        record(Action.ACTIVE_CHANGED, actor=by, obj=user, details={"from": before["is_active"], "to": user.is_active})
+
+
+def user_save_by_admin(*, user: User, changed: set[str], by: User, created: bool) -> None:
+    """The admin's user form saves `user` (the whole row, as the admin always has: `changed` is the
+    form's changed_data), records changes to who may do what, and, after a change to them, ends
+    the user's sessions (user_access_change)."""
+    with transaction.atomic():
+        before = None if created else access_state(user)
+        user.save()
+        access_changes_record(user=user, before=before, by=by)
+    if not created:
+        user_access_change(user=user, fields=changed)
+
+
+# --- signing in, in the audit trail ------------------------------------------------------------
+def _account_typed(identifier: str) -> User | None:
+    """The account a typed username or e-mail address names, as sign-in finds it."""
+    if "@" in identifier:
+        return user_by_email(identifier) or User.objects.filter(username=identifier).first()
+    return User.objects.filter(username=identifier).first()
+
+
+def _typed_details(identifier: str, account: User | None) -> dict[str, object]:
+    """How a sign-in named its account, without the name: the account itself is the entry's
+    object; a name no account has is kept as its blind index only (to see one guessed often)."""
+    details: dict[str, object] = {"by": "email" if "@" in identifier else "username"}
+    if account is None:
+        details["typed_index"] = blind_index("email", identifier) or ""
+    return details
+
+
+def sign_in_complete(*, user: User, session_key: str | None) -> None:
+    """The password was right and the session is the user's: index it, and record the sign-in
+    (staff still owe their second factor)."""
+    with transaction.atomic():
+        if session_key:
+            session_record(user=user, session_key=session_key)
+        record(Action.SIGNIN_SUCCEEDED, actor=user, obj=user, details={"second_factor_due": roles.is_staff(user)})
+
+
+def sign_in_failed(*, identifier: str, step: str, refused_while_locked: bool) -> None:
+    """A wrong password (or one refused because the name is locked out from this address) at
+    `step` ("sign_in" or "reauth"): recorded against the account it names, if any."""
+    account = _account_typed(identifier)
+    record(
+        Action.SIGNIN_FAILED,
+        obj=account,
+        outcome=Outcome.DENIED if refused_while_locked else Outcome.FAILED,
+        details={"step": step, **_typed_details(identifier, account)},
+    )
+
+
+def sign_in_locked_out(*, identifier: str, failures: int) -> None:
+    """django-axes has just locked this name out from the client's address (for
+    AXES_COOLOFF_TIME) after `failures` wrong passwords."""
+    account = _account_typed(identifier)
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    record(
+        Action.LOCKED_OUT,
+        obj=account,
+        details={"failures": failures, "minutes": minutes, **_typed_details(identifier, account)},
+    )

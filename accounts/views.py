@@ -25,7 +25,7 @@ class SignInView(auth_views.LoginView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        services.session_record(user=self.request.user, session_key=self.request.session.session_key)
+        services.sign_in_complete(user=self.request.user, session_key=self.request.session.session_key)
         if not roles.is_staff(self.request.user):
             # The password was just given: that is a recent re-authentication. (Staff get theirs
             # when they pass the second factor.)

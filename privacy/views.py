@@ -166,6 +166,11 @@ def request_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "privacy/request_sent.html", {"minutes": settings.PRIVACY_VERIFY_LINK_MINUTES})
 
 
+def _signed_in(request: HttpRequest) -> User | None:
+    """Who opened a public link, for the audit trail: the account signed in, if any."""
+    return request.user if request.user.is_authenticated else None
+
+
 def _refused(request: HttpRequest, exc: links.LinkRefused) -> HttpResponse:
     title, detail = links.LINK_REFUSALS[exc.reason]
     return render(
@@ -185,7 +190,7 @@ def request_verify(request: HttpRequest, request_id: str, token: str) -> HttpRes
         if request.method == "GET":
             data_request = links.verify_link_check(request_id, token)
             return render(request, "privacy/verify_confirm.html", {"data_request": data_request})
-        data_request = lifecycle.data_request_verify(request_id=request_id, token=token)
+        data_request = lifecycle.data_request_verify(request_id=request_id, token=token, by=_signed_in(request))
     except links.LinkRefused as exc:
         return _refused(request, exc)
     if _deletion_underway(data_request):
@@ -254,7 +259,7 @@ def export_download(request: HttpRequest, request_id: str, token: str) -> HttpRe
         if request.method == "GET":
             data_request = links.export_link_check(request_id, token)
             return render(request, "privacy/export_confirm.html", {"data_request": data_request})
-        archive = export.export_download(request_id=request_id, token=token)
+        archive = export.export_download(request_id=request_id, token=token, by=_signed_in(request))
     except links.LinkRefused as exc:
         return _refused(request, exc)
     response = HttpResponse(archive, content_type="application/zip")

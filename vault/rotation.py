@@ -21,6 +21,8 @@ from django.apps import apps
 from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 
+from audit.actions import Action, Outcome
+from audit.services import record
 from vault.datakeys import DataKeyMissing, data_ciphers_load, data_keys_create, data_keys_destroy
 from vault.envelope import LEGACY, UnreadableText, encrypt_for
 from vault.fields import DataKeyDependent, DataKeyOwner, EncryptedTextField
@@ -81,7 +83,8 @@ def data_keys_not_under_newest() -> models.QuerySet[DataKey]:
 
 
 def data_keys_rewrap(*, batch_size: int = 500, pause: float = 0.0, progress: Progress = _noop) -> RewrapResult:
-    """Re-wrap every data key not yet under the newest master key. Contents are not touched."""
+    """Re-wrap every data key not yet under the newest master key. Contents are not touched. The
+    run is recorded in the audit trail with its counts ("failed" when keys were left unopened)."""
     result = RewrapResult()
     after: uuid.UUID | None = None
     while True:
@@ -90,6 +93,16 @@ def data_keys_rewrap(*, batch_size: int = 500, pause: float = 0.0, progress: Pro
             pending = pending.filter(id__gt=after)
         rows = list(pending.values_list("id", "wrapped", "master_key_id")[:batch_size])
         if not rows:
+            record(
+                Action.KEYS_ROTATED,
+                outcome=Outcome.FAILED if result.unopenable else Outcome.OK,
+                details={
+                    "step": "rewrap",
+                    "newest_master_key": master_keys()[0].fingerprint,
+                    "rewrapped": result.rewrapped,
+                    "unopenable": len(result.unopenable),
+                },
+            )
             return result
         after = rows[-1][0]
         updates = []
@@ -300,7 +313,9 @@ def subjects_rekey(
 def rotation_finish(run: KeyRotation, result: RekeyResult) -> None:
     """Destroy the keys the run replaced, and any it made but never used (an interrupted attempt),
     provided nothing refers to them any more. Keeps the run's hold while it works, and never
-    touches a key made after it began (a process that took the run over may be using it)."""
+    touches a key made after it began (a process that took the run over may be using it). The
+    finished run is recorded in the audit trail with the counts of `result` (this process's part
+    of it, when it resumed an interrupted run)."""
     began = timezone.now()
     result.old_keys_destroyed = _destroy_unreferenced(
         DataKey.objects.filter(models.Q(retired_by=run) | models.Q(rotation=run, created_at__lt=began)),
@@ -309,6 +324,19 @@ def rotation_finish(run: KeyRotation, result: RekeyResult) -> None:
     _heartbeat(run)
     run.finished_at, run.unfinished = timezone.now(), None
     run.save(update_fields=["finished_at", "unfinished"])
+    record(
+        Action.KEYS_ROTATED,
+        obj=run,
+        details={
+            "step": "data",
+            "subjects": result.subjects,
+            "values": result.values,
+            "old_keys_destroyed": result.old_keys_destroyed,
+            "unreadable_values": result.unreadable_values,
+            "subjects_unopenable": result.subjects_unopenable,
+            "subjects_without_key": result.subjects_without_key,
+        },
+    )
 
 
 # --- orphans ----------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import account_erase, session_sockets_close, sessions_end_keys
+from audit.actions import Action
+from audit.services import record
 from conversations.models import Conversation
 from conversations.services import conversations_delete, conversations_held_unlink
 from privacy.data_requests.lifecycle import RequestError
@@ -79,6 +81,7 @@ def deletion_execute(*, request_id: Any) -> DataRequest | None:
                 completed_at=now,
                 counts=deleted.counts,
             )
+            record(Action.REQUEST_EXECUTED, obj=request, details={"kind": request.kind, **deleted.counts})
         elif request.status != Status.DONE:
             return request  # not approved (or denied): nothing to do
     if deleted is not None:

@@ -15,9 +15,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import UserSession
+from audit.actions import Action
+from audit.services import record
 from conversations.models import InternalNote, Message
 from privacy.access import export_includes_staff_notes
-from privacy.data_requests.links import LinkRefused, export_link_check
+from privacy.data_requests.links import LinkRefused, export_link_check, link_refusal_record
 from privacy.data_requests.notify import export_link_send
 from privacy.data_requests.selectors import subject_conversations
 from privacy.data_requests.storage import export_path
@@ -56,6 +58,7 @@ def export_build(*, request_id: Any) -> DataRequest | None:
                 counts,
             )
             request.save(update_fields=["status", "export_ready_at", "completed_at", "counts"])
+            record(Action.REQUEST_EXECUTED, obj=request, details={"kind": request.kind, **counts})
         elif request.status != Status.DONE or request.export_downloaded_at is not None:
             return request
     # Built now, or before by a run whose e-mail failed: send it (once).
@@ -191,17 +194,23 @@ def export_archive(request: DataRequest) -> tuple[bytes, dict[str, int]]:
     return buffer.getvalue(), counts
 
 
-def export_download(*, request_id: Any, token: str) -> bytes:
+def export_download(*, request_id: Any, token: str, by: Any = None) -> bytes:
     """The archive, once: the link is spent and the file deleted before the bytes are returned.
-    Raises LinkRefused."""
-    with transaction.atomic():
-        request = export_link_check(request_id, token)
-        spent = DataRequest.objects.filter(pk=request.pk, export_downloaded_at__isnull=True).update(
-            export_downloaded_at=timezone.now()
-        )
-        if not spent:
-            raise LinkRefused("downloaded")
-        path = export_path(request)
-        archive = data_key_cipher(request.details.encryption_key_id()).decrypt(path.read_bytes())
+    `by`: who downloads it, if signed in (the audit trail's actor). Raises LinkRefused; a link
+    used again or too late is recorded as refused."""
+    try:
+        with transaction.atomic():
+            request = export_link_check(request_id, token)
+            spent = DataRequest.objects.filter(pk=request.pk, export_downloaded_at__isnull=True).update(
+                export_downloaded_at=timezone.now()
+            )
+            if not spent:
+                raise LinkRefused("downloaded")
+            path = export_path(request)
+            archive = data_key_cipher(request.details.encryption_key_id()).decrypt(path.read_bytes())
+            record(Action.EXPORT_DOWNLOADED, actor=by, obj=request, details={"bytes": len(archive)})
+    except LinkRefused as exc:
+        link_refusal_record(Action.EXPORT_DOWNLOADED, request_id=request_id, refused=exc, by=by)
+        raise
     path.unlink(missing_ok=True)
     return archive

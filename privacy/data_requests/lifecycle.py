@@ -12,9 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from audit.actions import Action
+from audit.services import record
 from chatbot_site.jobs import enqueue_on_commit
 from privacy.access import may_open_account_request
-from privacy.data_requests.links import LinkRefused, verify_link_check
+from privacy.data_requests.links import LinkRefused, link_refusal_record, verify_link_check
 from privacy.data_requests.selectors import subject_inventory
 from privacy.models import DataRequest, RequestDetails
 from vault.blind import normalize_email
@@ -73,29 +75,35 @@ def data_request_open_for_account(
             session_key=session_key or "",
             conversation_ids=[str(conversation_id)] if conversation_id else [],
         )
-        _received(request, via=DataRequest.Verification.ACCOUNT)
+        _received(request, via=DataRequest.Verification.ACCOUNT, by=user)
     return request
 
 
-def data_request_verify(*, request_id: Any, token: str) -> DataRequest:
-    """Honour a confirmation link once: the request is received and its clock starts. Raises
-    LinkRefused (damaged, expired, used, other)."""
-    with transaction.atomic():
-        verify_link_check(request_id, token)  # a clear reason first, without a lock
-        request = DataRequest.objects.select_for_update(of=("self",)).select_related("details").get(pk=request_id)
-        if request.status != Status.UNVERIFIED:
-            raise LinkRefused("used")
-        # No account is bound here: sign-up does not verify addresses, so the mailbox's owner need
-        # not be the account's. The status page tells them to sign in for an account's data.
-        _received(request, via=DataRequest.Verification.EMAIL)
+def data_request_verify(*, request_id: Any, token: str, by: User | None = None) -> DataRequest:
+    """Honour a confirmation link once: the request is received and its clock starts. `by`: who
+    opened it, if signed in (the audit trail's actor; it binds nothing). Raises LinkRefused
+    (damaged, expired, used, other); a replayed or late link is recorded as refused."""
+    try:
+        with transaction.atomic():
+            verify_link_check(request_id, token)  # a clear reason first, without a lock
+            request = DataRequest.objects.select_for_update(of=("self",)).select_related("details").get(pk=request_id)
+            if request.status != Status.UNVERIFIED:
+                raise LinkRefused("used")
+            # No account is bound here: sign-up does not verify addresses, so the mailbox's owner need
+            # not be the account's. The status page tells them to sign in for an account's data.
+            _received(request, via=DataRequest.Verification.EMAIL, by=by)
+    except LinkRefused as exc:
+        link_refusal_record(Action.REQUEST_VERIFIED, request_id=request_id, refused=exc, by=by)
+        raise
     return request
 
 
-def _received(request: DataRequest, *, via: str) -> None:
+def _received(request: DataRequest, *, via: str, by: User | None) -> None:
     now = timezone.now()
     request.status, request.verified_by, request.verified_at, request.due_at = Status.RECEIVED, via, now, due_date(now)
     request.counts = subject_inventory(request)
     request.save(update_fields=["status", "verified_by", "verified_at", "due_at", "subject", "counts"])
+    record(Action.REQUEST_VERIFIED, actor=by, obj=request, details={"kind": request.kind, "via": via})
     if request.kind == Kind.EXPORT:
         enqueue_on_commit("privacy.tasks.export_build", str(request.pk))
     elif settings.PRIVACY_AUTO_APPROVE_DELETION:
@@ -130,6 +138,7 @@ def deletion_deny(*, request_id: Any, officer: User, reason: str) -> DataRequest
         request.details.reason = reason.strip()
         request.details.save(update_fields=["reason"])
         enqueue_on_commit("privacy.tasks.denial_send", str(request.pk))
+        record(Action.REQUEST_DENIED, actor=officer, obj=request, details={"kind": request.kind})
     return request
 
 
@@ -150,3 +159,10 @@ def _approve(request: DataRequest, *, officer: User | None, reason: str) -> None
     request.details.reason = reason.strip()
     request.details.save(update_fields=["reason"])
     enqueue_on_commit("privacy.tasks.deletion_execute", str(request.pk))
+    # No officer: PRIVACY_AUTO_APPROVE_DELETION approved it (the actor is the system).
+    record(
+        Action.REQUEST_APPROVED,
+        actor=officer,
+        obj=request,
+        details={"kind": request.kind, "automatic": officer is None},
+    )

@@ -10,6 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
+from audit.actions import Action, Outcome
+from audit.services import record
 from chatbot_site.links import LinkRefused, link_open, link_token
 from privacy.data_requests.storage import export_path
 from privacy.models import DataRequest, RequestDetails
@@ -43,6 +45,25 @@ LINK_REFUSALS = {
 _VERIFY_SALT = "privacy.request.verify"
 _EXPORT_SALT = "privacy.export.download"
 _STATUS_SALT = "privacy.request.status"
+
+
+# Refusals of a genuine link, checked against the request it names (a replay), recorded in the audit
+# trail. A damaged, misdirected or expired link (its age is checked before what it names) names no
+# request we can vouch for: recording the id in its URL would let anyone write any id there.
+_RECORDED_REFUSALS = frozenset({"used", "downloaded", "closed"})
+
+
+def link_refusal_record(action: Action, *, request_id: Any, refused: LinkRefused, by: Any = None) -> None:
+    """Record a refused use of a request's link as `action` with outcome "denied" when the link
+    was a real one for the request it names (call after the refusing transaction rolled back)."""
+    if refused.reason in _RECORDED_REFUSALS:
+        record(
+            action,
+            actor=by,
+            obj=("datarequest", str(request_id)),
+            outcome=Outcome.DENIED,
+            details={"refused": refused.reason},
+        )
 
 
 def _address_tag(details: RequestDetails) -> str:
