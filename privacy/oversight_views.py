@@ -105,7 +105,7 @@ def alert_view(request: HttpRequest, alert_id: int) -> HttpResponse:
         {
             "alert": alert,
             "subject": people.current_labels({alert.subject_user_id}).get(alert.subject_user_id, ""),
-            "rows": trail.entries_by_seq(alert.entry_seqs),
+            "rows": trail.entries_by_seq(alert.entry_seqs, viewer=request.user, shown_on=("alert", alert.pk)),
         },
     )
 
@@ -170,7 +170,7 @@ def incident_view(request: HttpRequest, incident_id: int) -> HttpResponse:
     except incidents.IncidentError as exc:
         flash.error(request, INCIDENT_ERRORS[exc.code])
         return redirect("privacy:incident", incident_id=incident.pk)
-    rows, attached = incidents.incident_entries(incident)
+    rows, attached = incidents.incident_entries(incident, viewer=request.user)
     return render(
         request,
         "privacy/incident.html",

@@ -131,7 +131,10 @@ def incidents_list() -> list[Incident]:
     return incidents
 
 
-def incident_entries(incident: Incident) -> tuple[list[Row], int]:
+def incident_entries(incident: Incident, *, viewer: Any) -> tuple[list[Row], int]:
     """The attached entries, oldest first (up to SHOWN_ENTRIES), and how many are attached."""
     attached = IncidentEntry.objects.filter(incident=incident)
-    return entries_by_seq(attached.values("seq"), limit=SHOWN_ENTRIES), attached.count()
+    rows = entries_by_seq(
+        attached.values("seq"), viewer=viewer, shown_on=("incident", incident.pk), limit=SHOWN_ENTRIES
+    )
+    return rows, attached.count()

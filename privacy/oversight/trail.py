@@ -160,6 +160,10 @@ def _export_rows(query: TrailQuery) -> Iterator[list[str]]:
         before = batch[-1].seq
 
 
-def entries_by_seq(seqs: Any, *, limit: int = 500) -> list[Row]:
-    """The entries with these seqs (a list, or a queryset of `seq` values), oldest first."""
-    return rows_of(list(Entry.objects.filter(seq__in=seqs).order_by("seq").defer("prev_mac", "mac")[:limit]))
+def entries_by_seq(seqs: Any, *, viewer: Any, shown_on: tuple[str, int], limit: int = 500) -> list[Row]:
+    """The entries with these seqs (a list, or a queryset of `seq` values), oldest first, as shown
+    to `viewer` on an alert's or incident's page (`shown_on`: ("alert", id)): a read of the trail
+    (it holds client addresses), recorded like the trail page's."""
+    rows = rows_of(list(Entry.objects.filter(seq__in=seqs).order_by("seq").defer("prev_mac", "mac")[:limit]))
+    record(Action.TRAIL_VIEWED, actor=viewer, obj=shown_on, details={"entries": len(rows)})
+    return rows

@@ -18,13 +18,17 @@ from asgiref.sync import sync_to_async
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.db.models import Max
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts import roles
 from accounts.models import MfaFailure, User
 from audit.actions import Action
 from audit.models import Entry
 from conversations import routing, services
+from privacy import access as privacy_access
 from privacy.data_requests import lifecycle
+from privacy.models import Alert
+from privacy.oversight import incidents
 from tests.auth import reauthenticated, signed_in_client, totp_device
 from tests.factories import conversation_with
 from tests.wsclient import Socket, login_session
@@ -74,6 +78,17 @@ READS: dict[str, Read] = {
         "datarequest",
         "data_request_id",
     ),
+    "privacy:trail": Read("supervisor", lambda w: "/privacy/trail/", Action.TRAIL_VIEWED, ""),
+    "privacy:alert": Read(
+        "supervisor", lambda w: f"/privacy/alerts/{w['alert_id']}/", Action.TRAIL_VIEWED, "alert", "alert_id"
+    ),
+    "privacy:incident": Read(
+        "privacy_officer",
+        lambda w: f"/privacy/incidents/{w['incident_id']}/",
+        Action.TRAIL_VIEWED,
+        "incident",
+        "incident_id",
+    ),
     "admin:auth_user_password_change": Read(
         "superuser",
         _admin("admin:auth_user_password_change", "customer_id"),
@@ -102,6 +117,10 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "conversations:console_resolve": "a POST acting on a conversation: recorded as the action",
     "conversations:console_hold": "a POST acting on a conversation: recorded as the action",
     "privacy:officer_queue": "request ids, kinds, statuses and dates; no address, no reason",
+    "privacy:trail_export": "asks for the password again, then records the export (tests/privacy/test_trail_viewer.py)",
+    "privacy:alerts": "rules, counts, windows and staff usernames; the entries are on each alert's page",
+    "privacy:alert_acknowledge": "a POST acting on an alert",
+    "privacy:incidents": "titles, dates and deadlines of incidents; their entries are on each incident's page",
     **dict.fromkeys(
         [
             "admin:index",
@@ -141,7 +160,14 @@ WS_READS = {"ws/agent/conversations/<str:conversation_id>/": Action.TRANSCRIPT_O
 WS_NO_PERSONAL_DATA = {"ws/agent/queue/": "queue metadata: states and times, which agent has what"}
 WS_NOT_STAFF = {"ws/chat/"}
 
-STAFF_PREDICATES = {roles.is_staff, roles.is_console_user, roles.is_supervisor, roles.is_privacy_officer}
+STAFF_PREDICATES = {
+    roles.is_staff,
+    roles.is_console_user,
+    roles.is_supervisor,
+    roles.is_privacy_officer,
+    privacy_access.may_view_trail,
+    privacy_access.may_handle_incidents,
+}
 
 
 def _staff_routes(resolver: URLResolver, namespace: str = "") -> set[str]:
@@ -171,8 +197,13 @@ def test_every_staff_route_is_classified() -> None:
 
 
 @pytest.fixture
-def world(customer: User, agent: User) -> dict[str, Any]:
+def world(customer: User, agent: User, privacy_officer: User) -> dict[str, Any]:
     """One object of each kind a staff page shows."""
+    now = timezone.now()
+    alert = Alert.objects.create(
+        rule=Alert.Rule.choices[0][0], subject_user_id=agent.pk, window_start=now, window_end=now, count=1
+    )
+    incident = incidents.incident_open(officer=privacy_officer, title="Laptop lost", description="", discovered_at=now)
     conversation = conversation_with(customer, "hello")
     services.conversation_hand_over(conversation_id=conversation.pk)
     services.conversation_claim(conversation_id=conversation.pk, agent=agent)
@@ -189,6 +220,8 @@ def world(customer: User, agent: User) -> dict[str, Any]:
         ),
         "access_log_id": str(AccessLog.objects.create(**base, path_info="/").pk),
         "failure_log_id": str(AccessFailureLog.objects.create(**base, path_info="/").pk),
+        "alert_id": str(alert.pk),
+        "incident_id": str(incident.pk),
     }
 
 

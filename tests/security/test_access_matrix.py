@@ -16,10 +16,13 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from accounts.models import User
 from conversations import routing, services
 from privacy.data_requests import lifecycle
+from privacy.models import Alert
+from privacy.oversight import incidents
 from tests.auth import signed_in_client
 from tests.factories import UserFactory
 from tests.wsclient import Socket, login_session, visitor_session
@@ -143,6 +146,33 @@ HTTP_MATRIX: dict[str, Route] = {
     "privacy:officer_request": Route(
         "GET", "/privacy/officer/requests/{data_request}/", outcomes("forbidden", public="login", privacy_officer="ok")
     ),
+    # Oversight: supervisors and privacy officers read the trail and its alerts; officers alone
+    # handle incidents. The export asks for the password again first (redirect).
+    "privacy:trail": Route(
+        "GET", "/privacy/trail/", outcomes("forbidden", public="login", supervisor="ok", privacy_officer="ok")
+    ),
+    "privacy:trail_export": Route(
+        "GET",
+        "/privacy/trail/export/",
+        outcomes("forbidden", public="login", supervisor="redirect", privacy_officer="redirect"),
+    ),
+    "privacy:alerts": Route(
+        "GET", "/privacy/alerts/", outcomes("forbidden", public="login", supervisor="ok", privacy_officer="ok")
+    ),
+    "privacy:alert": Route(
+        "GET", "/privacy/alerts/{alert}/", outcomes("forbidden", public="login", supervisor="ok", privacy_officer="ok")
+    ),
+    "privacy:alert_acknowledge": Route(
+        "POST",
+        "/privacy/alerts/{alert}/acknowledge/",
+        outcomes("forbidden", public="login", supervisor="redirect", privacy_officer="redirect"),
+    ),
+    "privacy:incidents": Route(
+        "GET", "/privacy/incidents/", outcomes("forbidden", public="login", privacy_officer="ok")
+    ),
+    "privacy:incident": Route(
+        "GET", "/privacy/incidents/{incident}/", outcomes("forbidden", public="login", privacy_officer="ok")
+    ),
     # Every admin page: only verified staff with the admin flag get in (none of these personas);
     # anyone else signed in is refused, not sent to sign in again (that looped).
     "admin:*": Route("GET", "/admin/", outcomes("login")),
@@ -195,11 +225,20 @@ def world(
     services.conversation_claim(conversation_id=agent_conv.pk, agent=people["agent"])
     customer_conv = services.conversation_start(customer=people["customer"])
     data_request = lifecycle.data_request_open_for_account(kind="deletion", user=people["customer"])
+    now = timezone.now()
+    alert = Alert.objects.create(
+        rule=Alert.Rule.choices[0][0], subject_user_id=people["agent"].pk, window_start=now, window_end=now, count=1
+    )
+    incident = incidents.incident_open(
+        officer=people["privacy_officer"], title="Laptop lost", description="", discovered_at=now
+    )
     return {
         "users": people,
         "agent_conv": agent_conv.pk,
         "customer_conv": customer_conv.pk,
         "data_request": data_request.pk,
+        "alert": alert.pk,
+        "incident": incident.pk,
     }
 
 
@@ -235,7 +274,11 @@ def test_http_access(name: str, principal: str, world: dict[str, Any]) -> None:
     people = world
     client = _client(principal, people)
     path = route.path.format(
-        agent_conv=people["agent_conv"], customer_conv=people["customer_conv"], data_request=people["data_request"]
+        agent_conv=people["agent_conv"],
+        customer_conv=people["customer_conv"],
+        data_request=people["data_request"],
+        alert=people["alert"],
+        incident=people["incident"],
     )
     response = client.post(path) if route.method == "POST" else client.get(path)
     assert _label(response) == route.expected[principal], (
