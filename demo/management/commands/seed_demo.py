@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +13,8 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import AuthenticatorDevice, User
+from conversations import selectors as chat_selectors
+from conversations import services as chat_services
 from conversations.models import KnowledgeArticle
 from demo.data import ARTICLES
 from privacy.data_requests.lifecycle import due_date
@@ -73,6 +76,7 @@ class Command(BaseCommand):
                         defaults={"key": demo_totp_key(username), "confirmed": True},
                     )
             requests_made = self._demo_data_requests()
+            self._demo_conversation()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(ARTICLES)} help articles."))
         self.stdout.write(f'Sign in at /accounts/login/ with password "{DEMO_PASSWORD}" as:')
         for username, _, last, role in DEMO_USERS:
@@ -84,10 +88,45 @@ class Command(BaseCommand):
         )
         self.stdout.write("Visit / for a demo bank site with the chat (no sign-in); agents work at /console/.")
         self.stdout.write(
+            "Audit: morgan and pat read the trail and its alerts at /privacy/trail/ and /privacy/alerts/; dana sees\n"
+            "  which roles opened her conversation at /me/conversations/; check the chain with\n"
+            "  DEBUG=1 .venv/bin/python manage.py verify_audit_trail"
+        )
+        self.stdout.write(
             "Privacy: customers and visitors ask for a copy or deletion at /privacy/requests/new/; pat works the\n"
             f"  requests at /privacy/officer/ ({requests_made} demo requests added). E-mails are written to\n"
             f"  {settings.EMAIL_FILE_PATH}/; show the newest with: DEBUG=1 .venv/bin/python manage.py last_email"
         )
+
+    def _demo_conversation(self) -> None:
+        """Once: a resolved conversation of dana's that alex handled and morgan looked at, through
+        the services, so the audit trail holds their reads and dana's "My conversations" shows
+        which roles opened it. (Making the staff accounts already recorded their roles: the
+        privileged ones raise the demo alert that morgan and pat see.)"""
+        dana = User.objects.get(username="dana")
+        if dana.conversations.exists():
+            return
+        alex, morgan = User.objects.get(username="alex"), User.objects.get(username="morgan")
+        conversation = chat_services.conversation_start(customer=dana)
+        chat_services.message_post(
+            conversation_id=conversation.pk,
+            sender="customer",
+            body="Hi, there is a card payment on my statement that I don't recognise.",
+            client_id=uuid.uuid4(),
+            author=dana,
+        )
+        chat_services.conversation_hand_over(conversation_id=conversation.pk)
+        chat_services.conversation_claim(conversation_id=conversation.pk, agent=alex)
+        chat_selectors.transcript_open(viewer=alex, conversation_id=conversation.pk)
+        chat_services.message_post(
+            conversation_id=conversation.pk,
+            sender="agent",
+            body="Thanks Dana, I have blocked that payment and a new card is on its way.",
+            client_id=uuid.uuid4(),
+            author=alex,
+        )
+        chat_selectors.transcript_open(viewer=morgan, conversation_id=conversation.pk)
+        chat_services.conversation_resolve(conversation_id=conversation.pk, by=alex)
 
     def _demo_data_requests(self) -> int:
         """Two visitors' deletion requests for the officer's queue, one of them overdue (once)."""
