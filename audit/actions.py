@@ -32,6 +32,9 @@ class Action(models.TextChoices):
     ROLE_CHANGED = "user.role_changed", "changed a role"
     RIGHTS_CHANGED = "user.rights_changed", "changed admin rights"
     ACTIVE_CHANGED = "user.active_changed", "activated or deactivated an account"
+    PASSWORD_SET = "user.password_set", "set someone's password"
+    USER_DELETED = "user.deleted", "deleted an account"
+    LOCKOUT_LIFTED = "signin.lockout_lifted", "lifted a lockout or code cap"
     # Data-subject requests.
     REQUEST_VERIFIED = "request.verified", "verified a data request"
     REQUEST_APPROVED = "request.approved", "approved a data request"
@@ -47,7 +50,9 @@ class Action(models.TextChoices):
     TRAIL_EXPORTED = "trail.exported", "exported the audit trail"
     TRAIL_PRUNED = "trail.pruned", "pruned the audit trail"
     INCIDENT_OPENED = "incident.opened", "opened a security incident"
+    INCIDENT_ENTRIES_ATTACHED = "incident.attached", "attached entries to an incident"
     INCIDENT_CLOSED = "incident.closed", "closed a security incident"
+    ALERT_ACKNOWLEDGED = "alert.acknowledged", "acknowledged an alert"
 
 
 class Outcome(models.TextChoices):
@@ -66,7 +71,7 @@ CUSTOMER_VISIBLE = frozenset(
         Action.CONVERSATION_CLAIMED,
         Action.CONVERSATION_REASSIGNED,
         Action.CONVERSATION_RESOLVED,
-        Action.LEGAL_HOLD_SET,
-        Action.LEGAL_HOLD_LIFTED,
     }
 )
+# Not shown to the customer: a legal hold being set or lifted (it could tip off the subject of an
+# investigation); the customer's notice says holds exist.

@@ -62,10 +62,14 @@ class Entry(_AppendOnlyModel):
     class Meta:
         verbose_name_plural = "entries"
         indexes = [
+            # The alert rules count by person, address or action in a time window.
             models.Index(fields=["actor_id", "action", "at"], name="audit_entry_actor"),
-            models.Index(fields=["object_type", "object_id", "at"], name="audit_entry_object"),
             models.Index(fields=["action", "at"], name="audit_entry_action"),
             models.Index(fields=["client_address", "action", "at"], name="audit_entry_address"),
+            # The trail viewer filters by one of these and pages newest first by seq.
+            models.Index(fields=["actor_id", "seq"], name="audit_entry_actor_seq"),
+            models.Index(fields=["action", "seq"], name="audit_entry_action_seq"),
+            models.Index(fields=["object_type", "object_id", "seq"], name="audit_entry_object_seq"),
         ]
 
     def __str__(self) -> str:
