@@ -79,6 +79,12 @@ def may_view_trail(user: Any) -> bool:
     return is_supervisor(user) or is_privacy_officer(user)
 
 
+def may_acknowledge(user: Any, alert: Alert) -> bool:
+    """Those who see alerts acknowledge them, except an alert about themselves (it would leave the
+    officers' open list on its subject's word)."""
+    return may_view_trail(user) and alert.subject_user_id != user.pk
+
+
 def may_handle_incidents(user: Any) -> bool:
     """Only privacy officers (and superusers) open, attach evidence to and close incidents."""
     return is_privacy_officer(user)

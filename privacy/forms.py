@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django import forms
 from django.utils import timezone
 
 from audit.actions import Action
 from privacy.models import DataRequest
-from privacy.oversight.trail import TrailQuery
+from privacy.oversight.trail import TrailQuery, object_types
 
 REASON_MAX = 2000
 
@@ -59,8 +60,12 @@ class TrailFilterForm(forms.Form):
     person = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Staff member")
     user_id = forms.IntegerField(required=False, min_value=1, label="Or user id")
     action = forms.ChoiceField(required=False, label="Action")
-    object_type = forms.CharField(required=False, max_length=40, label="Object type")
-    object_id = forms.CharField(required=False, max_length=64, label="Object id")
+    # A kind from a list and an id in an id's shape: the filters go into the viewer's own audit
+    # entry, so free text (a name or an e-mail address typed to find someone) is refused.
+    object_type = forms.ChoiceField(required=False, label="Object type")
+    object_id = forms.CharField(
+        required=False, max_length=64, label="Object id", help_text="A number or a UUID, as the trail shows it."
+    )
     since = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(required=False, label="To (included)", widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -68,6 +73,16 @@ class TrailFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["person"].choices = [("", "Anyone"), *staff]
         self.fields["action"].choices = [("", "Any action"), *Action.choices]
+        self.fields["object_type"].choices = [("", "Any object"), *((kind, kind) for kind in object_types())]
+
+    def clean_object_id(self) -> str:
+        value = (self.cleaned_data.get("object_id") or "").strip()
+        if value and not value.isdigit():
+            try:
+                value = str(uuid.UUID(value))
+            except ValueError:
+                raise forms.ValidationError("An object id is a number or a UUID, as the trail shows it.") from None
+        return value
 
     def clean(self) -> dict:
         data = super().clean()
@@ -77,14 +92,17 @@ class TrailFilterForm(forms.Form):
             self.add_error("until", "The end date is before the start date.")
         return data
 
-    def query(self) -> TrailQuery:
-        """The filters as a TrailQuery (call after is_valid(); invalid filters filter nothing)."""
-        data = self.cleaned_data if self.is_valid() else {}
+    def query(self) -> TrailQuery | None:
+        """The filters as a TrailQuery; None when they are invalid (nothing is then shown or
+        exported: an invalid filter must not turn into no filter)."""
+        if self.is_bound and not self.is_valid():
+            return None
+        data = self.cleaned_data if self.is_bound else {}
         return TrailQuery(
             actor_id=data.get("person") or data.get("user_id"),
             action=data.get("action") or "",
-            object_type=(data.get("object_type") or "").strip(),
-            object_id=(data.get("object_id") or "").strip(),
+            object_type=data.get("object_type") or "",
+            object_id=data.get("object_id") or "",
             since=data.get("since"),
             until=data.get("until"),
         )

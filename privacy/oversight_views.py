@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 
 from django.contrib import messages as flash
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import NotFound, role_required
 from accounts.reauth import reauth_redirect
-from privacy.access import alert_access, incident_access, may_handle_incidents, may_view_trail
+from privacy.access import alert_access, incident_access, may_acknowledge, may_handle_incidents, may_view_trail
 from privacy.forms import IncidentAttachForm, IncidentCloseForm, IncidentOpenForm, TrailFilterForm
 from privacy.oversight import alerts, incidents, people, trail
 
@@ -25,8 +25,9 @@ overseers_only = role_required(may_view_trail)
 officers_only = role_required(may_handle_incidents)
 
 
-def _filters(request: HttpRequest) -> tuple[TrailFilterForm, trail.TrailQuery, str]:
-    """The filter form, its query, and the filters as a query string (for the pager and export)."""
+def _filters(request: HttpRequest) -> tuple[TrailFilterForm, trail.TrailQuery | None, str]:
+    """The filter form, its query (None when the filters are invalid), and the filters as a query
+    string (for the pager and export)."""
     form = TrailFilterForm(request.GET or None, staff=people.staff_choices())
     query = form.query()
     kept = {name: value for name, value in request.GET.items() if name in form.fields and value}
@@ -43,6 +44,8 @@ def _cursor(request: HttpRequest) -> int | None:
 @require_GET
 def trail_view(request: HttpRequest) -> HttpResponse:
     form, query, kept = _filters(request)
+    if query is None:  # nothing read, nothing recorded: the form says what to fix
+        return render(request, "privacy/trail.html", {"form": form, "page": None, "filters": ""}, status=400)
     page = trail.trail_page(viewer=request.user, query=query, before_seq=_cursor(request))
     return render(
         request,
@@ -66,6 +69,8 @@ def trail_export(request: HttpRequest) -> HttpResponse:
     if (back := reauth_redirect(request)) is not None:
         return back
     _form, query, _kept = _filters(request)
+    if query is None:
+        return HttpResponseBadRequest("The filters are not valid: correct them on the trail page.")
     writer = csv.writer(_Echo())
     rows = trail.trail_export(viewer=request.user, query=query)
     response = StreamingHttpResponse((writer.writerow(row) for row in rows), content_type="text/csv; charset=utf-8")
@@ -78,8 +83,7 @@ def trail_export(request: HttpRequest) -> HttpResponse:
 @overseers_only
 @require_GET
 def alerts_view(request: HttpRequest) -> HttpResponse:
-    open_alerts = list(alerts.open_alerts()[:200])
-    done = alerts.recent_acknowledged()
+    open_alerts, done = alerts.alerts_list_open(viewer=request.user)
     subjects = people.current_labels({a.subject_user_id for a in [*open_alerts, *done]})
     return render(
         request,
@@ -117,7 +121,9 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
         alert = alert_access(request.user, alert_id)
     except NotFound as exc:
         raise Http404("No such alert.") from exc
-    if alerts.alert_acknowledge(alert=alert, user=request.user):
+    if not may_acknowledge(request.user, alert):
+        flash.error(request, "An alert about you is acknowledged by someone else.")
+    elif alerts.alert_acknowledge(alert=alert, user=request.user):
         flash.success(request, "Alert acknowledged.")
     return redirect("privacy:alerts")
 

@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
+from audit.actions import Action
+from audit.services import record
 from chatbot_site import mail
 from chatbot_site.jobs import enqueue_on_commit
 from privacy.models import Alert
@@ -74,11 +76,25 @@ def alert_raise(
 
 
 def alert_acknowledge(*, alert: Alert, user: Any) -> bool:
-    """Mark the alert seen by `user`; False if someone already had."""
-    done = Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
-        acknowledged_by=user, acknowledged_at=timezone.now()
-    )
+    """Mark the alert seen by `user` (who may: privacy.access.may_acknowledge), recorded in the
+    trail; False if someone already had."""
+    with transaction.atomic():
+        done = Alert.objects.filter(pk=alert.pk, acknowledged_at__isnull=True).update(
+            acknowledged_by=user, acknowledged_at=timezone.now()
+        )
+        if done:
+            record(Action.ALERT_ACKNOWLEDGED, actor=user, obj=alert, details={"rule": alert.rule})
     return bool(done)
+
+
+def alerts_list_open(*, viewer: Any, limit: int = 200) -> tuple[list[Alert], list[Alert]]:
+    """The open alerts (newest first, up to `limit`) and the recently acknowledged ones, as shown
+    to `viewer`: they name people and client addresses, so showing them is a read of the trail
+    (TRAIL_VIEWED, object ("alert", "")), recorded like the trail page's."""
+    open_ones = list(open_alerts()[:limit])
+    done = recent_acknowledged()
+    record(Action.TRAIL_VIEWED, actor=viewer, obj=("alert", ""), details={"alerts": len(open_ones) + len(done)})
+    return open_ones, done
 
 
 def open_alerts() -> QuerySet[Alert]:

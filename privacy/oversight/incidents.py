@@ -65,11 +65,20 @@ def incident_attach(
     seqs = list(entries.values_list("seq", flat=True)[: MAX_ATTACH + 1])
     if len(seqs) > MAX_ATTACH:
         raise IncidentError("too_many")
-    before = IncidentEntry.objects.filter(incident=incident).count()
-    IncidentEntry.objects.bulk_create(
-        [IncidentEntry(incident=incident, seq=seq, attached_by=officer) for seq in seqs], ignore_conflicts=True
-    )
-    return IncidentEntry.objects.filter(incident=incident).count() - before
+    with transaction.atomic():
+        before = IncidentEntry.objects.filter(incident=incident).count()
+        IncidentEntry.objects.bulk_create(
+            [IncidentEntry(incident=incident, seq=seq, attached_by=officer) for seq in seqs], ignore_conflicts=True
+        )
+        added = IncidentEntry.objects.filter(incident=incident).count() - before
+        if added:
+            record(
+                Action.INCIDENT_ENTRIES_ATTACHED,
+                actor=officer,
+                obj=incident,
+                details={"entries": added, "from_seq": min(seqs), "to_seq": max(seqs)},
+            )
+    return added
 
 
 def incident_close(*, incident: Incident, officer: Any, notified_party: str, notified_at: dt.datetime) -> Incident:

@@ -167,10 +167,19 @@ def _exports(entry: Entry) -> Alert | None:
     return _raise(Alert.Rule.EXPORTS, entry, HOUR, matching, exports, subject_user_id=entry.actor_id)
 
 
+def _granted(details: dict[str, Any]) -> bool:
+    """Does this role or rights change (as accounts.services records it) give more than an agent
+    has: a privileged role, the admin or superuser flag, or groups or permissions added?"""
+    if str(details.get("to")) in PRIVILEGED:
+        return True
+    if details.get("is_staff_to") is True or details.get("is_superuser_to") is True:
+        return True
+    return bool(details.get("groups_added") or details.get("permissions_added"))
+
+
 def _privileged(entry: Entry) -> Alert | None:
     """Any grant of a privileged role or of admin rights (every one alerts: no quiet window)."""
-    granted = (entry.details or {}).get("to")
-    if entry.outcome != Outcome.OK or not (granted is True or str(granted) in PRIVILEGED):
+    if entry.outcome != Outcome.OK or not _granted(entry.details or {}):
         return None
     subject = int(entry.object_id) if entry.object_type == "user" and entry.object_id.isdigit() else entry.actor_id
     return alert_raise(

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -55,6 +56,12 @@ class TrailQuery:
             "until": self.until.isoformat() if self.until else "",
         }
         return {key: value for key, value in out.items() if value not in (None, "")}
+
+
+def object_types() -> list[str]:
+    """The kinds of object entries name: every model's name (the recorder names instances so),
+    and the kinds recorded without a model."""
+    return sorted({model._meta.model_name for model in apps.get_models()} | {"address"})
 
 
 def _day_start(day: dt.date) -> dt.datetime:

@@ -79,6 +79,7 @@ READS: dict[str, Read] = {
         "data_request_id",
     ),
     "privacy:trail": Read("supervisor", lambda w: "/privacy/trail/", Action.TRAIL_VIEWED, ""),
+    "privacy:alerts": Read("supervisor", lambda w: "/privacy/alerts/", Action.TRAIL_VIEWED, "alert"),
     "privacy:alert": Read(
         "supervisor", lambda w: f"/privacy/alerts/{w['alert_id']}/", Action.TRAIL_VIEWED, "alert", "alert_id"
     ),
@@ -118,7 +119,6 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "conversations:console_hold": "a POST acting on a conversation: recorded as the action",
     "privacy:officer_queue": "request ids, kinds, statuses and dates; no address, no reason",
     "privacy:trail_export": "asks for the password again, then records the export (tests/privacy/test_trail_viewer.py)",
-    "privacy:alerts": "rules, counts, windows and staff usernames; the entries are on each alert's page",
     "privacy:alert_acknowledge": "a POST acting on an alert",
     "privacy:incidents": "titles, dates and deadlines of incidents; their entries are on each incident's page",
     **dict.fromkeys(

@@ -12,9 +12,11 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from accounts import services as account_services
 from accounts.models import User
 from audit.actions import Action, Outcome
 from audit.context import client
+from audit.models import Entry
 from audit.services import record
 from privacy.models import Alert
 from privacy.oversight import alerts as alert_services
@@ -143,17 +145,34 @@ def test_exporting_the_trail_itself_counts(
     assert alert.subject_user_id == supervisor.pk
 
 
-def test_privileged_roles_and_admin_rights_always_alert(committed: Any, superuser: Any, customer: Any) -> None:
-    committed(Action.ROLE_CHANGED, actor=superuser, obj=customer, details={"from": "customer", "to": "agent"})
-    committed(Action.RIGHTS_CHANGED, actor=superuser, obj=customer, details={"to": False})
-    committed(Action.ROLE_CHANGED, actor=superuser, obj=customer, details={"to": "supervisor"}, outcome=Outcome.DENIED)
+def test_privileged_roles_and_admin_rights_always_alert(
+    superuser: Any, customer: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    def change(**fields: Any) -> None:
+        """As the admin's user form saves it (accounts.services records what changed)."""
+        with django_capture_on_commit_callbacks(execute=True):
+            before = account_services.access_state(customer)
+            for name, value in fields.items():
+                setattr(customer, name, value)
+            customer.save()
+            account_services.access_changes_record(user=customer, before=before, by=superuser)
+
+    change(role="agent")
+    change(is_active=False)
+    change(is_active=True)
     assert _alerts(Rule.PRIVILEGED_ROLE) == []
-    committed(Action.ROLE_CHANGED, actor=superuser, obj=customer, details={"from": "agent", "to": "supervisor"})
-    committed(Action.ROLE_CHANGED, actor=superuser, obj=customer, details={"to": "privacy_officer"})
-    committed(Action.RIGHTS_CHANGED, actor=superuser, obj=customer, details={"to": "superuser"})
-    committed(Action.RIGHTS_CHANGED, actor=superuser, obj=customer, details={"to": True})
+    change(role="supervisor")
+    change(role="privacy_officer")
+    change(is_staff=True)
+    change(is_superuser=True)
+    change(is_superuser=False, is_staff=False)  # taking rights away alerts nobody
     raised = _alerts(Rule.PRIVILEGED_ROLE)
     assert len(raised) == 4 and {a.subject_user_id for a in raised} == {customer.pk}
+    with django_capture_on_commit_callbacks(execute=True):
+        record(
+            Action.RIGHTS_CHANGED, actor=superuser, obj=customer, details={"permissions_added": "accounts.view_user"}
+        )
+    assert len(_alerts(Rule.PRIVILEGED_ROLE)) == 5
 
 
 # --- once per rule, subject and window ------------------------------------------------------------
@@ -229,3 +248,21 @@ def test_agents_cannot_see_or_acknowledge_alerts(committed: Any, agent: Any, cus
 
 def test_a_missing_alert_is_404(supervisor: Any) -> None:
     assert signed_in_client(supervisor).get("/privacy/alerts/999999/").status_code == 404
+
+
+def test_an_alert_about_oneself_is_acknowledged_by_someone_else(
+    committed: Any, supervisor: Any, privacy_officer: Any
+) -> None:
+    for n in range(6):
+        committed(Action.TRANSCRIPT_OPENED, actor=supervisor, obj=("conversation", f"c{n}"))
+    [alert] = _alerts(Rule.TRANSCRIPTS)
+    own = signed_in_client(supervisor)
+    assert "acknowledges it" in own.get(f"/privacy/alerts/{alert.pk}/").content.decode()
+    own.post(f"/privacy/alerts/{alert.pk}/acknowledge/")
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None
+    signed_in_client(privacy_officer).post(f"/privacy/alerts/{alert.pk}/acknowledge/")
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == privacy_officer
+    [entry] = Entry.objects.filter(action=Action.ALERT_ACKNOWLEDGED)
+    assert (entry.actor_id, entry.object_type, entry.object_id) == (privacy_officer.pk, "alert", str(alert.pk))

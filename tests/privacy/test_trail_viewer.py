@@ -79,16 +79,16 @@ def test_staff_are_shown_by_username_and_role_customers_by_id(agent: Any, custom
 
 # --- filters ------------------------------------------------------------------------------------
 def test_filters_by_person_action_object_and_days(agent: Any, other_agent: Any, customer: Any, supervisor: Any) -> None:
-    mine = record(Action.TRANSCRIPT_OPENED, actor=agent, obj=("conversation", "c1"))
-    note = record(Action.NOTE_READ, actor=agent, obj=("conversation", "c2"))
-    theirs = record(Action.TRANSCRIPT_OPENED, actor=other_agent, obj=("conversation", "c1"))
-    own = record(Action.EXPORT_DOWNLOADED, actor=customer, obj=("data_request", "r1"))
+    mine = record(Action.TRANSCRIPT_OPENED, actor=agent, obj=("conversation", "101"))
+    note = record(Action.NOTE_READ, actor=agent, obj=("conversation", "102"))
+    theirs = record(Action.TRANSCRIPT_OPENED, actor=other_agent, obj=("conversation", "101"))
+    own = record(Action.EXPORT_DOWNLOADED, actor=customer, obj=("datarequest", "7"))
     staff = signed_in_client(supervisor)
 
     assert _seqs(staff.get("/privacy/trail/", {"person": agent.pk})) == [note.seq, mine.seq]
     assert _seqs(staff.get("/privacy/trail/", {"user_id": customer.pk})) == [own.seq]
     assert _seqs(staff.get("/privacy/trail/", {"action": Action.TRANSCRIPT_OPENED})) == [theirs.seq, mine.seq]
-    assert _seqs(staff.get("/privacy/trail/", {"object_type": "conversation", "object_id": "c1"})) == [
+    assert _seqs(staff.get("/privacy/trail/", {"object_type": "conversation", "object_id": "101"})) == [
         theirs.seq,
         mine.seq,
     ]
@@ -107,11 +107,11 @@ def test_the_person_select_lists_staff_only(agent: Any, customer: Any, superviso
     assert f'value="{customer.pk}"' not in page
 
 
-def test_bad_filters_are_shown_and_filter_nothing(supervisor: Any) -> None:
+def test_bad_filters_are_shown_and_show_nothing(supervisor: Any) -> None:
     record(Action.RETENTION_RUN)
     response = signed_in_client(supervisor).get("/privacy/trail/", {"since": "notadate", "before": "x"})
-    assert response.status_code == 200 and b"Enter a valid date" in response.content
-    assert len(_seqs(response)) == 1
+    assert response.status_code == 400 and b"Enter a valid date" in response.content
+    assert _seqs(response) == []
 
 
 # --- pages --------------------------------------------------------------------------------------
@@ -188,3 +188,22 @@ def test_the_export_reads_every_match_in_batches(agent: Any, supervisor: Any, mo
     staff = reauthenticated(signed_in_client(supervisor))
     body = b"".join(staff.get("/privacy/trail/export/", {"person": agent.pk}).streaming_content).decode()
     assert len(list(csv.reader(io.StringIO(body)))) == 31
+
+
+def test_free_text_and_invalid_filters_are_refused_not_recorded_or_dropped(supervisor: Any) -> None:
+    staff = reauthenticated(signed_in_client(supervisor))
+    before = Entry.objects.count()
+    for params in (
+        {"object_id": "dana@example.com"},
+        {"object_type": "dana@example.com"},
+        {"since": "2026-12-01", "until": "2026-11-01"},
+    ):
+        page = staff.get("/privacy/trail/", params)
+        assert page.status_code == 400 and "dana@example.com" not in str(list(Entry.objects.values_list("details")))
+        export = staff.get("/privacy/trail/export/", params)
+        assert export.status_code == 400
+    assert Entry.objects.count() == before  # nothing read, nothing recorded
+    uuid_id = "6E52E228-18B6-416E-B2EA-6F3EBE2DCB47"
+    assert staff.get("/privacy/trail/", {"object_type": "conversation", "object_id": uuid_id}).status_code == 200
+    [entry] = Entry.objects.filter(action="trail.viewed")
+    assert entry.details["object_id"] == uuid_id.lower()
