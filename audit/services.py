@@ -128,40 +128,56 @@ def record(
     return entry
 
 
-def trail_prune(*, now: datetime | None = None) -> int:
-    """Remove the entries older than AUDIT_RETENTION_DAYS, leaving a signed checkpoint the chain
-    continues from (verification still starts at an entry it can prove), and record the pruning.
-    Returns how many were removed. Idempotent."""
+def trail_prune(*, now: datetime | None = None, keep_from: int | None = None) -> int:
+    """Remove the entries older than AUDIT_RETENTION_DAYS, oldest first, in batches of
+    _PRUNE_BATCH, each in its own short transaction behind its own signed checkpoint (the chain's
+    lock is held a batch at a time, so recording never waits long), and record the pruning.
+    Never removes the newest entry (the chain's head) nor any entry from `keep_from` on (the
+    caller's evidence still in use: entries attached to open incidents). Returns how many were
+    removed. Idempotent."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.AUDIT_RETENTION_DAYS)
+    pruned, through = 0, 0
+    while batch := _prune_batch(now=now, cutoff=cutoff, keep_from=keep_from):
+        pruned += batch[0]
+        through = batch[1]
+    if pruned:
+        record(Action.TRAIL_PRUNED, details={"entries": pruned, "through_seq": through})
+        logger.info("audit trail pruned: %d entries through #%d", pruned, through)
+    return pruned
+
+
+def _prune_batch(*, now: datetime, cutoff: datetime, keep_from: int | None) -> tuple[int, int] | None:
+    """One batch of trail_prune: (entries removed, the last one's seq), or None when done."""
     database = _database()
     with _chain_locked():
-        last = Entry.objects.filter(at__lt=cutoff).order_by("-seq").values_list("seq", "mac").first()
-        if last is None:
-            return 0
-        seq, mac = last
-        first = Entry.objects.order_by("seq").values_list("seq", flat=True).first() or seq
-        pruned = seq - first + 1
+        old = Entry.objects.filter(at__lt=cutoff)
+        head = Entry.objects.order_by("-seq").values_list("seq", flat=True).first()
+        if head is not None:
+            old = old.filter(seq__lt=head)
+        if keep_from is not None:
+            old = old.filter(seq__lt=keep_from)
+        seqs = list(old.order_by("seq").values_list("seq", flat=True)[:_PRUNE_BATCH])
+        first = Entry.objects.order_by("seq").values_list("seq", flat=True).first()
+        # Only ever the start of the chain, up to the first entry that must stay (a clock that
+        # went back can leave a newer entry among older ones: the pruning stops there).
+        count = next((i for i, seq in enumerate(seqs) if seq != first + i), len(seqs)) if seqs else 0
+        if count == 0:
+            return None
+        last, mac = Entry.objects.filter(seq=first + count - 1).values_list("seq", "mac").get()
         Checkpoint(
-            seq=seq,
+            seq=last,
             mac=mac,
-            pruned=pruned,
+            pruned=count,
             at=now,
-            signature=chain.checkpoint_signature(settings.AUDIT_KEY, seq=seq, mac=mac, pruned=pruned, at=now),
+            signature=chain.checkpoint_signature(settings.AUDIT_KEY, seq=last, mac=mac, pruned=count, at=now),
         ).save(using=database)
         connection = connections[database]
-        table = Entry._meta.db_table
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # The trigger that refuses deletes lets this transaction's own pruning through.
                 cursor.execute("SET LOCAL confidant.audit_prune = 'on'")
-            low = first
-            while low <= seq:
-                high = min(seq, low + _PRUNE_BATCH - 1)
-                cursor.execute(f"DELETE FROM {table} WHERE seq BETWEEN %s AND %s", [low, high])  # noqa: S608
-                low = high + 1
+            cursor.execute(f"DELETE FROM {Entry._meta.db_table} WHERE seq BETWEEN %s AND %s", [first, last])  # noqa: S608
             if connection.vendor == "postgresql":
                 cursor.execute("SET LOCAL confidant.audit_prune = 'off'")
-    record(Action.TRAIL_PRUNED, details={"entries": pruned, "through_seq": seq})
-    logger.info("audit trail pruned: %d entries through #%d", pruned, seq)
-    return pruned
+    return count, last

@@ -35,6 +35,7 @@ from conversations.models import Conversation, InternalNote, Message
 from conversations.services import conversations_delete
 from privacy import locks
 from privacy.models import RetentionRun
+from privacy.selectors import evidence_in_use
 from vault import rotation
 from vault.datakeys import data_keys_destroy
 
@@ -157,7 +158,9 @@ def purge(
             if sweep:  # the last run may have stopped between a commit and destroying that batch's keys
                 run.data_keys += rotation.data_keys_collect_orphans()
             run.held = _past(cutoff).filter(legal_hold=True).count()
-            audit_pruned = trail_prune(now=now)  # the audit trail's own retention (AUDIT_RETENTION_DAYS)
+            # The audit trail's own retention (AUDIT_RETENTION_DAYS), keeping what open incidents
+            # and alerts still point at.
+            audit_pruned = trail_prune(now=now, keep_from=evidence_in_use())
             run.status, run.finished_at = RetentionRun.Status.DONE, timezone.now()
         except Exception as exc:
             run.status, run.finished_at, run.error = RetentionRun.Status.FAILED, timezone.now(), type(exc).__name__

@@ -156,17 +156,27 @@ def test_the_newest_entries_removed_are_caught_with_an_anchor() -> None:
     assert trail_verify().intact  # without the anchor, a shorter chain is still a chain
 
 
-def test_pruning_leaves_a_signed_checkpoint_and_the_chain_verifies(settings: object) -> None:
-    _some(4)
+def test_pruning_leaves_a_signed_checkpoint_and_the_chain_verifies(settings: object, monkeypatch: object) -> None:
+    monkeypatch.setattr(services, "_PRUNE_BATCH", 2)  # type: ignore[attr-defined]  # several batches
+    _some(6)
     later = timezone.now() + timedelta(days=settings.AUDIT_RETENTION_DAYS + 1)  # type: ignore[attr-defined]
-    assert services.trail_prune(now=later) == 4
+    assert services.trail_prune(now=later) == 5  # never the newest entry: the chain's head
     assert services.trail_prune() == 0  # nothing more is old enough today
     remaining = list(Entry.objects.order_by("seq"))
-    assert [e.action for e in remaining] == [Action.TRAIL_PRUNED]
-    assert remaining[0].seq == 5 and remaining[0].details == {"entries": 4, "through_seq": 4}
+    assert [e.action for e in remaining] == [Action.TRANSCRIPT_OPENED, Action.TRAIL_PRUNED]
+    assert remaining[1].seq == 7 and remaining[1].details == {"entries": 5, "through_seq": 5}
+    assert list(Checkpoint.objects.order_by("seq").values_list("seq", "pruned")) == [(2, 2), (4, 2), (5, 1)]
     _some(2)
     status, output = _verify()
-    assert status == 0 and "#5 to #7" in output
+    assert status == 0 and "#6 to #9" in output
+
+
+def test_pruning_keeps_what_the_caller_still_needs(settings: object) -> None:
+    entries = _some(6)
+    later = timezone.now() + timedelta(days=settings.AUDIT_RETENTION_DAYS + 1)  # type: ignore[attr-defined]
+    assert services.trail_prune(now=later, keep_from=entries[2].seq) == 2
+    assert Entry.objects.order_by("seq").first().seq == 3
+    assert trail_verify().intact
 
 
 def test_a_removed_or_forged_checkpoint_is_caught(settings: object) -> None:
@@ -177,7 +187,7 @@ def test_a_removed_or_forged_checkpoint_is_caught(settings: object) -> None:
     assert status == 1 and "not signed" in output
     _tamper("DELETE FROM audit_checkpoint", [])
     status, output = _verify()
-    assert status == 1 and "before #4 were removed" in output
+    assert status == 1 and "before #3 were removed" in output
 
 
 _WRITERS = """
