@@ -20,6 +20,7 @@ everything that refers to them, unless a supervisor put them on legal hold.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from privacy.selectors import evidence_in_use
 from vault import rotation
 from vault.datakeys import data_keys_destroy
 
+logger = logging.getLogger(__name__)
 LOCK_NAME = "retention-purge"
 # A batch also stops once its conversations hold this many messages (their last_seq), so a few
 # very long transcripts do not make one huge transaction. A batch has at least one conversation.
@@ -126,6 +128,28 @@ def _skip_locked() -> bool:
     return connections["default"].features.has_select_for_update_skip_locked
 
 
+def _run_record(run: RetentionRun, audit_pruned: int) -> None:
+    """The run in the audit trail. After a failed run, a failure to record it too (the database
+    gone) is logged, never raised over the purge's own error."""
+    try:
+        record(
+            Action.RETENTION_RUN,
+            obj=run,
+            outcome=Outcome.OK if run.status == RetentionRun.Status.DONE else Outcome.FAILED,
+            details={
+                "conversations": run.conversations,
+                "messages": run.messages,
+                "held": run.held,
+                "audit_entries": audit_pruned,
+                "error": run.error,
+            },
+        )
+    except Exception:
+        if run.status == RetentionRun.Status.DONE:
+            raise
+        logger.exception("the failed retention run %s could not be recorded in the audit trail", run.pk)
+
+
 def purge(
     *,
     now: dt.datetime | None = None,
@@ -167,16 +191,5 @@ def purge(
             raise
         finally:
             run.save()
-            record(
-                Action.RETENTION_RUN,
-                obj=run,
-                outcome=Outcome.OK if run.status == RetentionRun.Status.DONE else Outcome.FAILED,
-                details={
-                    "conversations": run.conversations,
-                    "messages": run.messages,
-                    "held": run.held,
-                    "audit_entries": audit_pruned,
-                    "error": run.error,
-                },
-            )
+            _run_record(run, audit_pruned)
     return run

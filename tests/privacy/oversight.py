@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from typing import Any
 
 from django.utils import timezone
@@ -45,3 +46,12 @@ def entries_bulk(
         ],
         batch_size=1000,
     )
+
+
+def csv_body(response: Any) -> bytes:
+    """The trail export's body. It streams from an async iterator (what ASGI sends without
+    collecting it first); the test client is sync, so Django consumes it whole, with a warning
+    that says so (expected here)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="StreamingHttpResponse must consume asynchronous iterators")
+        return b"".join(response)

@@ -21,6 +21,7 @@ from audit.services import record
 from privacy.models import Alert
 from privacy.oversight import alerts as alert_services
 from tests.auth import reauthenticated, signed_in_client
+from tests.privacy.oversight import csv_body
 
 pytestmark = pytest.mark.django_db
 Rule = Alert.Rule
@@ -140,7 +141,7 @@ def test_exporting_the_trail_itself_counts(
     staff = reauthenticated(signed_in_client(supervisor))
     for _ in range(3):
         with django_capture_on_commit_callbacks(execute=True):
-            b"".join(staff.get("/privacy/trail/export/").streaming_content)
+            csv_body(staff.get("/privacy/trail/export/"))
     [alert] = _alerts(Rule.EXPORTS)
     assert alert.subject_user_id == supervisor.pk
 
