@@ -26,6 +26,9 @@ from django.db.models import Q
 from accounts.models import User
 
 CONSOLE_ROLES = frozenset({User.Role.AGENT, User.Role.SUPERVISOR})
+# The roles the audit trail records (audit.services: a user's role, "superuser", or "system" for a
+# job), as people read them.
+RECORDED_ROLE_LABELS = {**dict(User.Role.choices), "superuser": "Administrator", "system": "System"}
 
 
 def _signed_in(user: Any) -> bool:

@@ -178,14 +178,17 @@ def trail(
     return entries
 
 
-def reads_of(*, object_type: str, object_ids: Iterable[str]) -> dict[str, list[tuple[str, str, datetime]]]:
-    """For each object, the staff accesses a customer is shown: (role, action, when), newest first."""
+def reads_of(
+    *, object_type: str, object_ids: Iterable[str], limit: int = 2000
+) -> dict[str, list[tuple[str, str, datetime]]]:
+    """For each object, the staff accesses a customer is shown: (role, action, when), newest first;
+    at most `limit` in all (the newest)."""
     ids = [str(i) for i in object_ids]
     out: dict[str, list[tuple[str, str, datetime]]] = {i: [] for i in ids}
     rows = (
         Entry.objects.filter(object_type=object_type, object_id__in=ids, action__in=CUSTOMER_VISIBLE, outcome="ok")
         .order_by("-seq")
-        .values_list("object_id", "actor_role", "action", "at")
+        .values_list("object_id", "actor_role", "action", "at")[:limit]
     )
     for object_id, role, action, at in rows:
         out[object_id].append((role, action, at))

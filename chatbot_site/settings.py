@@ -580,7 +580,7 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 # "field | field ; field | field" (chatbot_site.noticeconf). Development defaults describe the
 # demo business, Harbor Bank; production refuses to start without the controller's name and contact.
 # Stored with each conversation (which notice the customer was shown): change it with the text.
-PRIVACY_NOTICE_VERSION = "2026-12-01.1"
+PRIVACY_NOTICE_VERSION = "2026-12-01.2"
 PRIVACY_CONTROLLER_NAME = env.str("PRIVACY_CONTROLLER_NAME", default="Harbor Bank plc (demo)" if _dev_mode else "")
 PRIVACY_CONTROLLER_CONTACT = env.str(
     "PRIVACY_CONTROLLER_CONTACT",

@@ -9,12 +9,9 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.roles import RECORDED_ROLE_LABELS
 from audit.actions import Action
 from audit.selectors import reads_of
-
-# The trail records the role at the time; superusers and jobs have no User.Role of their own.
-ROLE_LABELS = {**{role.value: role.label for role in User.Role}, "superuser": "Administrator", "system": "System"}
 
 
 @dataclass(frozen=True)
@@ -33,7 +30,7 @@ def _collapsed(reads: list[tuple[str, str, dt.datetime]]) -> list[Access]:
     a transcript ten times is one fact to the customer), newest first like `reads`."""
     lines: list[Access] = []
     for role, action, at in reads:
-        label, verb = ROLE_LABELS.get(role, "Staff"), Action(action).label
+        label, verb = RECORDED_ROLE_LABELS.get(role, "Staff"), Action(action).label
         last = lines[-1] if lines else None
         if last and (last.role, last.action) == (label, verb) and _day(last.first) == _day(at):
             lines[-1] = Access(label, verb, first=at, last=last.last, times=last.times + 1)

@@ -50,16 +50,22 @@ def alert_raise(
 ) -> Alert | None:
     """Store an alert and queue its e-mail, unless one for the same rule and subject was raised in
     the last `quiet_for` (None then). Runs its own transaction."""
-    with transaction.atomic():
-        _subject_locked(rule, f"{subject_user_id}|{subject_address}")
-        if quiet_for and (
+
+    def raised_lately() -> bool:
+        return bool(quiet_for) and (
             Alert.objects.filter(
                 rule=rule,
                 subject_user_id=subject_user_id,
                 subject_address=subject_address,
                 created_at__gt=timezone.now() - quiet_for,
             ).exists()
-        ):
+        )
+
+    if raised_lately():  # the common case (every read off hours): no transaction, no lock
+        return None
+    with transaction.atomic():
+        _subject_locked(rule, f"{subject_user_id}|{subject_address}")
+        if raised_lately():  # again, now that racing entries of this subject wait for us
             return None
         alert = Alert.objects.create(
             rule=rule,

@@ -6,16 +6,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from accounts.models import User
-from accounts.roles import staff_q
+from accounts.roles import RECORDED_ROLE_LABELS, staff_q
 
-ROLE_LABELS = {**dict(User.Role.choices), "superuser": "Administrator", "system": "System"}
 _STAFF_ROLES = {str(role) for role in User.STAFF_ROLES} | {"superuser"}
 
 
 def staff_choices() -> list[tuple[int, str]]:
     """Every staff account (active or not: the trail outlives them), for the person filter."""
     rows = User.objects.filter(staff_q()).order_by("username").values_list("pk", "username", "role", "is_superuser")
-    return [(pk, f"{name} ({ROLE_LABELS['superuser' if su else role]})") for pk, name, role, su in rows]
+    return [(pk, f"{name} ({RECORDED_ROLE_LABELS['superuser' if su else role]})") for pk, name, role, su in rows]
 
 
 def person_labels(actors: Iterable[tuple[int | None, str]]) -> dict[tuple[int | None, str], str]:
@@ -27,7 +26,7 @@ def person_labels(actors: Iterable[tuple[int | None, str]]) -> dict[tuple[int | 
     names = dict(User.objects.filter(pk__in=staff_ids).values_list("pk", "username")) if staff_ids else {}
     labels = {}
     for pk, role in actors:
-        role_label = ROLE_LABELS.get(role, role or "no role")
+        role_label = RECORDED_ROLE_LABELS.get(role, role or "no role")
         if pk is None:
             labels[(pk, role)] = role_label if role else "System"
         elif pk in names and role in _STAFF_ROLES:
