@@ -6,12 +6,14 @@ from axes import admin as axes_admin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.http import HttpRequest, HttpResponse
 
 from vault.blind import blind_index
 
-from . import mfa, selectors, services
+from . import mfa, rights, selectors, services
 from .models import AuthenticatorDevice, MfaFailure, User
 from .reauth import reauth_redirect
 
@@ -93,6 +95,42 @@ class UserAdmin(RecordedReads, BaseUserAdmin):
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         services.user_save_by_admin(user=obj, changed=set(form.changed_data), by=request.user, created=not change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Groups and permissions go through the recorded service instead of form.save_m2m() (the
+        # only many-to-many fields of a user). Absent from the form (read-only): left as they are.
+        rights.user_rights_set_by_admin(
+            user=form.instance,
+            groups=form.cleaned_data.get("groups"),
+            permissions=form.cleaned_data.get("user_permissions"),
+            by=request.user,
+        )
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+
+class GroupAdmin(BaseGroupAdmin):
+    """A group's permissions are every member's: changing them, or deleting the group, is recorded
+    (accounts.rights)."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        rights.group_permissions_set_by_admin(
+            group=form.instance, permissions=form.cleaned_data["permissions"], by=request.user
+        )
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request: HttpRequest, obj: Group) -> None:
+        rights.groups_delete_by_admin(groups=[obj], by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        rights.groups_delete_by_admin(groups=queryset, by=request.user)
+
+
+# django.contrib.auth.admin registered Group with its own admin when imported above.
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+admin.site.register(Group, GroupAdmin)
 
 
 @admin.register(AuthenticatorDevice)
