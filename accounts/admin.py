@@ -9,7 +9,9 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from vault.blind import blind_index
 
@@ -86,12 +88,18 @@ class UserAdmin(RecordedReads, BaseUserAdmin):
         # Setting someone's password needs a recent re-authentication and signs them out everywhere.
         if response := reauth_redirect(request):
             return response
-        response = self._shown(request, super().user_change_password(request, id, form_url), "password", id)
-        if request.method == "POST" and response.status_code == 302:
-            user = User.objects.get(pk=id)
-            keep = request.session.session_key if user.pk == request.user.pk else None
-            services.sessions_end(user=user, keep_session_key=keep)
-        return response
+        # Django's form saves the password; the service records it in the same transaction. Only a
+        # saved form sends back to the account's page (conflicting buttons: to this page again).
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                user = self.get_object(request, unquote(id))
+                if user is not None and response.url == reverse(
+                    f"{self.admin_site.name}:accounts_user_change", args=(user.pk,)
+                ):
+                    keep = request.session.session_key if user.pk == request.user.pk else None
+                    services.user_password_set_by_admin(user=user, by=request.user, keep_session_key=keep)
+        return self._shown(request, response, "password", id)
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         services.user_save_by_admin(user=obj, changed=set(form.changed_data), by=request.user, created=not change)
@@ -107,6 +115,12 @@ class UserAdmin(RecordedReads, BaseUserAdmin):
         )
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        services.users_delete_by_admin(users=[obj], by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        services.users_delete_by_admin(users=queryset, by=request.user)
 
 
 class GroupAdmin(BaseGroupAdmin):

@@ -1,17 +1,20 @@
 """Staff actions in the admin that change who may do what, each recorded once: a user's groups
-and permissions, a group's permissions. Every test drives the admin's own pages as the
-superuser."""
+and permissions, a group's permissions, a password set by an administrator, accounts deleted.
+Every test drives the admin's own pages as the superuser."""
 
 from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.contrib.sessions.models import Session
 from django.test import Client
 
 from accounts.models import User
 from audit.actions import Action, Outcome
-from tests.audit.events import entries, only
+from audit.selectors import trail_verify
+from tests.audit.events import assert_no_canary, entries, only
 from tests.auth import reauthenticated, signed_in_client
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -113,3 +116,78 @@ def test_a_group_added_with_permissions_and_then_deleted_is_recorded(
     assert (deleted.actor_id, deleted.object_type, deleted.object_id) == (superuser.pk, "group", str(group.pk))
     assert deleted.details == {"deleted": True, "members": 1, "permissions_removed": CHANGE_USER}
     assert len(entries(Action.RIGHTS_CHANGED)) == 2
+
+
+# --- passwords -----------------------------------------------------------------------------------
+def test_an_administrator_setting_a_password_is_recorded_and_ends_the_users_sessions(
+    agent: User, superuser: User, admin: Client
+) -> None:
+    elsewhere = signed_in_client(agent)
+    password = "canary-set-by-admin-82k"
+    response = admin.post(
+        f"/admin/accounts/user/{agent.pk}/password/",
+        {"password1": password, "password2": password, "usable_password": "true"},
+    )
+    assert response.status_code == 302
+    entry = only(Action.PASSWORD_SET)
+    assert (entry.actor_id, entry.actor_role, entry.object_type, entry.object_id, entry.details) == (
+        superuser.pk,
+        "superuser",
+        "user",
+        str(agent.pk),
+        {},
+    )
+    agent.refresh_from_db()
+    assert agent.check_password(password)
+    assert not Session.objects.filter(session_key=elsewhere.session.session_key).exists()
+    assert_no_canary(password)
+
+
+def test_a_password_form_that_saves_nothing_records_nothing(agent: User, admin: Client) -> None:
+    url = f"/admin/accounts/user/{agent.pk}/password/"
+    mismatch = admin.post(
+        url, {"password1": "canary-one-55x", "password2": "canary-two-55x", "usable_password": "true"}
+    )
+    assert mismatch.status_code == 200
+    # "Disable password sign-in" chosen without its button: Django refuses, redirecting to the form.
+    conflicting = admin.post(url, {"usable_password": "false"})
+    assert (conflicting.status_code, conflicting.url) == (302, url)
+    assert not entries(Action.PASSWORD_SET)
+    agent.refresh_from_db()
+    assert agent.check_password(PASSWORD)
+
+
+def test_turning_password_sign_in_off_is_a_password_set(agent: User, admin: Client) -> None:
+    response = admin.post(
+        f"/admin/accounts/user/{agent.pk}/password/", {"usable_password": "false", "unset-password": "1"}
+    )
+    assert response.status_code == 302
+    assert only(Action.PASSWORD_SET).object_id == str(agent.pk)
+    agent.refresh_from_db()
+    assert not agent.has_usable_password()
+
+
+# --- deleting accounts ---------------------------------------------------------------------------
+def test_deleting_an_account_in_the_admin_is_recorded(agent: User, superuser: User, admin: Client) -> None:
+    agent_id = agent.pk
+    assert admin.post(f"/admin/accounts/user/{agent_id}/delete/", {"post": "yes"}).status_code == 302
+    entry = only(Action.USER_DELETED)
+    assert (entry.actor_id, entry.actor_role, entry.object_type, entry.object_id, entry.details) == (
+        superuser.pk,
+        "superuser",
+        "user",
+        str(agent_id),
+        {},
+    )
+    assert not User.objects.filter(pk=agent_id).exists()
+
+
+def test_deleting_accounts_from_the_list_records_each(customer: User, other_customer: User, admin: Client) -> None:
+    ids = sorted([customer.pk, other_customer.pk])
+    response = admin.post(
+        "/admin/accounts/user/", {"action": "delete_selected", "_selected_action": ids, "post": "yes"}
+    )
+    assert response.status_code == 302
+    assert sorted(int(e.object_id) for e in entries(Action.USER_DELETED)) == ids
+    assert not User.objects.filter(pk__in=ids).exists()
+    assert trail_verify().intact
