@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from vault.blind import blind_index
 
-from . import mfa, rights, selectors, services
+from . import lockouts, mfa, rights, selectors, services
 from .models import AuthenticatorDevice, MfaFailure, User
 from .reauth import reauth_redirect
 
@@ -183,14 +183,30 @@ class MfaFailureAdmin(RecordedReads, admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def delete_model(self, request: HttpRequest, obj: MfaFailure) -> None:
+        lockouts.mfa_failures_delete(failures=[obj], by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        lockouts.mfa_failures_delete(failures=queryset, by=request.user)
+
+
+class LiftedLockouts:
+    """Deleting django-axes' failed sign-in records lifts lockouts: recorded (accounts.lockouts)."""
+
+    def delete_model(self, request: HttpRequest, obj: AccessAttempt) -> None:
+        lockouts.access_attempts_delete(attempts=[obj], by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        lockouts.access_attempts_delete(attempts=queryset, by=request.user)
+
 
 # django-axes' records of sign-in attempts hold usernames and client addresses: their pages record
 # reads too (axes registers them first: it comes before accounts in INSTALLED_APPS).
-for _model, _admin in (
-    (AccessAttempt, axes_admin.AccessAttemptAdmin),
-    (AccessLog, axes_admin.AccessLogAdmin),
-    (AccessFailureLog, axes_admin.AccessFailureLogAdmin),
+for _model, _bases in (
+    (AccessAttempt, (RecordedReads, LiftedLockouts, axes_admin.AccessAttemptAdmin)),
+    (AccessLog, (RecordedReads, axes_admin.AccessLogAdmin)),
+    (AccessFailureLog, (RecordedReads, axes_admin.AccessFailureLogAdmin)),
 ):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
-        admin.site.register(_model, type(_admin.__name__, (RecordedReads, _admin), {}))
+        admin.site.register(_model, type(_bases[-1].__name__, _bases, {}))

@@ -1,20 +1,24 @@
-"""Staff actions in the admin that change who may do what, each recorded once: a user's groups
-and permissions, a group's permissions, a password set by an administrator, accounts deleted.
-Every test drives the admin's own pages as the superuser."""
+"""Staff actions in the admin that change who may do what, or who may sign in, each recorded once:
+a user's groups and permissions, a group's permissions, a password set by an administrator,
+accounts deleted, and lockouts lifted (django-axes' failed sign-ins, the daily code cap). Every
+test drives the admin's own pages as the superuser."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 from django.test import Client
 
-from accounts.models import User
+from accounts.models import MfaFailure, User
 from audit.actions import Action, Outcome
 from audit.selectors import trail_verify
 from tests.audit.events import assert_no_canary, entries, only
-from tests.auth import reauthenticated, signed_in_client
-from tests.factories import PASSWORD
+from tests.auth import current_code, reauthenticated, signed_in_client, totp_device
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -191,3 +195,81 @@ def test_deleting_accounts_from_the_list_records_each(customer: User, other_cust
     assert sorted(int(e.object_id) for e in entries(Action.USER_DELETED)) == ids
     assert not User.objects.filter(pk__in=ids).exists()
     assert trail_verify().intact
+
+
+# --- lifting lockouts ----------------------------------------------------------------------------
+def _sign_in(client: Client, username: str, password: str) -> Any:
+    return client.post("/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR="203.0.113.9")
+
+
+def test_deleting_a_lockout_lifts_it_and_is_recorded_on_the_account(
+    customer: User, superuser: User, admin: Client, settings: Any
+) -> None:
+    attacker = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _sign_in(attacker, "customer", "canary-wrong-31z")
+    assert _sign_in(Client(), "customer", PASSWORD).status_code == 429
+    attempt = AccessAttempt.objects.get(username="customer")
+    assert admin.post(f"/admin/axes/accessattempt/{attempt.pk}/delete/", {"post": "yes"}).status_code == 302
+    entry = only(Action.LOCKOUT_LIFTED)
+    assert (entry.actor_id, entry.actor_role, entry.object_type, entry.object_id) == (
+        superuser.pk,
+        "superuser",
+        "user",
+        str(customer.pk),
+    )
+    assert entry.details == {"attempts": settings.AXES_FAILURE_LIMIT + 1}
+    assert _sign_in(Client(), "customer", PASSWORD).status_code == 302
+    assert_no_canary("203.0.113.9", "canary-wrong-31z")
+
+
+def test_a_lockout_of_a_name_no_account_has_names_neither_name_nor_address(customer: User, admin: Client) -> None:
+    _sign_in(Client(), "Ghost-Canary-Name", "canary-wrong-31z")
+    _sign_in(Client(), "customer", "canary-wrong-31z")
+    ids = list(AccessAttempt.objects.order_by("username").values_list("pk", flat=True))
+    response = admin.post(
+        "/admin/axes/accessattempt/", {"action": "delete_selected", "_selected_action": ids, "post": "yes"}
+    )
+    assert response.status_code == 302
+    lifted = {(e.object_type, e.object_id): e.details for e in entries(Action.LOCKOUT_LIFTED)}
+    assert lifted == {("address", ""): {"attempts": 1}, ("user", str(customer.pk)): {"attempts": 1}}
+    assert not AccessAttempt.objects.exists()
+    assert_no_canary("Ghost-Canary-Name", "203.0.113.9")
+
+
+def test_deleting_wrong_code_records_lifts_the_daily_cap_and_is_recorded(
+    agent: User, superuser: User, admin: Client, settings: Any
+) -> None:
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    settings.MFA_DAILY_FAILURE_CAP = 2
+    device = totp_device(agent)
+    client = signed_in_client(agent, verified=False)
+    for _ in range(2):
+        client.post("/accounts/mfa/verify/", {"code": "000000"})
+    capped = client.post("/accounts/mfa/verify/", {"code": current_code(device.bin_key)})
+    assert capped.status_code == 200 and "Too many wrong codes in the last 24 hours" in capped.content.decode()
+    ids = list(MfaFailure.objects.filter(user=agent).values_list("pk", flat=True))
+    assert len(ids) == 2
+    response = admin.post(
+        "/admin/accounts/mfafailure/", {"action": "delete_selected", "_selected_action": ids, "post": "yes"}
+    )
+    assert response.status_code == 302
+    entry = only(Action.LOCKOUT_LIFTED)
+    assert (entry.actor_id, entry.object_type, entry.object_id, entry.details) == (
+        superuser.pk,
+        "user",
+        str(agent.pk),
+        {"failed_codes": 2},
+    )
+    lifted = client.post("/accounts/mfa/verify/", {"code": current_code(device.bin_key)})
+    assert lifted.status_code == 302 and "/mfa/verify/" not in lifted.url
+
+
+def test_deleting_one_wrong_code_record_is_recorded(agent: User, admin: Client) -> None:
+    other = UserFactory(username="someone")
+    failure = MfaFailure.objects.create(user=agent)
+    MfaFailure.objects.create(user=other)
+    assert admin.post(f"/admin/accounts/mfafailure/{failure.pk}/delete/", {"post": "yes"}).status_code == 302
+    entry = only(Action.LOCKOUT_LIFTED)
+    assert (entry.object_id, entry.details) == (str(agent.pk), {"failed_codes": 1})
+    assert MfaFailure.objects.filter(user=other).exists()
