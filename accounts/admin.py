@@ -6,12 +6,16 @@ from axes import admin as axes_admin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from vault.blind import blind_index
 
-from . import mfa, selectors, services
+from . import lockouts, mfa, rights, selectors, services
 from .models import AuthenticatorDevice, MfaFailure, User
 from .reauth import reauth_redirect
 
@@ -84,15 +88,63 @@ class UserAdmin(RecordedReads, BaseUserAdmin):
         # Setting someone's password needs a recent re-authentication and signs them out everywhere.
         if response := reauth_redirect(request):
             return response
-        response = self._shown(request, super().user_change_password(request, id, form_url), "password", id)
-        if request.method == "POST" and response.status_code == 302:
-            user = User.objects.get(pk=id)
-            keep = request.session.session_key if user.pk == request.user.pk else None
-            services.sessions_end(user=user, keep_session_key=keep)
-        return response
+        # Django's form saves the password; the service records it in the same transaction. Only a
+        # saved form sends back to the account's page (conflicting buttons: to this page again).
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if request.method == "POST" and response.status_code == 302:
+                user = self.get_object(request, unquote(id))
+                if user is not None and response.url == reverse(
+                    f"{self.admin_site.name}:accounts_user_change", args=(user.pk,)
+                ):
+                    keep = request.session.session_key if user.pk == request.user.pk else None
+                    services.user_password_set_by_admin(user=user, by=request.user, keep_session_key=keep)
+        return self._shown(request, response, "password", id)
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
         services.user_save_by_admin(user=obj, changed=set(form.changed_data), by=request.user, created=not change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # Groups and permissions go through the recorded service instead of form.save_m2m() (the
+        # only many-to-many fields of a user). Absent from the form (read-only): left as they are.
+        rights.user_rights_set_by_admin(
+            user=form.instance,
+            groups=form.cleaned_data.get("groups"),
+            permissions=form.cleaned_data.get("user_permissions"),
+            by=request.user,
+        )
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        services.users_delete_by_admin(users=[obj], by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        services.users_delete_by_admin(users=queryset, by=request.user)
+
+
+class GroupAdmin(BaseGroupAdmin):
+    """A group's permissions are every member's: changing them, or deleting the group, is recorded
+    (accounts.rights)."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        rights.group_permissions_set_by_admin(
+            group=form.instance, permissions=form.cleaned_data["permissions"], by=request.user
+        )
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request: HttpRequest, obj: Group) -> None:
+        rights.groups_delete_by_admin(groups=[obj], by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        rights.groups_delete_by_admin(groups=queryset, by=request.user)
+
+
+# django.contrib.auth.admin registered Group with its own admin when imported above.
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+admin.site.register(Group, GroupAdmin)
 
 
 @admin.register(AuthenticatorDevice)
@@ -131,14 +183,30 @@ class MfaFailureAdmin(RecordedReads, admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def delete_model(self, request: HttpRequest, obj: MfaFailure) -> None:
+        lockouts.mfa_failures_delete(failures=[obj], by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        lockouts.mfa_failures_delete(failures=queryset, by=request.user)
+
+
+class LiftedLockouts:
+    """Deleting django-axes' failed sign-in records lifts lockouts: recorded (accounts.lockouts)."""
+
+    def delete_model(self, request: HttpRequest, obj: AccessAttempt) -> None:
+        lockouts.access_attempts_delete(attempts=[obj], by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        lockouts.access_attempts_delete(attempts=queryset, by=request.user)
+
 
 # django-axes' records of sign-in attempts hold usernames and client addresses: their pages record
 # reads too (axes registers them first: it comes before accounts in INSTALLED_APPS).
-for _model, _admin in (
-    (AccessAttempt, axes_admin.AccessAttemptAdmin),
-    (AccessLog, axes_admin.AccessLogAdmin),
-    (AccessFailureLog, axes_admin.AccessFailureLogAdmin),
+for _model, _bases in (
+    (AccessAttempt, (RecordedReads, LiftedLockouts, axes_admin.AccessAttemptAdmin)),
+    (AccessLog, (RecordedReads, axes_admin.AccessLogAdmin)),
+    (AccessFailureLog, (RecordedReads, axes_admin.AccessFailureLogAdmin)),
 ):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
-        admin.site.register(_model, type(_admin.__name__, (RecordedReads, _admin), {}))
+        admin.site.register(_model, type(_bases[-1].__name__, _bases, {}))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from axes.models import AccessAttempt, AccessFailureLog
@@ -246,6 +247,31 @@ def user_save_by_admin(*, user: User, changed: set[str], by: User, created: bool
         access_changes_record(user=user, before=before, by=by)
     if not created:
         user_access_change(user=user, fields=changed)
+
+
+def user_password_set_by_admin(*, user: User, by: User, keep_session_key: str | None) -> None:
+    """The admin's password form has just set `user`'s password, or turned password sign-in off
+    (Django's AdminPasswordChangeForm saved it: call inside the transaction that did): record
+    PASSWORD_SET (nothing about the password) and end their sessions everywhere but
+    `keep_session_key` (the administrator's own, when they set their own password)."""
+    with transaction.atomic():
+        sessions_end(user=user, keep_session_key=keep_session_key)
+        record(Action.PASSWORD_SET, actor=by, obj=user)
+
+
+def users_delete_by_admin(*, users: Iterable[User], by: User) -> int:
+    """Delete these accounts from the admin (its confirmation page listed what goes with them),
+    each as account_erase erases one (sessions ended, sockets closed, failed sign-ins forgotten),
+    and record each as USER_DELETED, in one transaction. A customer's own deletion is not this:
+    privacy's data requests record it as REQUEST_EXECUTED. Returns how many went."""
+    with transaction.atomic():
+        deleted = []
+        for user in users:
+            deleted.append(user.pk)
+            account_erase(user=user)
+        for user_id in deleted:
+            record(Action.USER_DELETED, actor=by, obj=("user", user_id))
+    return len(deleted)
 
 
 # --- signing in, in the audit trail ------------------------------------------------------------
