@@ -42,7 +42,10 @@ def _chain_locked() -> Iterator[None]:
     a transaction-level advisory lock. SQLite: its transactions are IMMEDIATE (settings), so
     writers are already one at a time."""
     database = _database()
-    with transaction.atomic(using=database):
+    # No savepoint inside a caller's transaction: a failure here fails the caller's whole
+    # transaction anyway (its action must not commit without its entry), and a savepoint is two
+    # more round trips on every entry.
+    with transaction.atomic(using=database, savepoint=False):
         connection = connections[database]
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -53,10 +56,13 @@ def _chain_locked() -> Iterator[None]:
 
 
 def _head() -> tuple[int, str]:
-    """The last entry's seq and MAC; after a pruning of everything, the last checkpoint's."""
-    last = Entry.objects.order_by("-seq").values_list("seq", "mac").first()
+    """The last entry's seq and MAC; after a pruning of everything, the last checkpoint's. (In SQL:
+    it runs for every entry, and the ORM's compiling cost more than the query.)"""
+    with connections[_database()].cursor() as cursor:
+        cursor.execute(f"SELECT seq, mac FROM {Entry._meta.db_table} ORDER BY seq DESC LIMIT 1")  # noqa: S608
+        last = cursor.fetchone()
     if last is not None:
-        return last
+        return int(last[0]), str(last[1])
     checkpoint = Checkpoint.objects.order_by("-seq").values_list("seq", "mac").first()
     return checkpoint if checkpoint is not None else (0, chain.GENESIS)
 

@@ -5,7 +5,8 @@ under contention, and how the trail viewer and the verifier hold up.
 
 Needs a PostgreSQL database whose name contains "bench" (its audit tables are emptied first and
 last: TRUNCATE, which the append-only trigger does not refuse; see docs/operations.md).
-1. Recording: `audit.services.record()` in its own transaction, against the baseline of the same
+1. Recording: `audit.services.record()` of an agent's transcript read in its own transaction
+   (with, on commit, the alert rules it runs), against the baseline of the same
    transaction inserting one row of the same shape into a scratch table without the chain (what
    any plain event log costs). Target: the difference, what recording adds to a request, under 2 ms.
 2. Contention: 8 threads recording at once (the chain's lock serializes them): entries/s, and
@@ -56,7 +57,7 @@ ACTIONS = [Action.TRANSCRIPT_OPENED, Action.CONVERSATION_CLAIMED, Action.NOTE_RE
 
 def _empty() -> None:
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {Entry._meta.db_table}, {Checkpoint._meta.db_table}")
+        cursor.execute(f"TRUNCATE {Entry._meta.db_table}, {Checkpoint._meta.db_table}, privacy_alert")
 
 
 def _ms(samples: list[float]) -> tuple[float, float]:
@@ -65,6 +66,12 @@ def _ms(samples: list[float]) -> tuple[float, float]:
 
 
 def bench_recording(n: int) -> tuple[float, float]:
+    """Agents opening transcripts: the chain, and on commit the alert rules that entry runs. Twenty
+    agents take turns, each under AUDIT_ALERT_TRANSCRIPTS_PER_HOUR (the common case: no alert)."""
+    agents = [
+        User.objects.get_or_create(username=f"bench-audit-agent-{i}", defaults={"role": User.Role.AGENT})[0]
+        for i in range(20)
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE IF NOT EXISTS bench_plain_log (id bigserial primary key, at timestamptz, actor_id bigint, "
@@ -83,16 +90,14 @@ def bench_recording(n: int) -> tuple[float, float]:
             )
         plain.append(time.perf_counter() - start)
         start = time.perf_counter()
-        with transaction.atomic():
-            services.record(Action.TRANSCRIPT_OPENED, obj=("conversation", str(i)))
+        with transaction.atomic():  # its commit runs the alert rules too, as a request's does
+            services.record(Action.TRANSCRIPT_OPENED, actor=agents[i % 20], obj=("conversation", str(i)))
         chained.append(time.perf_counter() - start)
     (p50, p99), (b50, b99) = _ms(chained), _ms(plain)
     added = p50 - b50
     print(f"record():          p50 {p50:.2f} ms, p99 {p99:.2f} ms")
     print(f"plain insert:      p50 {b50:.2f} ms, p99 {b99:.2f} ms (baseline)")
-    print(
-        f"added by the chain: {added:.2f} ms at p50 (ratio {p50 / b50:.2f}×); target: record() under {RECORD_TARGET_MS} ms"
-    )
+    print(f"added by the trail: {added:.2f} ms at p50 (ratio {p50 / b50:.2f}×); target: under {RECORD_TARGET_MS} ms")
     return p50, b50
 
 
@@ -160,6 +165,8 @@ def _viewer() -> Client | None:
         reverse("privacy:trail")
     except NoReverseMatch:
         return None
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
     user, _ = User.objects.get_or_create(username="bench-audit-supervisor", defaults={"role": User.Role.SUPERVISOR})
     client = Client()
     client.force_login(user)
@@ -181,7 +188,8 @@ def bench_pages(client: Client, actor: int, *, repeat: int = 15) -> dict[str, tu
         "by person": {"actor": str(actor)},
         "by action": {"action": Action.NOTE_READ.value},
         "by object": {"object_type": "conversation", "object_id": "1234"},
-        "by dates": {"since": str(today - timedelta(days=200)), "until": str(today - timedelta(days=100))},
+        # Days both sizes hold entries on (entries are generated from 300 days ago, 250 s apart).
+        "by dates": {"since": str(today - timedelta(days=297)), "until": str(today - timedelta(days=290))},
         "half-way down": {"before": str(mid)},
     }
     out = {}
@@ -201,7 +209,7 @@ def bench_pages(client: Client, actor: int, *, repeat: int = 15) -> dict[str, tu
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=100_000)
-    parser.add_argument("--records", type=int, default=300)
+    parser.add_argument("--records", type=int, default=400)
     args = parser.parse_args()
     database = settings.DATABASES["default"]
     if database["ENGINE"] != "django.db.backends.postgresql" or "bench" not in database["NAME"]:
@@ -209,6 +217,8 @@ def main() -> int:
         return 2
     from django.core.management import call_command
 
+    # No off-hours alerts from the bench's own reads, whatever the hour: the common path is measured.
+    settings.AUDIT_WORKING_HOURS = None
     call_command("migrate", verbosity=0)
     call_command("migrate", database="keys", verbosity=0)
     _empty()
