@@ -4,7 +4,7 @@ from typing import Any
 
 from axes import admin as axes_admin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -116,11 +116,26 @@ class UserAdmin(RecordedReads, BaseUserAdmin):
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> tuple[Any, Any, Any, list[Any]]:
+        # An account with a conversation on legal hold cannot go from here (its conversations would
+        # go with it): the confirmation page refuses it, as for a protected object.
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        held = services.users_holding(objs)
+        protected = [*protected, *(f"{name}: has a conversation on legal hold" for name in held)]
+        return deleted, counts, perms_needed, protected
+
     def delete_model(self, request: HttpRequest, obj: User) -> None:
         services.users_delete_by_admin(users=[obj], by=request.user)
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        services.users_delete_by_admin(users=queryset, by=request.user)
+        try:
+            services.users_delete_by_admin(users=queryset, by=request.user)
+        except services.HeldConversations as held:
+            messages.error(
+                request,
+                f"Nothing was deleted: {held} hold conversations on legal hold. Lift the holds first, "
+                "or let the customer ask for deletion through a data request (held conversations are kept).",
+            )
 
 
 class GroupAdmin(BaseGroupAdmin):

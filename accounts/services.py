@@ -259,11 +259,28 @@ def user_password_set_by_admin(*, user: User, by: User, keep_session_key: str | 
         record(Action.PASSWORD_SET, actor=by, obj=user)
 
 
+class HeldConversations(Exception):
+    """An account to delete has conversations on legal hold, which deleting it would take along."""
+
+
+def users_holding(users: Iterable[User]) -> list[str]:
+    """The usernames, among `users`, of accounts with a conversation on legal hold."""
+    ids = [user.pk for user in users]
+    return list(
+        User.objects.filter(pk__in=ids, conversations__legal_hold=True).distinct().values_list("username", flat=True)
+    )
+
+
 def users_delete_by_admin(*, users: Iterable[User], by: User) -> int:
     """Delete these accounts from the admin (its confirmation page listed what goes with them),
     each as account_erase erases one (sessions ended, sockets closed, failed sign-ins forgotten),
     and record each as USER_DELETED, in one transaction. A customer's own deletion is not this:
-    privacy's data requests record it as REQUEST_EXECUTED. Returns how many went."""
+    privacy's data requests record it as REQUEST_EXECUTED, and keep conversations on legal hold.
+    Here an account with a held conversation is refused (HeldConversations: its conversations
+    would go with it); nothing is deleted then. Returns how many went."""
+    users = list(users)
+    if held := users_holding(users):
+        raise HeldConversations(", ".join(held))
     with transaction.atomic():
         deleted = []
         for user in users:

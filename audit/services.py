@@ -6,8 +6,8 @@ of a long one."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,7 +37,7 @@ def _database() -> str:
 
 
 @contextmanager
-def _chain_locked() -> Iterator[None]:
+def _chain_locked(*, savepoint: bool = False) -> Iterator[None]:
     """A transaction in which this is the only writer of the chain until it commits. PostgreSQL:
     a transaction-level advisory lock. SQLite: its transactions are IMMEDIATE (settings), so
     writers are already one at a time."""
@@ -45,7 +45,7 @@ def _chain_locked() -> Iterator[None]:
     # No savepoint inside a caller's transaction: a failure here fails the caller's whole
     # transaction anyway (its action must not commit without its entry), and a savepoint is two
     # more round trips on every entry.
-    with transaction.atomic(using=database, savepoint=False):
+    with transaction.atomic(using=database, savepoint=savepoint):
         connection = connections[database]
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
@@ -53,6 +53,13 @@ def _chain_locked() -> Iterator[None]:
         elif connection.vendor != "sqlite":
             raise NotImplementedError(f"the audit chain has no writer lock for {connection.vendor}")
         yield
+
+
+def trail_held() -> AbstractContextManager[None]:
+    """A transaction in which the trail stands still: no entry is added or pruned by anyone else
+    until it commits. For a caller that reads entries and must find them all still there when it
+    commits (attaching entries to an incident, while the retention job may prune)."""
+    return _chain_locked(savepoint=True)  # its caller may raise its own errors and go on
 
 
 def _head() -> tuple[int, str]:
@@ -134,35 +141,49 @@ def record(
     return entry
 
 
-def trail_prune(*, now: datetime | None = None, keep_from: int | None = None) -> int:
+def trail_prune(*, now: datetime | None = None, keep_from: Callable[[], int | None] = lambda: None) -> int:
     """Remove the entries older than AUDIT_RETENTION_DAYS, oldest first, in batches of
     _PRUNE_BATCH, each in its own short transaction behind its own signed checkpoint (the chain's
     lock is held a batch at a time, so recording never waits long), and record the pruning.
-    Never removes the newest entry (the chain's head) nor any entry from `keep_from` on (the
-    caller's evidence still in use: entries attached to open incidents). Returns how many were
-    removed. Idempotent."""
+    Never removes the newest entry (the chain's head) nor any entry from the seq `keep_from()`
+    returns on (the caller's evidence still in use: entries attached to open incidents; asked
+    again for each batch, under the lock). Returns how many were removed. Idempotent. A batch that
+    fails leaves the ones before it pruned and recorded."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.AUDIT_RETENTION_DAYS)
-    pruned, through = 0, 0
-    while batch := _prune_batch(now=now, cutoff=cutoff, keep_from=keep_from):
-        pruned += batch[0]
-        through = batch[1]
-    if pruned:
-        record(Action.TRAIL_PRUNED, details={"entries": pruned, "through_seq": through})
-        logger.info("audit trail pruned: %d entries through #%d", pruned, through)
+    pruned, through, kept_from = 0, 0, None
+    try:
+        while batch := _prune_batch(now=now, cutoff=cutoff, keep_from=keep_from):
+            pruned, through, kept_from = pruned + batch[0], batch[1], batch[2]
+    finally:
+        if pruned:
+            details = {"entries": pruned, "through_seq": through}
+            if kept_from is not None:
+                details["kept_from_seq"] = kept_from
+            record(Action.TRAIL_PRUNED, details=details)
+            logger.info("audit trail pruned: %d entries through #%d", pruned, through)
+    if kept_from is not None and Entry.objects.filter(seq__gte=kept_from, at__lt=cutoff).exists():
+        logger.warning(
+            "audit entries from #%d on are past AUDIT_RETENTION_DAYS but kept: open incidents or alerts point at them",
+            kept_from,
+        )
     return pruned
 
 
-def _prune_batch(*, now: datetime, cutoff: datetime, keep_from: int | None) -> tuple[int, int] | None:
-    """One batch of trail_prune: (entries removed, the last one's seq), or None when done."""
+def _prune_batch(
+    *, now: datetime, cutoff: datetime, keep_from: Callable[[], int | None]
+) -> tuple[int, int, int | None] | None:
+    """One batch of trail_prune: (entries removed, the last one's seq, the keep_from it kept),
+    or None when done."""
     database = _database()
     with _chain_locked():
+        keep = keep_from()
         old = Entry.objects.filter(at__lt=cutoff)
         head = Entry.objects.order_by("-seq").values_list("seq", flat=True).first()
         if head is not None:
             old = old.filter(seq__lt=head)
-        if keep_from is not None:
-            old = old.filter(seq__lt=keep_from)
+        if keep is not None:
+            old = old.filter(seq__lt=keep)
         seqs = list(old.order_by("seq").values_list("seq", flat=True)[:_PRUNE_BATCH])
         first = Entry.objects.order_by("seq").values_list("seq", flat=True).first()
         # Only ever the start of the chain, up to the first entry that must stay (a clock that
@@ -186,4 +207,4 @@ def _prune_batch(*, now: datetime, cutoff: datetime, keep_from: int | None) -> t
             cursor.execute(f"DELETE FROM {Entry._meta.db_table} WHERE seq BETWEEN %s AND %s", [first, last])  # noqa: S608
             if connection.vendor == "postgresql":
                 cursor.execute("SET LOCAL confidant.audit_prune = 'off'")
-    return count, last
+    return count, last, keep

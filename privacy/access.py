@@ -8,6 +8,7 @@ from django.conf import settings
 
 from accounts.access import NotFound, as_uuid
 from accounts.roles import is_customer, is_privacy_officer, is_supervisor
+from audit.models import Entry
 from privacy.models import Alert, DataRequest, Incident
 
 
@@ -80,9 +81,12 @@ def may_view_trail(user: Any) -> bool:
 
 
 def may_acknowledge(user: Any, alert: Alert) -> bool:
-    """Those who see alerts acknowledge them, except an alert about themselves (it would leave the
-    officers' open list on its subject's word)."""
-    return may_view_trail(user) and alert.subject_user_id != user.pk
+    """Those who see alerts acknowledge them, except an alert about themselves or one that their
+    own actions raised (an administrator who granted someone rights): it would leave the officers'
+    open list on its subject's word."""
+    if not may_view_trail(user) or alert.subject_user_id == user.pk:
+        return False
+    return not Entry.objects.filter(seq__in=alert.entry_seqs, actor_id=user.pk).exists()
 
 
 def may_handle_incidents(user: Any) -> bool:

@@ -121,6 +121,7 @@ def alert_view(request: HttpRequest, alert_id: int) -> HttpResponse:
             "alert": alert,
             "subject": people.current_labels({alert.subject_user_id}).get(alert.subject_user_id, ""),
             "rows": trail.entries_by_seq(alert.entry_seqs, viewer=request.user, shown_on=("alert", alert.pk)),
+            "can_acknowledge": may_acknowledge(request.user, alert),
         },
     )
 
@@ -133,7 +134,7 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
     except NotFound as exc:
         raise Http404("No such alert.") from exc
     if not may_acknowledge(request.user, alert):
-        flash.error(request, "An alert about you is acknowledged by someone else.")
+        flash.error(request, "An alert about you, or raised by what you did, is acknowledged by someone else.")
     elif alerts.alert_acknowledge(alert=alert, user=request.user):
         flash.success(request, "Alert acknowledged.")
     return redirect("privacy:alerts")

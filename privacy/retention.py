@@ -184,7 +184,7 @@ def purge(
             run.held = _past(cutoff).filter(legal_hold=True).count()
             # The audit trail's own retention (AUDIT_RETENTION_DAYS), keeping what open incidents
             # and alerts still point at.
-            audit_pruned = trail_prune(now=now, keep_from=evidence_in_use())
+            audit_pruned = trail_prune(now=now, keep_from=evidence_in_use)
             run.status, run.finished_at = RetentionRun.Status.DONE, timezone.now()
         except Exception as exc:
             run.status, run.finished_at, run.error = RetentionRun.Status.FAILED, timezone.now(), type(exc).__name__

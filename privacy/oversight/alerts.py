@@ -37,6 +37,20 @@ def _subject_locked(rule: str, subject: str) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
 
 
+def alert_raised_lately(
+    *, rule: str, subject_user_id: int | None = None, subject_address: str = "", quiet_for: dt.timedelta
+) -> bool:
+    """Was `rule`'s alert about this subject raised within the last `quiet_for`?"""
+    return bool(quiet_for) and (
+        Alert.objects.filter(
+            rule=rule,
+            subject_user_id=subject_user_id,
+            subject_address=subject_address,
+            created_at__gt=timezone.now() - quiet_for,
+        ).exists()
+    )
+
+
 def alert_raise(
     *,
     rule: Alert.Rule,
@@ -51,21 +65,12 @@ def alert_raise(
     """Store an alert and queue its e-mail, unless one for the same rule and subject was raised in
     the last `quiet_for` (None then). Runs its own transaction."""
 
-    def raised_lately() -> bool:
-        return bool(quiet_for) and (
-            Alert.objects.filter(
-                rule=rule,
-                subject_user_id=subject_user_id,
-                subject_address=subject_address,
-                created_at__gt=timezone.now() - quiet_for,
-            ).exists()
-        )
-
-    if raised_lately():  # the common case (every read off hours): no transaction, no lock
+    subject = {"rule": rule, "subject_user_id": subject_user_id, "subject_address": subject_address}
+    if alert_raised_lately(**subject, quiet_for=quiet_for):  # the common case: no transaction, no lock
         return None
     with transaction.atomic():
         _subject_locked(rule, f"{subject_user_id}|{subject_address}")
-        if raised_lately():  # again, now that racing entries of this subject wait for us
+        if alert_raised_lately(**subject, quiet_for=quiet_for):  # again, now that racing entries wait for us
             return None
         alert = Alert.objects.create(
             rule=rule,

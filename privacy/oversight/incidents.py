@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit.actions import Action
-from audit.services import record
+from audit.services import record, trail_held
 from privacy.models import Incident, IncidentEntry
 from privacy.oversight.trail import Row, TrailQuery, entries_by_seq
 from vault.datakeys import data_ciphers_load
@@ -57,6 +57,11 @@ def incident_attach(
     open incident; returns how many were new. IncidentError("too_many") past MAX_ATTACH."""
     if not incident.is_open:
         raise IncidentError("closed")
+    with trail_held():  # the retention job prunes nothing while the seqs are read and attached
+        return _attach(incident=incident, officer=officer, query=query, seq_from=seq_from, seq_to=seq_to)
+
+
+def _attach(*, incident: Incident, officer: Any, query: TrailQuery, seq_from: int | None, seq_to: int | None) -> int:
     entries = query.entries()
     if seq_from is not None:
         entries = entries.filter(seq__gte=seq_from)

@@ -16,7 +16,7 @@ from accounts.models import User
 from audit.actions import Action, Outcome
 from audit.models import Entry
 from privacy.models import Alert
-from privacy.oversight.alerts import alert_raise
+from privacy.oversight.alerts import alert_raise, alert_raised_lately
 
 HOUR = dt.timedelta(hours=1)
 SIGNIN_WINDOW = dt.timedelta(minutes=15)
@@ -62,27 +62,30 @@ def evaluate(entry: Entry) -> list[Alert]:
     return [alert for alert in raised if alert is not None]
 
 
-def _over(rows: QuerySet[Any], limit: int) -> int | None:
-    """How many `rows` there are when more than `limit`, else None, reading at most limit + 1
-    (every entry runs this: its cost must not grow with a busy hour)."""
-    if rows[: limit + 1].count() <= limit:
-        return None
-    return rows.count()
-
-
 def _in_window(entry: Entry, window: dt.timedelta) -> Q:
     return Q(at__gt=entry.at - window, at__lte=entry.at)
 
 
+def _over(rows: QuerySet[Any], limit: int) -> bool:
+    """Are there more than `limit` `rows`? Reads at most limit + 1 (every entry runs this: its cost
+    must not grow with a busy hour)."""
+    return rows[: limit + 1].count() > limit
+
+
 def _raise(
-    rule: Alert.Rule, entry: Entry, window: dt.timedelta, matching: Q, count: int, **subject: Any
+    rule: Alert.Rule, entry: Entry, window: dt.timedelta, matching: Q, counted: QuerySet[Any], **subject: Any
 ) -> Alert | None:
+    """Raise `rule`'s alert about `subject` for the entries `matching`, unless one was raised within
+    `window`: checked first, so that past a threshold (a brute force, a burst of reads) each new
+    entry costs one indexed lookup, not the full count."""
+    if alert_raised_lately(rule=rule, quiet_for=window, **subject):
+        return None
     seqs = list(Entry.objects.filter(matching).order_by("-seq").values_list("seq", flat=True)[:_MAX_SEQS])
     return alert_raise(
         rule=rule,
         window_start=entry.at - window,
         window_end=entry.at,
-        count=count,
+        count=counted.count(),
         seqs=seqs,
         quiet_for=window,
         **subject,
@@ -104,7 +107,7 @@ def _transcripts(entry: Entry) -> Alert | None:
         if cursor.fetchone()[0] <= limit:
             return None
     matching = Q(actor_id=entry.actor_id, action=Action.TRANSCRIPT_OPENED, outcome=Outcome.OK) & _in_window(entry, HOUR)
-    opened = Entry.objects.filter(matching).values("object_id").distinct().count()
+    opened = Entry.objects.filter(matching).values("object_id").distinct()
     return _raise(Alert.Rule.TRANSCRIPTS, entry, HOUR, matching, opened, subject_user_id=entry.actor_id)
 
 
@@ -149,8 +152,8 @@ def _failed_signins_account(entry: Entry) -> Alert | None:
         return None
     on_account = Q(object_type="user", object_id=str(account)) | Q(actor_id=account)
     matching = on_account & Q(action__in=FAILED_SIGNINS) & _in_window(entry, SIGNIN_WINDOW)
-    failures = _over(Entry.objects.filter(matching), settings.AUDIT_ALERT_FAILED_SIGNINS - 1)
-    if failures is None:
+    failures = Entry.objects.filter(matching)
+    if not _over(failures, settings.AUDIT_ALERT_FAILED_SIGNINS - 1):
         return None
     return _raise(Alert.Rule.FAILED_SIGNINS_ACCOUNT, entry, SIGNIN_WINDOW, matching, failures, subject_user_id=account)
 
@@ -160,8 +163,8 @@ def _failed_signins_address(entry: Entry) -> Alert | None:
     if not entry.client_address:
         return None
     matching = Q(client_address=entry.client_address, action__in=FAILED_SIGNINS) & _in_window(entry, SIGNIN_WINDOW)
-    failures = _over(Entry.objects.filter(matching), settings.AUDIT_ALERT_FAILED_SIGNINS - 1)
-    if failures is None:
+    failures = Entry.objects.filter(matching)
+    if not _over(failures, settings.AUDIT_ALERT_FAILED_SIGNINS - 1):
         return None
     return _raise(
         Alert.Rule.FAILED_SIGNINS_ADDRESS,
@@ -178,8 +181,8 @@ def _exports(entry: Entry) -> Alert | None:
     if entry.actor_id is None:
         return None
     matching = Q(actor_id=entry.actor_id, action__in=EXPORTS) & _in_window(entry, HOUR)
-    exports = _over(Entry.objects.filter(matching), settings.AUDIT_ALERT_EXPORTS_PER_HOUR)
-    if exports is None:
+    exports = Entry.objects.filter(matching)
+    if not _over(exports, settings.AUDIT_ALERT_EXPORTS_PER_HOUR):
         return None
     return _raise(Alert.Rule.EXPORTS, entry, HOUR, matching, exports, subject_user_id=entry.actor_id)
 

@@ -16,6 +16,8 @@ from django.test import Client
 from accounts.models import MfaFailure, User
 from audit.actions import Action, Outcome
 from audit.selectors import trail_verify
+from conversations import services
+from conversations.models import Conversation
 from tests.audit.events import assert_no_canary, entries, only
 from tests.auth import current_code, reauthenticated, signed_in_client, totp_device
 from tests.factories import PASSWORD, UserFactory
@@ -195,6 +197,23 @@ def test_deleting_accounts_from_the_list_records_each(customer: User, other_cust
     assert sorted(int(e.object_id) for e in entries(Action.USER_DELETED)) == ids
     assert not User.objects.filter(pk__in=ids).exists()
     assert trail_verify().intact
+
+
+def test_an_account_with_a_conversation_on_legal_hold_is_not_deleted_from_the_admin(
+    customer: User, other_customer: User, supervisor: User, admin: Client
+) -> None:
+    held = services.conversation_start(customer=customer)
+    services.conversation_hold(conversation_id=held.pk, reason="Court order 17", by=supervisor)
+    page = admin.get(f"/admin/accounts/user/{customer.pk}/delete/").content.decode()
+    assert "legal hold" in page
+    admin.post(f"/admin/accounts/user/{customer.pk}/delete/", {"post": "yes"})
+    admin.post(
+        "/admin/accounts/user/",
+        {"action": "delete_selected", "_selected_action": [customer.pk, other_customer.pk], "post": "yes"},
+    )
+    assert User.objects.filter(pk__in=[customer.pk, other_customer.pk]).count() == 2
+    assert Conversation.objects.filter(pk=held.pk).exists()
+    assert entries(Action.USER_DELETED) == []
 
 
 # --- lifting lockouts ----------------------------------------------------------------------------

@@ -267,3 +267,22 @@ def test_an_alert_about_oneself_is_acknowledged_by_someone_else(
     assert alert.acknowledged_by == privacy_officer
     [entry] = Entry.objects.filter(action=Action.ALERT_ACKNOWLEDGED)
     assert (entry.actor_id, entry.object_type, entry.object_id) == (privacy_officer.pk, "alert", str(alert.pk))
+
+
+def test_who_granted_the_rights_does_not_acknowledge_the_alert_they_raised(
+    superuser: Any, customer: Any, privacy_officer: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        before = account_services.access_state(customer)
+        customer.is_superuser = True
+        customer.save()
+        account_services.access_changes_record(user=customer, before=before, by=superuser)
+    [alert] = _alerts(Rule.PRIVILEGED_ROLE)
+    granter = signed_in_client(superuser)
+    assert "raised by what you did" in granter.get(f"/privacy/alerts/{alert.pk}/").content.decode()
+    granter.post(f"/privacy/alerts/{alert.pk}/acknowledge/")
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None
+    signed_in_client(privacy_officer).post(f"/privacy/alerts/{alert.pk}/acknowledge/")
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == privacy_officer
