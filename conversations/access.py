@@ -11,7 +11,7 @@ from accounts import factors
 from accounts.access import NotFound, as_uuid
 from accounts.models import User
 from accounts.roles import is_console_user, is_customer, is_supervisor
-from conversations.models import Conversation
+from conversations.models import CannedReply, Conversation
 
 
 def conversations_visible_to_staff(user: User) -> QuerySet[Conversation]:
@@ -131,3 +131,32 @@ def widget_conversation_delete_access(user: Any, session: Any) -> Conversation |
     Legal holds are checked again under the row lock by the service. None when there is none."""
     conversation = widget_conversation_access(None, session)
     return conversation if conversation is not None and conversation.customer_id is None else None
+
+
+# --- canned replies ---------------------------------------------------------------------------
+
+
+def may_manage_shared_replies(user: Any) -> bool:
+    """Shared canned replies are the supervisors' to add, edit and delete."""
+    return is_supervisor(user)
+
+
+def canned_replies_for(user: Any) -> QuerySet[CannedReply]:
+    """The canned replies a console user may use: the shared ones and their own. Nobody sees
+    another person's personal replies, supervisors included."""
+    if not is_console_user(user):
+        return CannedReply.objects.none()
+    return CannedReply.objects.filter(Q(owner__isnull=True) | Q(owner=user))
+
+
+def canned_reply_access(user: Any, reply_id: Any, *, write: bool = False) -> CannedReply:
+    """The canned reply if this console user may use it (write=True: edit or delete it: their
+    own, or a shared one for a supervisor), else NotFound."""
+    pk = as_uuid(reply_id)
+    qs = canned_replies_for(user)
+    if write and not may_manage_shared_replies(user):
+        qs = qs.filter(owner=user)
+    try:
+        return qs.get(pk=pk)
+    except CannedReply.DoesNotExist as exc:
+        raise NotFound from exc

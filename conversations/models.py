@@ -141,3 +141,36 @@ class KnowledgeArticle(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class CannedReply(DataKeyOwner):
+    """A reply an agent inserts into the composer: shared (no owner; supervisors manage them) or
+    personal (one console user's own). The body may name people in a personal reply, so it is
+    encrypted under the reply's own data key; the shortcut and title are labels for finding it.
+    Placeholders such as {customer_first_name} are filled when it is inserted (conversations.canned)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="canned_replies"
+    )
+    shortcut = models.SlugField(max_length=40, help_text="Typed after / in the composer, such as greet.")
+    title = models.CharField(max_length=80)
+    body = EncryptedTextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["shortcut", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "shortcut"], name="canned_personal_shortcut_unique"),
+            models.UniqueConstraint(
+                fields=["shortcut"], condition=Q(owner__isnull=True), name="canned_shared_shortcut_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Canned reply /{self.shortcut}"
+
+    @property
+    def is_shared(self) -> bool:
+        return self.owner_id is None

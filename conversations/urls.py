@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import canned_views, views
 
 app_name = "conversations"
 urlpatterns = [
@@ -18,4 +18,13 @@ urlpatterns = [
     path("console/conversations/<str:conversation_id>/resolve/", views.console_resolve, name="console_resolve"),
     path("console/conversations/<str:conversation_id>/assign/", views.console_assign, name="console_assign"),
     path("console/conversations/<str:conversation_id>/hold/", views.console_hold, name="console_hold"),
+    path(
+        "console/conversations/<str:conversation_id>/canned/<str:reply_id>/",
+        canned_views.canned_fill,
+        name="canned_fill",
+    ),
+    path("console/canned/", canned_views.canned_list, name="canned_list"),
+    path("console/canned/new/", canned_views.canned_new, name="canned_new"),
+    path("console/canned/<str:reply_id>/", canned_views.canned_edit, name="canned_edit"),
+    path("console/canned/<str:reply_id>/delete/", canned_views.canned_delete, name="canned_delete"),
 ]

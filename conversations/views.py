@@ -21,6 +21,7 @@ from accounts.access import NotFound, assignable_agents, console_agents, role_re
 from accounts.network import client_key
 from conversations import limits, readers, selectors, services
 from conversations.access import (
+    canned_replies_for,
     conversation_access,
     conversation_claim_access,
     conversation_hold_access,
@@ -130,6 +131,12 @@ def console_conversation(request: HttpRequest, conversation_id: str) -> HttpResp
             "can_hold": may_hold(request.user),
             "hold_reason_max": services.LEGAL_HOLD_REASON_MAX,
             "assignable": assignable_agents(request.user) if conversation.state != Conversation.State.RESOLVED else [],
+            # The composer's canned replies (their text is filled in by canned_fill when chosen).
+            "canned_replies": [
+                {"id": str(r.pk), "shortcut": r.shortcut, "title": r.title, "shared": r.is_shared}
+                for r in canned_replies_for(request.user).only("id", "shortcut", "title", "owner")
+            ],
+            "canned_placeholder": ROW_PLACEHOLDER,
         },
     )
 

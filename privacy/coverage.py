@@ -28,6 +28,7 @@ ENCRYPTED: frozenset[str] = frozenset(
         "conversations.Message.body",
         "conversations.InternalNote.body",
         "conversations.Conversation.legal_hold_reason",
+        "conversations.CannedReply.body",
         "privacy.RequestDetails.email",
         "privacy.RequestDetails.session_key",
         "privacy.RequestDetails.reason",
@@ -77,6 +78,8 @@ PLAINTEXT: dict[str, str] = {
     "conversations.KnowledgeArticle.title": "the business's help content, not personal",
     "conversations.KnowledgeArticle.questions": "the business's help content, not personal",
     "conversations.KnowledgeArticle.answer": "the business's help content, not personal",
+    "conversations.CannedReply.shortcut": "a short keyword staff type to find a reply (a slug, such as greet)",
+    "conversations.CannedReply.title": "a reply's label chosen by staff; the form says to keep names out of it",
     # privacy (keys database)
     "vault.DataKey.wrapped": "a data key, encrypted under a master key",
     "vault.DataKey.master_key_id": "a keyed fingerprint of a master key",

@@ -1,4 +1,5 @@
 import { ChatLink, messageElement, sendTypingOnInput, submitOnEnter, typingIndicator } from "./chatlink.js";
+import { cannedPicker } from "./canned.js";
 import { showLocalTime, showLocalTimes } from "./time.js";
 
 const root = document.getElementById("console");
@@ -91,6 +92,17 @@ form.addEventListener("submit", (e) => {
   input.value = "";
   input.focus();
 });
+const canned = document.getElementById("canned");
+if (canned) {  // before submitOnEnter: Enter in the open list inserts a reply, it does not send
+  cannedPicker({
+    input,
+    search: document.getElementById("canned-search"),
+    list: document.getElementById("canned-list"),
+    status: document.getElementById("canned-status"),
+    replies: JSON.parse(document.getElementById("canned-replies").textContent),
+    fillUrl: canned.dataset.fillUrl,
+  });
+}
 submitOnEnter(input, form);
 sendTypingOnInput(input, link);
 noteForm.addEventListener("submit", (e) => {

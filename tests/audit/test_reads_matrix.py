@@ -24,7 +24,7 @@ from accounts import roles
 from accounts.models import MfaFailure, User
 from audit.actions import Action
 from audit.models import Entry
-from conversations import routing, services
+from conversations import canned, routing, services
 from privacy import access as privacy_access
 from privacy.data_requests import lifecycle
 from privacy.models import Alert
@@ -78,6 +78,14 @@ READS: dict[str, Read] = {
         "datarequest",
         "data_request_id",
     ),
+    # Only when the reply shows a signed-in customer's first name (tests/conversations/test_canned.py).
+    "conversations:canned_fill": Read(
+        "agent",
+        lambda w: f"/console/conversations/{w['conversation_id']}/canned/{w['canned_id']}/",
+        Action.CUSTOMER_OPENED,
+        "conversation",
+        "conversation_id",
+    ),
     "privacy:trail": Read("supervisor", lambda w: "/privacy/trail/", Action.TRAIL_VIEWED, ""),
     "privacy:alerts": Read("supervisor", lambda w: "/privacy/alerts/", Action.TRAIL_VIEWED, "alert"),
     "privacy:alert": Read(
@@ -117,6 +125,10 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "conversations:console_assign": "a POST acting on a conversation: recorded as the action",
     "conversations:console_resolve": "a POST acting on a conversation: recorded as the action",
     "conversations:console_hold": "a POST acting on a conversation: recorded as the action",
+    "conversations:canned_list": "shared replies (the business's text) and the viewer's own; no customer's data",
+    "conversations:canned_new": "an empty form",
+    "conversations:canned_edit": "one of the viewer's own replies, or a shared one for a supervisor",
+    "conversations:canned_delete": "a POST deleting one of the viewer's own (or a shared) replies",
     "privacy:officer_queue": "request ids, kinds, statuses and dates; no address, no reason",
     "privacy:trail_export": "asks for the password again, then records the export (tests/privacy/test_trail_viewer.py)",
     "privacy:alert_acknowledge": "a POST acting on an alert",
@@ -209,7 +221,9 @@ def world(customer: User, agent: User, privacy_officer: User) -> dict[str, Any]:
     services.conversation_claim(conversation_id=conversation.pk, agent=agent)
     data_request = lifecycle.data_request_open_for_account(kind="deletion", user=customer)
     base = {"user_agent": "test", "ip_address": "192.0.2.1", "username": "customer", "http_accept": "*/*"}
+    reply = canned.canned_reply_create(owner=None, shortcut="greet", title="Greeting", body="Hi {customer_first_name}")
     return {
+        "canned_id": str(reply.pk),
         "conversation_id": str(conversation.pk),
         "data_request_id": str(data_request.pk),
         "customer_id": str(customer.pk),

@@ -19,7 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from accounts.models import User
-from conversations import routing, services
+from conversations import canned, routing, services
 from privacy.data_requests import lifecycle
 from privacy.models import Alert
 from privacy.oversight import incidents
@@ -95,6 +95,24 @@ HTTP_MATRIX: dict[str, Route] = {
         "POST",
         "/console/conversations/{agent_conv}/resolve/",
         outcomes("forbidden", public="login", agent="redirect", supervisor="redirect", other_agent="missing"),
+    ),
+    # Canned replies: {canned} is the agent's own, {shared_canned} a shared one.
+    "conversations:canned_fill": Route(
+        "GET",
+        "/console/conversations/{agent_conv}/canned/{shared_canned}/",
+        outcomes("forbidden", public="login", agent="ok", supervisor="ok", other_agent="missing"),
+    ),
+    "conversations:canned_list": Route("GET", "/console/canned/", outcomes("forbidden", public="login", console="ok")),
+    "conversations:canned_new": Route(
+        "GET", "/console/canned/new/", outcomes("forbidden", public="login", console="ok")
+    ),
+    "conversations:canned_edit": Route(
+        "GET", "/console/canned/{canned}/", outcomes("forbidden", public="login", console="missing", agent="ok")
+    ),
+    "conversations:canned_delete": Route(
+        "POST",
+        "/console/canned/{canned}/delete/",
+        outcomes("forbidden", public="login", console="missing", agent="redirect"),
     ),
     "accounts:login": Route("GET", "/accounts/login/", outcomes("redirect", public="ok", staff_without_mfa="redirect")),
     "accounts:logout": Route("POST", "/accounts/logout/", outcomes("login", staff_without_mfa="login")),
@@ -232,8 +250,12 @@ def world(
     incident = incidents.incident_open(
         officer=people["privacy_officer"], title="Laptop lost", description="", discovered_at=now
     )
+    own_reply = canned.canned_reply_create(owner=people["agent"], shortcut="mine", title="Mine", body="Hi")
+    shared_reply = canned.canned_reply_create(owner=None, shortcut="hi", title="Hi", body="Hi {customer_first_name}")
     return {
         "users": people,
+        "canned": own_reply.pk,
+        "shared_canned": shared_reply.pk,
         "agent_conv": agent_conv.pk,
         "customer_conv": customer_conv.pk,
         "data_request": data_request.pk,
@@ -279,6 +301,8 @@ def test_http_access(name: str, principal: str, world: dict[str, Any]) -> None:
         data_request=people["data_request"],
         alert=people["alert"],
         incident=people["incident"],
+        canned=people["canned"],
+        shared_canned=people["shared_canned"],
     )
     response = client.post(path) if route.method == "POST" else client.get(path)
     assert _label(response) == route.expected[principal], (
