@@ -154,3 +154,25 @@ ARTICLES: list[dict[str, str]] = [
         "answer": "Our privacy notice at /privacy/ explains what this chat keeps, for how long and who can read it, and how to ask for a copy or for deletion.",
     },
 ]
+
+# Canned replies for the console: (owner's username or None for shared, shortcut, title, body).
+CANNED_REPLIES: list[tuple[str | None, str, str, str]] = [
+    (
+        None,
+        "greet",
+        "Greeting",
+        "Hello {customer_first_name}, this is {agent_first_name} at {business_name}. How can I help you today?",
+    ),
+    (
+        None,
+        "freeze",
+        "Freeze a card",
+        "You can freeze your card straight away in the app under Cards > Freeze, or call 0800 123 4567 (24/7).",
+    ),
+    (
+        "alex",
+        "thanks",
+        "Thanks and goodbye",
+        "Thanks for your patience, {customer_first_name}. Is there anything else I can help with? {agent_first_name}",
+    ),
+]

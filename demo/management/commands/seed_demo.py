@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import AuthenticatorDevice, User
+from conversations import canned
 from conversations import selectors as chat_selectors
 from conversations import services as chat_services
-from conversations.models import KnowledgeArticle
-from demo.data import ARTICLES
+from conversations.models import CannedReply, KnowledgeArticle
+from demo.data import ARTICLES, CANNED_REPLIES
 from privacy.data_requests.lifecycle import due_date
 from privacy.models import DataRequest, RequestDetails
 
@@ -76,6 +77,7 @@ class Command(BaseCommand):
                         defaults={"key": demo_totp_key(username), "confirmed": True},
                     )
             requests_made = self._demo_data_requests()
+            self._demo_canned_replies()
             self._demo_conversation()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(ARTICLES)} help articles."))
         self.stdout.write(f'Sign in at /accounts/login/ with password "{DEMO_PASSWORD}" as:')
@@ -87,6 +89,10 @@ class Command(BaseCommand):
             "  DEBUG=1 .venv/bin/python manage.py demo_code <username>"
         )
         self.stdout.write("Visit / for a demo bank site with the chat (no sign-in); agents work at /console/.")
+        self.stdout.write(
+            "Canned replies: type / in a conversation's reply box (two shared, /greet and /freeze, and alex's own\n"
+            "  /thanks); morgan manages the shared ones and everyone their own at /console/canned/."
+        )
         self.stdout.write(
             "Audit: morgan and pat read the trail and its alerts at /privacy/trail/ and /privacy/alerts/; dana sees\n"
             "  which roles opened her conversation at /me/conversations/; check the chain with\n"
@@ -127,6 +133,13 @@ class Command(BaseCommand):
         )
         chat_selectors.transcript_open(viewer=morgan, conversation_id=conversation.pk)
         chat_services.conversation_resolve(conversation_id=conversation.pk, by=alex)
+
+    def _demo_canned_replies(self) -> None:
+        """Two shared canned replies and one of alex's own (each once, by shortcut)."""
+        for username, shortcut, title, body in CANNED_REPLIES:
+            owner = User.objects.get(username=username) if username else None
+            if not CannedReply.objects.filter(owner=owner, shortcut=shortcut).exists():
+                canned.canned_reply_create(owner=owner, shortcut=shortcut, title=title, body=body)
 
     def _demo_data_requests(self) -> int:
         """Two visitors' deletion requests for the officer's queue, one of them overdue (once)."""
