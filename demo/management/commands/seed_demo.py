@@ -15,7 +15,7 @@ from accounts import services as account_services
 from accounts.models import AuthenticatorDevice, User
 from conversations import selectors as chat_selectors
 from conversations import services as chat_services
-from conversations.models import KnowledgeArticle
+from conversations.models import Conversation, KnowledgeArticle
 from demo.data import ARTICLES
 from privacy.data_requests.lifecycle import due_date
 from privacy.models import DataRequest, RequestDetails
@@ -77,6 +77,7 @@ class Command(BaseCommand):
                     )
             requests_made = self._demo_data_requests()
             self._demo_conversation()
+            self._demo_queue()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(ARTICLES)} help articles."))
         self.stdout.write(f'Sign in at /accounts/login/ with password "{DEMO_PASSWORD}" as:')
         for username, _, last, role in DEMO_USERS:
@@ -87,6 +88,10 @@ class Command(BaseCommand):
             "  DEBUG=1 .venv/bin/python manage.py demo_code <username>"
         )
         self.stdout.write("Visit / for a demo bank site with the chat (no sign-in); agents work at /console/.")
+        self.stdout.write(
+            "Console: visitors are waiting in the queue (on a phone its rows are cards). Claim your own chat as\n"
+            '  alex, then press "Delete this chat" in the widget: the console says so at once and closes.'
+        )
         self.stdout.write(
             "Audit: morgan and pat read the trail and its alerts at /privacy/trail/ and /privacy/alerts/; dana sees\n"
             "  which roles opened her conversation at /me/conversations/; check the chain with\n"
@@ -127,6 +132,18 @@ class Command(BaseCommand):
         )
         chat_selectors.transcript_open(viewer=morgan, conversation_id=conversation.pk)
         chat_services.conversation_resolve(conversation_id=conversation.pk, by=alex)
+
+    def _demo_queue(self) -> None:
+        """Once: two visitors waiting for an agent, so the console's queue (cards on a phone) has
+        rows to claim."""
+        if Conversation.objects.filter(customer=None, state=Conversation.State.WAITING).exists():
+            return
+        for text in ("My parcel never arrived, can someone check?", "How do I change the address on my account?"):
+            conversation = chat_services.conversation_start(customer=None)
+            chat_services.message_post(
+                conversation_id=conversation.pk, sender="customer", body=text, client_id=uuid.uuid4()
+            )
+            chat_services.conversation_hand_over(conversation_id=conversation.pk)
 
     def _demo_data_requests(self) -> int:
         """Two visitors' deletion requests for the officer's queue, one of them overdue (once)."""
