@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from audit import chain
-from audit.actions import CUSTOMER_VISIBLE
+from audit.actions import CUSTOMER_VISIBLE, Outcome
 from audit.models import Checkpoint, Entry
 
 _VERIFY_BATCH = 2000
@@ -193,3 +193,11 @@ def reads_of(
     for object_id, role, action, at in rows:
         out[object_id].append((role, action, at))
     return out
+
+
+def has_done(*, actor_id: int, action: str, object_type: str, object_id: str) -> bool:
+    """Whether the trail holds `action` done (successfully) by this actor on this object: what
+    someone may be told about an object they once had, and only them."""
+    return Entry.objects.filter(
+        object_type=object_type, object_id=str(object_id), actor_id=actor_id, action=action, outcome=Outcome.OK
+    ).exists()

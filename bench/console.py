@@ -41,7 +41,7 @@ from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
 
 from accounts import services as account_services  # noqa: E402
 from accounts.models import AuthenticatorDevice, User  # noqa: E402
-from conversations import selectors, services  # noqa: E402
+from conversations import deletion, selectors  # noqa: E402
 from conversations.models import Conversation  # noqa: E402
 from vault.datakeys import data_keys_create, data_keys_destroy, forget_data_keys  # noqa: E402
 
@@ -112,7 +112,7 @@ def _trim(keep: int) -> None:
     while (extra := generated.count() - keep) > 0:
         ids = list(generated.values_list("id", "data_key_id")[: min(extra, 5000)])
         with transaction.atomic():
-            services.conversations_delete(ids=[pk for pk, _ in ids])
+            deletion.conversations_delete(ids=[pk for pk, _ in ids], reason=deletion.RETENTION)
         data_keys_destroy([key for _, key in ids])
 
 

@@ -9,7 +9,7 @@ import functools
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
@@ -40,18 +40,20 @@ _outbox: contextvars.ContextVar[list[tuple[str, dict[str, Any]]] | None] = conte
 )
 
 
-def group_send_on_commit(group: str, event: dict[str, Any]) -> None:
-    """Send `event` to `group` once the current transaction commits (at once outside one), so no
-    socket hears of a change that was rolled back. robust: the data is committed whatever happens
-    to the send; a failure is logged, and clients catch up (chat: `resume`). Inside `db_call` the
-    send waits for the call to return and happens on the event loop."""
+def group_send_on_commit(group: str | Sequence[str], event: dict[str, Any]) -> None:
+    """Send `event` to `group` (or to each of several groups) once the current transaction
+    commits (at once outside one), so no socket hears of a change that was rolled back. robust:
+    the data is committed whatever happens to the send; a failure is logged, and clients catch up
+    (chat: `resume`). Inside `db_call` the send waits for the call to return and happens on the
+    event loop; outside, the sends of one call share one event loop and its connections."""
+    events = [(group, event)] if isinstance(group, str) else [(g, event) for g in group]
 
     def send() -> None:
         outbox = _outbox.get()
         if outbox is not None:
-            outbox.append((group, event))
+            outbox.extend(events)
             return
-        async_to_sync(broadcast)([(group, event)])
+        async_to_sync(broadcast)(events)
 
     transaction.on_commit(send, robust=True)
 

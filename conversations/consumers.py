@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 # An application close code (4000-4999), sent after accepting so that browsers see it (a refused
 # handshake reaches them only as 1006) and stop reconnecting.
 CLOSE_UNAUTHORIZED = 4403
+CLOSE_ENDED = 4410  # the agent socket's conversation was deleted ("gone"), after an `ended` frame
 TYPING_MIN_INTERVAL = 1.5  # seconds between relayed typing frames per connection
 # The frames counted against the shared rates of conversations.limits: over a rate, a frame gets a
 # `rate_limited` error and is not applied (the client resends it later, with the same client_id).
@@ -479,6 +480,11 @@ class AgentConversationConsumer(_ChatConsumer):
     async def chat_note(self, event: dict[str, Any]) -> None:
         if await self.still_allowed(every=RECHECK):
             await self.send_frame(event["frame"])
+
+    async def chat_ended(self, event: dict[str, Any]) -> None:
+        """The conversation was deleted (conversations.deletion): say why, and close for good."""
+        await self.send_frame(event["frame"])
+        await self.close(code=CLOSE_ENDED)
 
 
 def _queue_items(scope: dict[str, Any]) -> list[dict[str, Any]] | None:

@@ -20,6 +20,8 @@ from django.conf import settings
 
 SENDERS = ("customer", "bot", "agent", "system")
 STATES = ("bot", "waiting", "agent", "resolved")
+# Why a conversation ended under the staff watching it (an `ended` frame): who deleted it.
+ENDED_REASONS = ("deleted_by_customer", "deleted_by_request", "retention")
 
 
 class ProtocolError(Exception):
@@ -242,6 +244,8 @@ SERVER_FRAMES: dict[str, dict[str, Check]] = {
         "at": _is_iso,
     },
     "queue": {"conversations": lambda v: isinstance(v, list) and all(_matches(QUEUE_ITEM, i) for i in v)},
+    # Agent socket only: the conversation was deleted; the socket closes next (4410).
+    "ended": {"reason": lambda v: v in ENDED_REASONS},
 }
 
 
@@ -332,6 +336,12 @@ def queue_item(
 
 def queue_frame(*, conversations: list[dict[str, Any]]) -> dict[str, Any]:
     return _build("queue", conversations=conversations)
+
+
+def ended_frame(*, reason: str) -> dict[str, Any]:
+    if reason not in ENDED_REASONS:
+        raise ValueError(f"unknown reason for an ended frame: {reason!r}")
+    return _build("ended", reason=reason)
 
 
 def validate_server_frame(frame: Any) -> None:

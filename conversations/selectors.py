@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.access import NotFound
 from audit.actions import Action, Outcome
+from audit.selectors import has_done
 from audit.services import record
 from conversations import protocol
 from conversations.access import conversations_visible_to_staff, staff_conversation_access
@@ -186,6 +187,19 @@ def transcript_open(*, viewer: User, conversation_id: Any) -> Conversation:
         raise
     record(Action.TRANSCRIPT_OPENED, actor=viewer, obj=conversation)
     return conversation
+
+
+def conversation_deleted_for(*, viewer: User, conversation_id: Any) -> bool:
+    """Whether to tell this console user that this conversation was deleted: it no longer exists
+    and they had opened it (the trail holds their TRANSCRIPT_OPENED). Anyone else learns nothing:
+    for them a deleted id looks like one that never existed, or that they may not see."""
+    try:
+        pk = uuid.UUID(str(conversation_id))
+    except ValueError:
+        return False
+    return not Conversation.objects.filter(pk=pk).exists() and has_done(
+        actor_id=viewer.pk, action=Action.TRANSCRIPT_OPENED, object_type="conversation", object_id=str(pk)
+    )
 
 
 def notes_read(*, viewer: User, conversation_id: uuid.UUID | str, record_read: bool = True) -> list[InternalNote]:

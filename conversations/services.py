@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.contrib.sessions.models import Session
-from django.db import IntegrityError, connections, models, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -461,37 +461,6 @@ def _legal_hold_set(conversation_id: uuid.UUID | str, *, by: User, reason: str |
         elif was_held:
             record(Action.LEGAL_HOLD_LIFTED, actor=by, obj=conversation)
     return conversation
-
-
-def _delete_where(model: type[models.Model], column: str, ids: list[Any]) -> int:
-    """DELETE FROM model's table WHERE column IN ids: one statement, nothing loaded or signalled."""
-    if not ids:
-        return 0
-    conn = connections[router.db_for_write(model)]
-    field = model._meta.get_field(column)
-    quote = conn.ops.quote_name
-    placeholders = ", ".join(["%s"] * len(ids))
-    sql = f"DELETE FROM {quote(model._meta.db_table)} WHERE {quote(field.column)} IN ({placeholders})"  # noqa: S608
-    with conn.cursor() as cursor:
-        cursor.execute(
-            sql,
-            [
-                field.target_field.get_db_prep_value(i, conn) if field.is_relation else field.get_db_prep_value(i, conn)
-                for i in ids
-            ],
-        )
-        return cursor.rowcount
-
-
-def conversations_delete(*, ids: list[Any]) -> tuple[int, int, int]:
-    """Delete these conversations with their messages and notes, in SQL (QuerySet.delete() would
-    load and decrypt every row); returns how many messages, notes and conversations went. Call
-    inside a transaction holding their row locks, and destroy their data keys once it commits."""
-    return (
-        _delete_where(Message, "conversation", ids),
-        _delete_where(InternalNote, "conversation", ids),
-        _delete_where(Conversation, "id", ids),
-    )
 
 
 def conversations_held_unlink(*, customer: User) -> int:

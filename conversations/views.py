@@ -115,8 +115,10 @@ def console(request: HttpRequest) -> HttpResponse:
 def console_conversation(request: HttpRequest, conversation_id: str) -> HttpResponse:
     try:
         conversation = selectors.transcript_open(viewer=request.user, conversation_id=conversation_id)
-    except NotFound as exc:
-        raise Http404("No such conversation.") from exc
+    except NotFound:
+        # The console's own page, not the bare 404: "it was deleted" only to whom had it open.
+        deleted = selectors.conversation_deleted_for(viewer=request.user, conversation_id=conversation_id)
+        return render(request, "console/conversation_gone.html", {"deleted": deleted}, status=404)
     transcript = list(selectors.messages_of(conversation=conversation))
     return render(
         request,

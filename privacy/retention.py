@@ -32,8 +32,8 @@ from django.utils import timezone
 
 from audit.actions import Action, Outcome
 from audit.services import record, trail_prune
+from conversations.deletion import RETENTION, conversations_delete
 from conversations.models import Conversation, InternalNote, Message
-from conversations.services import conversations_delete
 from privacy import locks
 from privacy.models import RetentionRun
 from privacy.selectors import evidence_in_use
@@ -116,7 +116,7 @@ def _purge_batch(cutoff: dt.datetime, now: dt.datetime, batch_size: int, run: Re
             messages_in_batch += last_seq
         if not rows:
             return 0
-        messages, notes, deleted = conversations_delete(ids=[pk for pk, _ in rows])
+        messages, notes, deleted = conversations_delete(ids=[pk for pk, _ in rows], reason=RETENTION)
     # Counted once committed, so a failed batch is never reported as deleted.
     run.messages, run.notes, run.conversations = run.messages + messages, run.notes + notes, run.conversations + deleted
     run.data_keys += data_keys_destroy([key_id for _, key_id in rows])

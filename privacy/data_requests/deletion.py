@@ -14,8 +14,9 @@ from accounts.models import User
 from accounts.services import account_erase, session_sockets_close, sessions_end_keys
 from audit.actions import Action
 from audit.services import record
+from conversations.deletion import DELETED_BY_CUSTOMER, DELETED_BY_REQUEST, conversations_delete
 from conversations.models import Conversation
-from conversations.services import conversations_delete, conversations_held_unlink
+from conversations.services import conversations_held_unlink
 from privacy.data_requests.lifecycle import RequestError
 from privacy.data_requests.notify import confirmation_claim, request_mail
 from privacy.data_requests.selectors import subject_conversations
@@ -102,7 +103,9 @@ def _delete_subject(request: DataRequest) -> _Deleted:
         .order_by("pk")  # the same lock order as any other deletion: no deadlock
         .values_list("pk", "data_key_id")
     )
-    messages, notes, deleted_conversations = conversations_delete(ids=[pk for pk, _ in conversations])
+    messages, notes, deleted_conversations = conversations_delete(
+        ids=[pk for pk, _ in conversations], reason=DELETED_BY_REQUEST
+    )
     counts = {"conversations": deleted_conversations, "messages": messages, "internal_notes": notes}
     if held:
         # Held conversations outlive the request (the hold is a legal duty); the requester is told.
@@ -201,7 +204,7 @@ def widget_conversation_delete(*, conversation: Conversation, session_key: str |
             raise RequestError("not_found")
         if row[1]:
             raise RequestError("legal_hold")
-        messages, notes, deleted = conversations_delete(ids=[conversation.pk])
+        messages, notes, deleted = conversations_delete(ids=[conversation.pk], reason=DELETED_BY_CUSTOMER)
         record = DeletionRecord.objects.create(
             origin=DeletionRecord.Origin.WIDGET,
             requested_at=now,

@@ -12,10 +12,31 @@ const badge = document.getElementById("state-badge");
 const notes = document.getElementById("notes");
 const noteForm = document.getElementById("note-form");
 const noteInput = document.getElementById("note-body");
+const ended = document.getElementById("ended");
 const STATE_LABELS = { bot: "With the bot", waiting: "Waiting for an agent", agent: "With an agent", resolved: "Resolved" };
 const showTyping = typingIndicator(typing);
 
 function showError(text) { errorEl.textContent = text; errorEl.hidden = !text; }
+
+// Why the conversation ended under the agent (an `ended` frame): it was deleted.
+const ENDED_TEXT = {
+  deleted_by_customer: "The customer deleted this conversation.",
+  deleted_by_request: "This conversation was deleted at the customer's request (a data deletion request).",
+  retention: "This conversation was deleted: its retention period ended.",
+};
+
+// Nothing more can be done here: the composer closes, every control is disabled, the notice says why.
+function showEnded(reason) {
+  ended.querySelector("[data-reason]").textContent = ENDED_TEXT[reason] || "This conversation was deleted.";
+  ended.hidden = false;
+  form.hidden = true;
+  typing.hidden = true;
+  showError("");
+  for (const el of root.querySelectorAll("textarea, input, select, button")) el.disabled = true;
+  badge.textContent = "Deleted";
+  badge.className = "badge badge-deleted";
+  ended.focus();
+}
 
 const KIND_LABELS = {
   card: "card number", card_expiry: "card expiry date", card_cvv: "card security code",
@@ -75,6 +96,7 @@ const link = new ChatLink(root.dataset.socket, {
         break;
       case "typing": showTyping(); break;
       case "error": showError(frame.detail); break;
+      case "ended": showEnded(frame.reason); break;
     }
   },
   onConnection(state) {

@@ -1,11 +1,13 @@
 // The one reconnecting WebSocket of the widget, the console and the queue. It reconnects with
 // exponential backoff and jitter (so a restarted server is not met by every browser at once),
 // ignores frames that are not JSON objects with a type, calls onOpen after every (re)connect so
-// the page can resume where it was, and stops for good on the server's "not allowed" (4403);
+// the page can resume where it was, and stops for good on the server's "not allowed" (4403) and
+// on "this conversation was deleted" (4410, after an `ended` frame);
 // after a limit's close (4400 too many invalid frames, 4429 too many sockets) waits the
 // longest backoff, since its open had reset the count of attempts.
 // Every other close reconnects: 4503 (the server's channel layer failed), 1006, 1001, 1011.
 const UNAUTHORIZED = 4403;
+const ENDED = 4410;
 const LIMITED = [4400, 4429];
 
 export function backoff(attempt) {
@@ -23,7 +25,7 @@ export function parseFrame(data) {
 
 export class Socket {
   // onOpen(): after every (re)connect, before onState("open"): send resume frames here.
-  // onFrame(frame): each server frame. onState("open" | "closed" | "denied").
+  // onFrame(frame): each server frame. onState("open" | "closed" | "denied" | "ended").
   constructor(path, { onOpen = () => {}, onFrame, onState = () => {} }) {
     this.path = path;
     this.onOpen = onOpen;
@@ -48,7 +50,11 @@ export class Socket {
       if (frame) this.onFrame(frame);
     });
     ws.addEventListener("close", (event) => {
-      if (event.code === UNAUTHORIZED) { this.closedForGood = true; this.onState("denied"); return; }
+      if (event.code === UNAUTHORIZED || event.code === ENDED) {
+        this.closedForGood = true;
+        this.onState(event.code === ENDED ? "ended" : "denied");
+        return;
+      }
       this.onState("closed");
       const wait = LIMITED.includes(event.code) ? backoff(6) : backoff(this.attempt++);
       setTimeout(() => this.connect(), wait);

@@ -31,6 +31,7 @@ def _built() -> dict[str, dict]:
         "resumed": protocol.resumed_frame(through_seq=0, more=False),
         "note": protocol.note_frame(note_id=1, client_id=uuid.uuid4(), author="Alex", body="n", masked=["card"], at=AT),
         "queue": protocol.queue_frame(conversations=[item]),
+        "ended": protocol.ended_frame(reason="retention"),
     }
 
 
@@ -55,6 +56,13 @@ def test_every_server_frame_type_has_a_builder_whose_frames_match_the_schema() -
 def test_frames_off_the_schema_are_refused(frame: dict, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         protocol.validate_server_frame(frame)
+
+
+def test_an_ended_frame_names_one_of_the_known_reasons() -> None:
+    with pytest.raises(ValueError, match="unknown reason"):
+        protocol.ended_frame(reason="resolved")
+    with pytest.raises(ValueError, match="bad 'reason'"):
+        protocol.validate_server_frame({"type": "ended", "reason": "whatever"})
 
 
 def _documented_server_frames() -> dict[str, set[str]]:

@@ -26,7 +26,7 @@ def _filled(prototype: str, conversation: Conversation) -> str:
     row = row.replace(f"#{str(ROW_PLACEHOLDER)[:8]}", f"#{conversation.short_id}")
     for field in ("waiting_since", "last_message_at"):
         if getattr(conversation, field) is None:
-            row = re.sub(rf'(<td data-field="{field}">).*?(</td>)', r"\1\2", row, flags=re.S)
+            row = re.sub(rf'(<td data-field="{field}"[^>]*>).*?(</td>)', r"\1\2", row, flags=re.S)
     return row
 
 

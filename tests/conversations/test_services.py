@@ -6,7 +6,7 @@ import uuid
 import pytest
 from django.db import connection
 
-from conversations import services
+from conversations import deletion, services
 from conversations.models import Conversation, Message
 
 pytestmark = pytest.mark.django_db
@@ -124,12 +124,12 @@ def test_conversations_delete_removes_messages_notes_and_conversations_in_sql(ag
     messages_kept = Message.objects.filter(conversation=kept).count()
     assert messages_gone >= 2  # the greeting and "hello"
 
-    assert services.conversations_delete(ids=[gone.pk]) == (messages_gone, 1, 1)
+    assert deletion.conversations_delete(ids=[gone.pk], reason=deletion.RETENTION) == (messages_gone, 1, 1)
     assert not Conversation.objects.filter(pk=gone.pk).exists()
     assert not Message.objects.filter(conversation_id=gone.pk).exists()
     assert not InternalNote.objects.filter(conversation_id=gone.pk).exists()
     assert Message.objects.filter(conversation=kept).count() == messages_kept
-    assert services.conversations_delete(ids=[]) == (0, 0, 0)
+    assert deletion.conversations_delete(ids=[], reason=deletion.RETENTION) == (0, 0, 0)
 
 
 def test_conversations_held_unlink_keeps_held_conversations_without_their_customer(customer: object) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from conversations import services
+from conversations import deletion, services
 from conversations.models import Conversation
 from tests.auth import signed_in_client
 from tests.factories import UserFactory, conversation_assigned, conversation_waiting
@@ -78,6 +79,47 @@ def test_agent_sees_the_queue_and_their_own_conversations_only(agent: object, ot
     missing = client.get("/console/conversations/00000000-0000-0000-0000-000000000000/")
     assert forged.status_code == missing.status_code == 404
     assert _without_csrf(forged.content) == _without_csrf(missing.content)
+
+
+GONE = "This conversation no longer exists: it was deleted."
+
+
+def test_a_reload_after_the_conversation_was_deleted_says_so_with_the_consoles_own_page(
+    agent: object, other_agent: object, supervisor: object
+) -> None:
+    conversation = conversation_assigned(agent)
+    client = _client(agent)
+    assert client.get(f"/console/conversations/{conversation.pk}/").status_code == 200  # the agent had it open
+    deletion.conversations_delete(ids=[conversation.pk], reason=deletion.DELETED_BY_CUSTOMER)
+
+    response = client.get(f"/console/conversations/{conversation.pk}/")
+    page = response.content.decode()
+    assert response.status_code == 404
+    assert GONE in page and 'href="/console/">Back to the queue</a>' in page
+    assert 'class="topbar"' in page and "/static/css/app.css" in page  # the product's page, not a bare 404
+    assert "<script" not in page  # nothing inline (CSP), and no console script for a conversation that is gone
+
+    # To anyone who never had it open, a deleted id is like one that never existed.
+    never = _client(other_agent).get(f"/console/conversations/{conversation.pk}/")
+    missing = _client(other_agent).get(f"/console/conversations/{uuid.uuid4()}/")
+    assert never.status_code == missing.status_code == 404
+    assert GONE not in never.content.decode() and "does not exist, or you cannot open it" in never.content.decode()
+    assert _without_csrf(never.content) == _without_csrf(missing.content)
+    assert GONE not in _client(supervisor).get(f"/console/conversations/{conversation.pk}/").content.decode()
+
+
+def test_losing_access_to_a_conversation_one_had_open_is_not_told_as_a_deletion(
+    agent: object, other_agent: object, supervisor: object
+) -> None:
+    conversation = conversation_waiting()
+    client = _client(agent)
+    assert client.get(f"/console/conversations/{conversation.pk}/").status_code == 200
+    services.conversation_claim(conversation_id=conversation.pk, agent=other_agent)
+    forbidden = client.get(f"/console/conversations/{conversation.pk}/")
+    missing = client.get("/console/conversations/not-a-uuid/")
+    assert forbidden.status_code == missing.status_code == 404
+    assert _without_csrf(forbidden.content) == _without_csrf(missing.content)
+    assert GONE not in forbidden.content.decode()
 
 
 def test_supervisor_sees_every_conversation(agent: object, supervisor: object) -> None:

@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from accounts.models import User
 from audit.selectors import reads_of, trail_verify
-from conversations.models import CannedReply
+from conversations.models import CannedReply, Conversation
 from privacy.models import Alert
 from tests.auth import signed_in_client
 
@@ -46,3 +46,7 @@ def test_the_demo_shows_reads_an_alert_and_an_intact_chain(django_capture_on_com
         (None, "greet"),
     }
     assert CannedReply.objects.count() == 3
+    # Visitors waiting in the console's queue, once.
+    assert Conversation.objects.filter(customer=None, state=Conversation.State.WAITING).count() == 2
+    queue = signed_in_client(User.objects.get(username="alex")).get("/console/").context["queue"]
+    assert [c.state for c in queue] == ["waiting", "waiting"]

@@ -16,7 +16,7 @@ from accounts.models import AuthenticatorDevice, User
 from conversations import canned
 from conversations import selectors as chat_selectors
 from conversations import services as chat_services
-from conversations.models import CannedReply, KnowledgeArticle
+from conversations.models import CannedReply, Conversation, KnowledgeArticle
 from demo.data import ARTICLES, CANNED_REPLIES
 from privacy.data_requests.lifecycle import due_date
 from privacy.models import DataRequest, RequestDetails
@@ -79,6 +79,7 @@ class Command(BaseCommand):
             requests_made = self._demo_data_requests()
             self._demo_canned_replies()
             self._demo_conversation()
+            self._demo_queue()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(ARTICLES)} help articles."))
         self.stdout.write(f'Sign in at /accounts/login/ with password "{DEMO_PASSWORD}" as:')
         for username, _, last, role in DEMO_USERS:
@@ -92,6 +93,10 @@ class Command(BaseCommand):
         self.stdout.write(
             "Canned replies: type / in a conversation's reply box (two shared, /greet and /freeze, and alex's own\n"
             "  /thanks); morgan manages the shared ones and everyone their own at /console/canned/."
+        )
+        self.stdout.write(
+            "Console: visitors are waiting in the queue (on a phone its rows are cards). Claim your own chat as\n"
+            '  alex, then press "Delete this chat" in the widget: the console says so at once and closes.'
         )
         self.stdout.write(
             "Audit: morgan and pat read the trail and its alerts at /privacy/trail/ and /privacy/alerts/; dana sees\n"
@@ -140,6 +145,18 @@ class Command(BaseCommand):
             owner = User.objects.get(username=username) if username else None
             if not CannedReply.objects.filter(owner=owner, shortcut=shortcut).exists():
                 canned.canned_reply_create(owner=owner, shortcut=shortcut, title=title, body=body)
+
+    def _demo_queue(self) -> None:
+        """Once: two visitors waiting for an agent, so the console's queue (cards on a phone) has
+        rows to claim."""
+        if Conversation.objects.filter(customer=None, state=Conversation.State.WAITING).exists():
+            return
+        for text in ("My parcel never arrived, can someone check?", "How do I change the address on my account?"):
+            conversation = chat_services.conversation_start(customer=None)
+            chat_services.message_post(
+                conversation_id=conversation.pk, sender="customer", body=text, client_id=uuid.uuid4()
+            )
+            chat_services.conversation_hand_over(conversation_id=conversation.pk)
 
     def _demo_data_requests(self) -> int:
         """Two visitors' deletion requests for the officer's queue, one of them overdue (once)."""
