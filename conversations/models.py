@@ -39,6 +39,10 @@ class Conversation(DataKeyOwner):
     last_message_at = models.DateTimeField(null=True, blank=True)
     waiting_since = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # For the supervisor dashboard (conversations.dashboard): the first hand-over to people (kept
+    # when a resolved conversation reopens) and the first agent message after it.
+    handed_over_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
     # Which privacy notice the customer was shown, and when (consent as data).
     notice_version = models.CharField(max_length=20, blank=True)
     notice_shown_at = models.DateTimeField(null=True, blank=True)
