@@ -128,7 +128,7 @@ def dashboard_figures(*, period: str = "today", now: dt.datetime | None = None) 
     conversations = Conversation.objects.all()
     waiting = Q(state=Conversation.State.WAITING)
     opened = Q(created_at__gte=since, created_at__lte=now)
-    head = conversations.aggregate(
+    head = conversations.filter(waiting | opened).aggregate(
         waiting_now=Count("pk", filter=waiting),
         oldest=Min("waiting_since", filter=waiting),
         opened=Count("pk", filter=opened),

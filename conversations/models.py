@@ -61,6 +61,10 @@ class Conversation(DataKeyOwner):
             # The console history, newest activity first, paged by (last_message_at, id).
             models.Index(fields=["last_message_at", "id"], name="conversation_activity_idx"),
             models.Index(fields=["legal_hold", "last_message_at"], name="retention_idx"),
+            # The dashboard's periods (conversations.dashboard): opened, first answered, resolved.
+            models.Index(fields=["created_at"], name="conversation_opened_idx"),
+            models.Index(fields=["first_response_at"], name="conversation_answered_idx"),
+            models.Index(fields=["resolved_at"], name="conversation_resolved_idx"),
         ]
 
     def __str__(self) -> str:

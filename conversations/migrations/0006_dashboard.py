@@ -35,4 +35,16 @@ class Migration(migrations.Migration):
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop, elidable=True),
+        migrations.AddIndex(
+            model_name="conversation",
+            index=models.Index(fields=["created_at"], name="conversation_opened_idx"),
+        ),
+        migrations.AddIndex(
+            model_name="conversation",
+            index=models.Index(fields=["first_response_at"], name="conversation_answered_idx"),
+        ),
+        migrations.AddIndex(
+            model_name="conversation",
+            index=models.Index(fields=["resolved_at"], name="conversation_resolved_idx"),
+        ),
     ]
