@@ -21,6 +21,12 @@ class Can:
         return roles.is_console_user(self.user)
 
     @cached_property
+    def see_dashboard(self) -> bool:
+        """The supervisor dashboard's link (the page itself asks conversations.access.may_see_dashboard,
+        which is this predicate: accounts sits below conversations and cannot import it)."""
+        return roles.is_supervisor(self.user)
+
+    @cached_property
     def handle_data_requests(self) -> bool:
         return roles.is_privacy_officer(self.user)
 

@@ -88,6 +88,11 @@ def may_take_over(user: Any) -> bool:
     return is_supervisor(user)
 
 
+def may_see_dashboard(user: Any) -> bool:
+    """The supervisor dashboard (team and per-agent figures) is for supervisors."""
+    return is_supervisor(user)
+
+
 def conversation_hold_access(user: Any, conversation_id: Any) -> Any:
     """Putting a conversation on legal hold (or releasing it) is a supervisor's decision."""
     if not may_hold(user):

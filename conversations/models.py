@@ -39,6 +39,10 @@ class Conversation(DataKeyOwner):
     last_message_at = models.DateTimeField(null=True, blank=True)
     waiting_since = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # For the supervisor dashboard (conversations.dashboard): the first hand-over to people (kept
+    # when a resolved conversation reopens) and the first agent message after it.
+    handed_over_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
     # Which privacy notice the customer was shown, and when (consent as data).
     notice_version = models.CharField(max_length=20, blank=True)
     notice_shown_at = models.DateTimeField(null=True, blank=True)
@@ -57,6 +61,10 @@ class Conversation(DataKeyOwner):
             # The console history, newest activity first, paged by (last_message_at, id).
             models.Index(fields=["last_message_at", "id"], name="conversation_activity_idx"),
             models.Index(fields=["legal_hold", "last_message_at"], name="retention_idx"),
+            # The dashboard's periods (conversations.dashboard): opened, first answered, resolved.
+            models.Index(fields=["created_at"], name="conversation_opened_idx"),
+            models.Index(fields=["first_response_at"], name="conversation_answered_idx"),
+            models.Index(fields=["resolved_at"], name="conversation_resolved_idx"),
         ]
 
     def __str__(self) -> str:

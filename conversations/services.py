@@ -251,7 +251,7 @@ def message_post(
     customer's choice). A resend (same client_id) stores nothing and returns the
     original. A customer writing to a resolved conversation reopens it into the waiting queue. An
     agent may write only while the conversation is with an agent. Four statements: the resend check, then one transaction
-    taking the seq (and the row lock) and storing the message.
+    taking the seq (and the row lock) and storing the message (and an agent's first reply: its time, for the dashboard).
     """
     if (existing := _posted(conversation_id, client_id, sender=sender, author=author)) is not None:
         return existing
@@ -264,6 +264,9 @@ def message_post(
             message = _insert(
                 conversation, sender=sender, body=masked.text, client_id=client_id, author=author, masked=masked.kinds
             )
+            if sender == Message.Sender.AGENT and conversation.first_response_at is None:
+                conversation.first_response_at = message.created_at
+                conversation.save(update_fields=["first_response_at"])
             if sender == Message.Sender.CUSTOMER and conversation.state == Conversation.State.RESOLVED:
                 _to_waiting(
                     conversation, note="You wrote again, so the conversation is open again. An agent will join shortly."
@@ -296,9 +299,10 @@ def _posted(
 def _to_waiting(conversation: Conversation, *, note: str) -> None:
     conversation.state = Conversation.State.WAITING
     conversation.waiting_since = timezone.now()
+    conversation.handed_over_at = conversation.handed_over_at or conversation.waiting_since
     conversation.assigned_agent = None
     conversation.resolved_at = None
-    conversation.save(update_fields=["state", "waiting_since", "assigned_agent", "resolved_at"])
+    conversation.save(update_fields=["state", "waiting_since", "handed_over_at", "assigned_agent", "resolved_at"])
     _append(conversation, sender=Message.Sender.SYSTEM, body=note)
     _broadcast_state(conversation)
 
@@ -345,7 +349,8 @@ def _assign(
         conversation.state = Conversation.State.AGENT
         conversation.assigned_agent = agent
         conversation.waiting_since = None
-        conversation.save(update_fields=["state", "assigned_agent", "waiting_since"])
+        conversation.handed_over_at = conversation.handed_over_at or timezone.now()  # assigned from the bot
+        conversation.save(update_fields=["state", "assigned_agent", "waiting_since", "handed_over_at"])
         name = agent.first_name or "An agent"
         _append(conversation, sender=Message.Sender.SYSTEM, body=f"{name} joined the conversation.")
         _broadcast_state(conversation)

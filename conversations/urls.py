@@ -13,6 +13,7 @@ urlpatterns = [
     path("me/conversations/<str:conversation_id>/", views.my_conversation, name="my_conversation"),
     path("console/", views.console, name="console"),
     path("console/history/", views.console_history, name="console_history"),
+    path("console/dashboard/", views.console_dashboard, name="console_dashboard"),
     path("console/conversations/<str:conversation_id>/", views.console_conversation, name="console_conversation"),
     path("console/conversations/<str:conversation_id>/claim/", views.console_claim, name="console_claim"),
     path("console/conversations/<str:conversation_id>/resolve/", views.console_resolve, name="console_resolve"),

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_POST
 from accounts import roles
 from accounts.access import NotFound, assignable_agents, console_agents, role_required
 from accounts.network import client_key
-from conversations import limits, readers, selectors, services
+from conversations import dashboard, limits, readers, selectors, services
 from conversations.access import (
     canned_replies_for,
     conversation_access,
@@ -27,6 +27,7 @@ from conversations.access import (
     conversation_hold_access,
     may_hold,
     may_reply,
+    may_see_dashboard,
     may_take_over,
     staff_conversation_access,
 )
@@ -257,6 +258,19 @@ def console_history(request: HttpRequest) -> HttpResponse:
             "filters": {"state": state, "agent": agent_id, "since": since, "until": until},
             "query": query.urlencode(),
         },
+    )
+
+
+@role_required(may_see_dashboard)
+def console_dashboard(request: HttpRequest) -> HttpResponse:
+    """Team and per-agent figures for today or the last 7 days (conversations.dashboard)."""
+    period = request.GET.get("period", "today")
+    if period not in dashboard.PERIODS:
+        period = "today"
+    return render(
+        request,
+        "console/dashboard.html",
+        {"board": dashboard.dashboard_figures(period=period), "periods": dashboard.PERIODS},
     )
 
 

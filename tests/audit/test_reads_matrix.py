@@ -24,6 +24,7 @@ from accounts import roles
 from accounts.models import MfaFailure, User
 from audit.actions import Action
 from audit.models import Entry
+from conversations import access as conversations_access
 from conversations import canned, routing, services
 from privacy import access as privacy_access
 from privacy.data_requests import lifecycle
@@ -121,6 +122,7 @@ READS: dict[str, Read] = {
 _NOTHING_ADMIN = "the administration's frame, or models that hold nobody's personal data"
 NO_PERSONAL_DATA: dict[str, str] = {
     "conversations:console": "the queue: states and times, which agent has what; never a customer's details",
+    "conversations:console_dashboard": "counts and durations for the team and per agent; agents' names, no customer's",
     "conversations:console_claim": "a POST acting on a conversation: recorded as the action (test_events_conversations)",
     "conversations:console_assign": "a POST acting on a conversation: recorded as the action",
     "conversations:console_resolve": "a POST acting on a conversation: recorded as the action",
@@ -179,6 +181,7 @@ STAFF_PREDICATES = {
     roles.is_privacy_officer,
     privacy_access.may_view_trail,
     privacy_access.may_handle_incidents,
+    conversations_access.may_see_dashboard,
 }
 
 

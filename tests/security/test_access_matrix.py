@@ -73,6 +73,9 @@ HTTP_MATRIX: dict[str, Route] = {
     "conversations:console_history": Route(
         "GET", "/console/history/", outcomes("forbidden", public="login", console="ok")
     ),
+    "conversations:console_dashboard": Route(
+        "GET", "/console/dashboard/", outcomes("forbidden", public="login", supervisor="ok")
+    ),
     "conversations:console_conversation": Route(
         "GET",
         "/console/conversations/{agent_conv}/",

@@ -18,6 +18,7 @@ from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts import roles
+from conversations.access import may_see_dashboard
 from privacy.access import may_handle_incidents, may_view_trail
 
 PUBLIC_VIEWS = {
@@ -43,6 +44,7 @@ PUBLIC_VIEWS = {
 ROLE_VIEWS = {
     "conversations:console": roles.is_console_user,
     "conversations:console_history": roles.is_console_user,
+    "conversations:console_dashboard": may_see_dashboard,
     "conversations:console_conversation": roles.is_console_user,
     "conversations:console_claim": roles.is_console_user,
     "conversations:console_assign": roles.is_console_user,

@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import random
 import uuid
 from typing import Any
 
@@ -20,6 +21,7 @@ from conversations.models import CannedReply, Conversation, KnowledgeArticle
 from demo.data import ARTICLES, CANNED_REPLIES
 from privacy.data_requests.lifecycle import due_date
 from privacy.models import DataRequest, RequestDetails
+from vault.datakeys import data_keys_create
 
 # A known password is the point of demo accounts; seed_demo refuses to run outside DEBUG.
 DEMO_PASSWORD = "harbor-demo-2026"  # noqa: S105
@@ -80,6 +82,7 @@ class Command(BaseCommand):
             self._demo_canned_replies()
             self._demo_conversation()
             self._demo_queue()
+            week = self._demo_week()
         self.stdout.write(self.style.SUCCESS(f"Demo data ready: {len(ARTICLES)} help articles."))
         self.stdout.write(f'Sign in at /accounts/login/ with password "{DEMO_PASSWORD}" as:')
         for username, _, last, role in DEMO_USERS:
@@ -97,6 +100,10 @@ class Command(BaseCommand):
         self.stdout.write(
             "Console: visitors are waiting in the queue (on a phone its rows are cards). Claim your own chat as\n"
             '  alex, then press "Delete this chat" in the widget: the console says so at once and closes.'
+        )
+        self.stdout.write(
+            f"Dashboard: morgan sees the team's figures at /console/dashboard/ ({week} conversations of the last\n"
+            "  7 days added, handled by alex and sam: figures only, no messages)."
         )
         self.stdout.write(
             "Audit: morgan and pat read the trail and its alerts at /privacy/trail/ and /privacy/alerts/; dana sees\n"
@@ -157,6 +164,55 @@ class Command(BaseCommand):
                 conversation_id=conversation.pk, sender="customer", body=text, client_id=uuid.uuid4()
             )
             chat_services.conversation_hand_over(conversation_id=conversation.pk)
+
+    def _demo_week(self) -> int:
+        """Once: a week of conversations for the supervisor dashboard, opened in office hours
+        (site time zone) up to now; about two in three handed over, answered and resolved by alex
+        (quicker) or sam. Metadata only, no messages (the history lists them not, as it does not
+        list greeting-only ones). Returns how many were added."""
+        alex, sam = User.objects.get(username="alex"), User.objects.get(username="sam")
+        if Conversation.objects.filter(assigned_agent__in=[alex, sam], last_seq=0).exists():
+            return 0
+        rng = random.Random(16)  # noqa: S311 (demo figures)
+        now = timezone.now()
+        today = timezone.localdate(now)
+        zone = timezone.get_current_timezone()
+        rows, opened_at = [], []
+        for days_ago in range(6, -1, -1):
+            day = today - dt.timedelta(days=days_ago)
+            for _ in range(rng.randint(18, 34) if day.weekday() < 5 else rng.randint(6, 12)):
+                opened = dt.datetime.combine(day, dt.time(8), tzinfo=zone) + dt.timedelta(
+                    minutes=rng.randrange(11 * 60)
+                )
+                if opened >= now - dt.timedelta(hours=2):
+                    continue
+                row = Conversation(
+                    state=Conversation.State.BOT,
+                    last_seq=0,
+                    last_message_at=opened,
+                    notice_version=settings.PRIVACY_NOTICE_VERSION,
+                )
+                if rng.random() < 0.65:
+                    agent, pace = (alex, 1.0) if rng.random() < 0.55 else (sam, 1.6)
+                    row.handed_over_at = opened + dt.timedelta(minutes=rng.uniform(1, 6))
+                    row.first_response_at = row.handed_over_at + dt.timedelta(
+                        minutes=rng.lognormvariate(1.0, 0.6) * pace
+                    )
+                    row.resolved_at = row.first_response_at + dt.timedelta(minutes=rng.lognormvariate(2.6, 0.5) * pace)
+                    row.state, row.assigned_agent, row.last_message_at = (
+                        Conversation.State.RESOLVED,
+                        agent,
+                        row.resolved_at,
+                    )
+                rows.append(row)
+                opened_at.append(opened)
+        for row, key in zip(rows, data_keys_create(len(rows)), strict=True):
+            row.data_key_id = key
+        Conversation.objects.bulk_create(rows)
+        for row, opened in zip(rows, opened_at, strict=True):
+            row.created_at = opened  # auto_now_add set it on create; bulk_update writes it as given
+        Conversation.objects.bulk_update(rows, ["created_at"], batch_size=500)
+        return len(rows)
 
     def _demo_data_requests(self) -> int:
         """Two visitors' deletion requests for the officer's queue, one of them overdue (once)."""
