@@ -190,7 +190,8 @@ def test_shortcuts_are_unique_per_scope_and_unknown_placeholders_are_flagged(age
 def test_the_body_is_encrypted_at_rest(agent: User) -> None:
     reply = canned.canned_reply_create(owner=agent, shortcut="p", title="P", body="Call me on my cell, Alex")
     with connection.cursor() as cursor:
-        cursor.execute("SELECT body FROM conversations_cannedreply WHERE id = %s", [str(reply.pk)])
+        key = CannedReply._meta.pk.get_db_prep_value(reply.pk, connection)  # SQLite: hex, no dashes
+        cursor.execute("SELECT body FROM conversations_cannedreply WHERE id = %s", [key])
         raw = bytes(cursor.fetchone()[0])
     assert b"Alex" not in raw and CannedReply.objects.get().body == "Call me on my cell, Alex"
 

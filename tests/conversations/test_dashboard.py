@@ -253,7 +253,9 @@ def test_the_query_count_does_not_grow_with_the_conversations(supervisor: User, 
     assert len(large) == len(small)
     with CaptureQueriesContext(connection) as figures:
         dashboard_figures(period=period)
-    assert len(figures) == 8
+    # 8 aggregate queries on PostgreSQL; SQLite's fallback (durations fetched, percentiles in
+    # Python) needs fewer.
+    assert len(figures) == 8 if connection.vendor == "postgresql" else len(figures) <= 8
 
 
 def test_older_conversations_are_given_their_times_from_their_messages(agent: User) -> None:
