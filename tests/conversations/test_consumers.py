@@ -423,9 +423,9 @@ async def test_two_tabs_writing_at_once_share_one_conversation_and_see_every_mes
     assert await sync_to_async(Conversation.objects.count)() == 0
     frames = [_msg(f"from tab {i}") for i in range(3)]
     await asyncio.gather(*(tab.send(frame) for tab, frame in zip(tabs, frames, strict=True)))
-    for tab in tabs:
-        acked = (await tab.recv_until("ack"))["seq"]
-        assert acked in (2, 3, 4)
+    # Three seqs after the greeting's (1), one per message; the bot's answers may come in between.
+    acked = [(await tab.recv_until("ack"))["seq"] for tab in tabs]
+    assert len(set(acked)) == 3 and min(acked) >= 2
     conversation = await sync_to_async(Conversation.objects.get)()
     await sync_to_async(services.conversation_hand_over)(conversation_id=conversation.pk)  # the bot stays out
     for tab in tabs:  # each tab sees the three messages: broadcast, or caught up when it followed
