@@ -35,9 +35,12 @@ def _fits(page: Any) -> None:
 
 def _inside_viewport(page: Any, selector: str, *, scroll: bool = False) -> None:
     """The element is wholly on screen (after scrolling the page down to it, with `scroll`)."""
+    element = page.locator(selector)
+    # The queue's socket redraws its rows when it connects: wait for the drawn one to be shown.
+    expect(element).to_be_visible()
     if scroll:
-        page.locator(selector).evaluate("el => el.scrollIntoView({block: 'center'})")
-    box = page.locator(selector).bounding_box()
+        element.evaluate("el => el.scrollIntoView({block: 'center'})")
+    box = element.bounding_box()
     assert box is not None, f"{selector} is not shown"
     width, height = page.viewport_size["width"], page.viewport_size["height"]
     assert box["x"] >= 0 and box["y"] >= 0, box
