@@ -162,10 +162,11 @@ def trail_prune(*, now: datetime | None = None, keep_from: Callable[[], int | No
                 details["kept_from_seq"] = kept_from
             record(Action.TRAIL_PRUNED, details=details)
             logger.info("audit trail pruned: %d entries through #%d", pruned, through)
-    if kept_from is not None and Entry.objects.filter(seq__gte=kept_from, at__lt=cutoff).exists():
+    held = keep_from()
+    if held is not None and Entry.objects.filter(seq__gte=held, at__lt=cutoff).exists():
         logger.warning(
             "audit entries from #%d on are past AUDIT_RETENTION_DAYS but kept: open incidents or alerts point at them",
-            kept_from,
+            held,
         )
     return pruned
 
