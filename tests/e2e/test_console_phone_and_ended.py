@@ -36,12 +36,18 @@ def _fits(page: Any) -> None:
 def _inside_viewport(page: Any, selector: str, *, scroll: bool = False) -> None:
     """The element is wholly on screen (after scrolling the page down to it, with `scroll`)."""
     element = page.locator(selector)
-    # The queue's socket redraws its rows when it connects: wait for the drawn one to be shown.
-    expect(element).to_be_visible()
-    if scroll:
-        element.evaluate("el => el.scrollIntoView({block: 'center'})")
-    box = element.bounding_box()
-    assert box is not None, f"{selector} is not shown"
+    # The queue's socket redraws its rows when it connects (and again on every change), so the
+    # element measured may be replaced between finding and measuring it: measure until one holds.
+    box = None
+    for _ in range(50):
+        expect(element).to_be_visible()
+        if scroll:
+            element.evaluate("el => el.scrollIntoView({block: 'center'})")
+        box = element.bounding_box()
+        if box is not None:
+            break
+        page.wait_for_timeout(200)
+    assert box is not None, f"{selector} is not shown on {page.url}: {page.content()[-3000:]}"
     width, height = page.viewport_size["width"], page.viewport_size["height"]
     assert box["x"] >= 0 and box["y"] >= 0, box
     assert box["x"] + box["width"] <= width and box["y"] + box["height"] <= height, box
