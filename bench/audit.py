@@ -41,14 +41,13 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import NoReverseMatch, reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
 
-from accounts import services as account_services  # noqa: E402
-from accounts.models import AuthenticatorDevice, User  # noqa: E402
+from accounts.models import User  # noqa: E402
 from audit import chain, services  # noqa: E402
 from audit.actions import Action  # noqa: E402
 from audit.models import Checkpoint, Entry  # noqa: E402
 from audit.selectors import trail_verify  # noqa: E402
+from bench.console_pages import staff_client  # noqa: E402
 
 RECORD_TARGET_MS = 2.0
 PAGE_TARGET_MS = 200.0
@@ -168,15 +167,7 @@ def _viewer() -> Client | None:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain HTTP
     user, _ = User.objects.get_or_create(username="bench-audit-supervisor", defaults={"role": User.Role.SUPERVISOR})
-    client = Client()
-    client.force_login(user)
-    account_services.session_record(user=user, session_key=client.session.session_key)
-    device = AuthenticatorDevice.objects.filter(user=user, confirmed=True).first()
-    device = device or AuthenticatorDevice.objects.create(user=user, name="bench", confirmed=True)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
+    return staff_client(user)
 
 
 def bench_pages(client: Client, actor: int, *, repeat: int = 15) -> dict[str, tuple[float, int]]:

@@ -19,7 +19,6 @@ import argparse
 import datetime as dt
 import os
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -35,15 +34,13 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from django_otp import DEVICE_ID_SESSION_KEY  # noqa: E402
 
-from accounts import services as account_services  # noqa: E402
-from accounts.models import AuthenticatorDevice, User  # noqa: E402
-from conversations import deletion, selectors  # noqa: E402
+from accounts.models import User  # noqa: E402
+from bench.console_pages import measure, staff_client, trim  # noqa: E402
+from conversations import selectors  # noqa: E402
 from conversations.models import Conversation  # noqa: E402
-from vault.datakeys import data_keys_create, data_keys_destroy, forget_data_keys  # noqa: E402
+from vault.datakeys import data_keys_create, forget_data_keys  # noqa: E402
 
 TAG = "bench-console"
 AGENTS = 20
@@ -56,19 +53,6 @@ def _staff() -> tuple[User, list[User]]:
         for i in range(AGENTS)
     ]
     return supervisor, agents
-
-
-def _client(user: User) -> Client:
-    """Signed in, second factor passed (as tests.auth.signed_in_client does)."""
-    client = Client()
-    client.force_login(user)
-    account_services.session_record(user=user, session_key=client.session.session_key)
-    device = AuthenticatorDevice.objects.filter(user=user, confirmed=True).first()
-    device = device or AuthenticatorDevice.objects.create(user=user, name="bench", confirmed=True)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
 
 
 def _generate(total: int, agents: list[User], *, seed: int = 13) -> None:
@@ -106,35 +90,13 @@ def _generate(total: int, agents: list[User], *, seed: int = 13) -> None:
         cursor.execute(f"ANALYZE {Conversation._meta.db_table}")  # as autovacuum would, soon after
 
 
-def _trim(keep: int) -> None:
-    """Delete generated conversations (and their data keys) until `keep` are left."""
-    generated = Conversation.objects.filter(notice_version=TAG)
-    while (extra := generated.count() - keep) > 0:
-        ids = list(generated.values_list("id", "data_key_id")[: min(extra, 5000)])
-        with transaction.atomic():
-            deletion.conversations_delete(ids=[pk for pk, _ in ids], reason=deletion.RETENTION)
-        data_keys_destroy([key for _, key in ids])
-
-
 def _cleanup() -> None:
-    _trim(0)
+    trim(TAG, 0)
     User.objects.filter(username__startswith="bench-").delete()
 
 
-def _measure(fn: Any, rounds: int) -> tuple[float, float, int]:
-    fn()  # warm up: templates, connection, plans
-    times, queries = [], 0
-    for _ in range(rounds):
-        with CaptureQueriesContext(connection) as captured:
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        queries = len(captured)
-    return statistics.median(times), max(times), queries
-
-
 def _cases(supervisor: User, agent: User) -> dict[str, Any]:
-    sup, ag = _client(supervisor), _client(agent)
+    sup, ag = staff_client(supervisor), staff_client(agent)
     month_ago = (timezone.localdate() - dt.timedelta(days=30)).isoformat()
     # Half-way down the history: the cursor of its "Older" link there.
     visible = Conversation.objects.filter(last_seq__gt=1, last_message_at__isnull=False)
@@ -175,10 +137,10 @@ def main() -> None:
         results = {}
         for size in (args.conversations // 10, args.conversations):
             start = time.perf_counter()
-            _trim(size)  # rows kept from a larger run
+            trim(TAG, size)  # rows kept from a larger run
             _generate(size, agents)
             print(f"{size} conversations generated in {time.perf_counter() - start:.0f} s")
-            results[size] = {name: _measure(fn, args.rounds) for name, fn in _cases(supervisor, agents[0]).items()}
+            results[size] = {name: measure(fn, args.rounds) for name, fn in _cases(supervisor, agents[0]).items()}
     finally:
         if not args.keep:
             _cleanup()
